@@ -1,0 +1,79 @@
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import { routePath } from 'hono/route'
+import { LabError } from '../src/shared/errors.js'
+import { ROUTES } from '../src/shared/wire.js'
+import type { ServerConfig } from './config.js'
+import type { AuthedEnv } from './http/bearer.js'
+import { createLab, type Lab } from './lab.js'
+import { registerAuthRoutes } from './routes/auth.js'
+import { registerControlRoutes } from './routes/control.js'
+import { registerResourceRoutes } from './routes/resources.js'
+
+export interface LabApp {
+  app: Hono<AuthedEnv>
+  lab: Lab
+}
+
+/**
+ * Builds the Hono app and its lab state. It never listens: tests call `app.request()`, and
+ * `start.ts` puts it on a socket.
+ */
+export function createApp(config: ServerConfig): LabApp {
+  const lab = createLab(config)
+  const app = new Hono<AuthedEnv>()
+
+  app.use('*', async function countRequests(c, next) {
+    await next()
+    if (c.req.path.startsWith('/_lab/')) return
+    const matched = routePath(c, -1)
+    // Unknown paths share one bucket, so a scanner cannot grow the counters without bound.
+    const route = matched.endsWith('*') ? 'unmatched' : `${c.req.method} ${matched}`
+    lab.counters.request(route, c.res.status)
+    const claims = c.get('claims')
+    lab.events.record({
+      type: 'request',
+      route,
+      status: c.res.status,
+      ...(c.res.status >= 400 && c.error instanceof LabError ? { code: c.error.code } : {}),
+      ...(claims ? { user: claims.sub, family: claims.sid } : {}),
+    })
+  })
+
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: config.bodyLimitBytes,
+      onError: () => {
+        throw new LabError('PAYLOAD_TOO_LARGE', `the request body is larger than ${config.bodyLimitBytes} bytes`)
+      },
+    }),
+  )
+
+  registerAuthRoutes(app, lab)
+  registerResourceRoutes(app, lab)
+  registerControlRoutes(app, lab)
+
+  // A known path with the wrong method gets 405 rather than a misleading 404.
+  for (const path of Object.values(ROUTES)) {
+    app.all(path, (c) => {
+      throw new LabError('METHOD_NOT_ALLOWED', `${c.req.method} is not allowed on ${path}`)
+    })
+  }
+
+  app.notFound((c) => c.json(new LabError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`).toEnvelope(), 404))
+
+  app.onError(function toEnvelope(error, c) {
+    if (error instanceof LabError) return c.json(error.toEnvelope(), error.status)
+    if (error instanceof HTTPException && error.status < 500) {
+      const code = error.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_ERROR'
+      return c.json({ error: { code, message: error.message || 'the request could not be read' } }, error.status)
+    }
+    // A bug of ours, not the client's: log it here, never leak it into the response.
+    console.error(error)
+    return c.json(new LabError('INTERNAL_ERROR', 'unexpected server error; see the server log').toEnvelope(), 500)
+  })
+
+  return { app, lab }
+}

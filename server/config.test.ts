@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, resolveServerConfig } from './config.js'
+
+describe('resolveServerConfig', () => {
+  it('has the documented defaults', () => {
+    const config = resolveServerConfig({}, {})
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 4000,
+      accessTtlMs: 15 * 60_000,
+      refreshTtlMs: 168 * 3_600_000,
+      reuseGraceMs: 0,
+      secretSource: 'random',
+      statelessAccess: false,
+    })
+    expect(config.users).toEqual([{ id: 'usr_1', email: 'demo@example.com', password: 'password', name: 'demo' }])
+    expect(config.secret).toHaveLength(32)
+    expect(Object.isFrozen(config)).toBe(true)
+  })
+
+  it('reads the environment, and flags win over it', () => {
+    const env = { PORT: '5000', HOST: '0.0.0.0', JWT_ACCESS_EXPIRY: '30s', JWT_REFRESH_EXPIRY: '7d', JWT_SECRET: 'from-env' }
+    expect(resolveServerConfig({}, env)).toMatchObject({
+      port: 5000,
+      host: '0.0.0.0',
+      accessTtlMs: 30_000,
+      refreshTtlMs: 7 * 86_400_000,
+      secretSource: 'env',
+    })
+    const config = resolveServerConfig({ port: '0', accessTtl: '1h30m', secret: 'from-flag' }, env)
+    expect(config).toMatchObject({ port: 0, accessTtlMs: 5_400_000, secretSource: 'flag' })
+    expect(new TextDecoder().decode(config.secret)).toBe('from-flag')
+  })
+
+  it('takes several users, splitting each at its first colon', () => {
+    const { users } = resolveServerConfig({ user: ['a@x.io:pa:ss', 'b@x.io:pw'] }, {})
+    expect(users.map((u) => [u.id, u.email, u.password])).toEqual([
+      ['usr_1', 'a@x.io', 'pa:ss'],
+      ['usr_2', 'b@x.io', 'pw'],
+    ])
+  })
+
+  it.each([
+    [{ accessTtl: '30' }, {}, /^--access-ttl: invalid duration "30"/],
+    [{}, { JWT_ACCESS_EXPIRY: '15 minutes' }, /^JWT_ACCESS_EXPIRY: invalid duration "15 minutes"/],
+    [{}, { JWT_REFRESH_EXPIRY: 'week' }, /^JWT_REFRESH_EXPIRY: invalid duration "week"/],
+    [{ accessTtl: '0s' }, {}, /^--access-ttl: "0s" must be at least 1ms/],
+    [{ reuseGrace: 'soon' }, {}, /^--reuse-grace: invalid duration "soon"/],
+    [{ port: '70000' }, {}, /^--port: "70000" is not a port number/],
+    [{}, { PORT: 'http' }, /^PORT: "http" is not a port number/],
+    [{ user: ['nobody'] }, {}, /^--user: "nobody" is not email:password/],
+    [{ user: ['a@x.io:1', 'A@x.io:2'] }, {}, /^--user: "A@x.io" is given twice/],
+    [{ secret: '' }, {}, /^--secret: the secret must not be empty/],
+  ])('refuses %j %j with one line naming the setting', (flags, env, message) => {
+    expect(() => resolveServerConfig(flags, env)).toThrow(ConfigError)
+    expect(() => resolveServerConfig(flags, env)).toThrow(message)
+  })
+})

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto'
+import { DurationError, formatDuration, parseDuration } from '../src/shared/duration.js'
+
+/** Settings as the CLI hands them over: strings straight from flags, nothing parsed yet. */
+export interface ServerFlags {
+  port?: string
+  host?: string
+  accessTtl?: string
+  refreshTtl?: string
+  reuseGrace?: string
+  secret?: string
+  user?: string[]
+  statelessAccess?: boolean
+}
+
+export interface UserAccount {
+  readonly id: string
+  readonly email: string
+  readonly password: string
+  readonly name: string
+}
+
+export interface ServerConfig {
+  readonly host: string
+  readonly port: number
+  readonly accessTtlMs: number
+  readonly refreshTtlMs: number
+  readonly reuseGraceMs: number
+  readonly secret: Uint8Array
+  /** Where the secret came from; `random` means tokens die with the process. */
+  readonly secretSource: 'flag' | 'env' | 'random'
+  readonly users: readonly UserAccount[]
+  readonly statelessAccess: boolean
+  readonly issuer: string
+  readonly audience: string
+  /** Request bodies larger than this get 413 before any handler reads them. */
+  readonly bodyLimitBytes: number
+  /** How many events `/_lab/events` keeps before the oldest fall out. */
+  readonly eventLogSize: number
+}
+
+export const DEFAULT_USER = { email: 'demo@example.com', password: 'password' } as const
+
+/** A setting that cannot be used; the message names the flag or variable and the value. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_ERROR'
+
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/**
+ * Turns flags and environment into one frozen config, flags winning over variables. Every value
+ * is checked here, once, so a bad one stops startup with a single line instead of failing later.
+ */
+export function resolveServerConfig(flags: ServerFlags, env: Env = process.env): ServerConfig {
+  const setting = (flag: string, flagValue: string | undefined, variable?: string) => {
+    if (flagValue !== undefined) return { value: flagValue, source: `--${flag}` }
+    const fromEnv = variable === undefined ? undefined : env[variable]
+    if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: variable as string }
+    return undefined
+  }
+
+  const duration = (flag: string, flagValue: string | undefined, variable: string | undefined, fallback: string, min: number) => {
+    const chosen = setting(flag, flagValue, variable) ?? { value: fallback, source: `--${flag}` }
+    let ms: number
+    try {
+      ms = parseDuration(chosen.value)
+    } catch (error) {
+      if (error instanceof DurationError) throw new ConfigError(`${chosen.source}: ${error.message}`)
+      throw error
+    }
+    if (ms < min) throw new ConfigError(`${chosen.source}: "${chosen.value}" must be at least ${formatDuration(min)}`)
+    return ms
+  }
+
+  const port = setting('port', flags.port, 'PORT') ?? { value: '4000', source: '--port' }
+  if (!/^\d{1,5}$/.test(port.value) || Number(port.value) > 65_535) {
+    throw new ConfigError(`${port.source}: "${port.value}" is not a port number (0-65535; 0 picks a free one)`)
+  }
+  const host = setting('host', flags.host, 'HOST')?.value ?? '127.0.0.1'
+  if (host.trim() === '') throw new ConfigError('--host: the host must not be empty')
+
+  const secretSetting = setting('secret', flags.secret, 'JWT_SECRET')
+  if (flags.secret === '') throw new ConfigError('--secret: the secret must not be empty')
+
+  return Object.freeze({
+    host,
+    port: Number(port.value),
+    accessTtlMs: duration('access-ttl', flags.accessTtl, 'JWT_ACCESS_EXPIRY', '15m', 1),
+    refreshTtlMs: duration('refresh-ttl', flags.refreshTtl, 'JWT_REFRESH_EXPIRY', '168h', 1),
+    reuseGraceMs: duration('reuse-grace', flags.reuseGrace, undefined, '0s', 0),
+    secret: secretSetting ? new TextEncoder().encode(secretSetting.value) : new Uint8Array(randomBytes(32)),
+    secretSource: secretSetting === undefined ? 'random' : secretSetting.source === 'JWT_SECRET' ? 'env' : 'flag',
+    users: Object.freeze(parseUsers(flags.user)),
+    statelessAccess: flags.statelessAccess === true,
+    issuer: 'refresh-lab',
+    audience: 'refresh-lab',
+    bodyLimitBytes: 64 * 1024,
+    eventLogSize: 1_000,
+  })
+}
+
+function parseUsers(specs: readonly string[] | undefined): UserAccount[] {
+  const list = specs && specs.length > 0 ? specs : [`${DEFAULT_USER.email}:${DEFAULT_USER.password}`]
+  const seen = new Set<string>()
+  return list.map((spec, index) => {
+    const colon = spec.indexOf(':')
+    const email = colon > 0 ? spec.slice(0, colon).trim() : ''
+    const password = colon > 0 ? spec.slice(colon + 1) : ''
+    if (email === '' || password === '') {
+      throw new ConfigError(`--user: "${spec}" is not email:password (e.g. --user alice@example.com:s3cret)`)
+    }
+    if (seen.has(email.toLowerCase())) throw new ConfigError(`--user: "${email}" is given twice`)
+    seen.add(email.toLowerCase())
+    return Object.freeze({ id: `usr_${index + 1}`, email, password, name: email.split('@')[0] ?? email })
+  })
+}

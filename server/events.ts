@@ -1,0 +1,46 @@
+import type { LabEvent, LabEventsPage } from '../src/shared/wire.js'
+import type { Clock } from './clock.js'
+
+export type NewLabEvent = Omit<LabEvent, 'id' | 'at'>
+
+/**
+ * The lab's event log: a ring buffer, so a server left running for days keeps its memory flat.
+ * Ids keep counting across the wrap, so a reader can tell how many events it missed.
+ */
+export class EventLog {
+  readonly #ring: (LabEvent | undefined)[]
+  #nextId = 1
+
+  constructor(
+    readonly capacity: number,
+    private readonly clock: Clock,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`event log capacity must be a positive integer, got ${capacity}`)
+    this.#ring = new Array<LabEvent | undefined>(capacity)
+  }
+
+  record(event: NewLabEvent): LabEvent {
+    const full: LabEvent = { id: this.#nextId, at: new Date(this.clock.now()).toISOString(), ...event }
+    this.#ring[(this.#nextId - 1) % this.capacity] = full
+    this.#nextId += 1
+    return full
+  }
+
+  /** Events with an id greater than `afterId`, oldest first, and how many of those were lost. */
+  since(afterId = 0, limit = this.capacity): LabEventsPage {
+    const lastId = this.#nextId - 1
+    const oldestKept = Math.max(1, lastId - this.capacity + 1)
+    const first = Math.max(afterId + 1, oldestKept)
+    const events: LabEvent[] = []
+    for (let id = first; id <= lastId && events.length < limit; id += 1) {
+      const event = this.#ring[(id - 1) % this.capacity]
+      if (event) events.push(event)
+    }
+    return { events, lastId, dropped: Math.max(0, oldestKept - (afterId + 1)) }
+  }
+
+  clear(): void {
+    this.#ring.fill(undefined)
+    this.#nextId = 1
+  }
+}

@@ -1,0 +1,33 @@
+import type { MiddlewareHandler } from 'hono'
+import { LabError } from '../../src/shared/errors.js'
+import type { Lab } from '../lab.js'
+import type { AccessClaims } from '../tokens.js'
+
+export interface AuthedEnv {
+  Variables: { claims: AccessClaims }
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or the error that header deserves. */
+export function bearerToken(header: string | undefined): string {
+  if (header === undefined || header.trim() === '') {
+    throw new LabError('MISSING_TOKEN', 'send the access token as "Authorization: Bearer <access_token>"')
+  }
+  const match = /^Bearer +([^\s]+)\s*$/i.exec(header)
+  if (!match?.[1]) throw new LabError('INVALID_TOKEN', 'the Authorization header must be "Bearer <access_token>"')
+  return match[1]
+}
+
+/**
+ * Lets a request through only with a valid access token whose session is still active (unless
+ * `--stateless-access` mimics plain JWTs that live until `exp` whatever happens to the session).
+ */
+export function requireAccessToken(lab: Lab): MiddlewareHandler<AuthedEnv> {
+  return async function requireAccess(c, next) {
+    const claims = await lab.tokens.verify(bearerToken(c.req.header('authorization')), lab.clock.now())
+    if (!lab.config.statelessAccess && !lab.store.isActive(claims.sid)) {
+      throw new LabError('TOKEN_REVOKED', 'the session of this access token was revoked; sign in again')
+    }
+    c.set('claims', claims)
+    await next()
+  }
+}

@@ -1,0 +1,36 @@
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import { serve } from '@hono/node-server'
+import { createApp } from './app.js'
+import type { ServerConfig } from './config.js'
+import type { Lab } from './lab.js'
+
+export interface RunningServer {
+  /** Base URL such as `http://127.0.0.1:4000`, with the real port when `port` was 0. */
+  readonly url: string
+  readonly port: number
+  readonly lab: Lab
+  /** Stops accepting connections, ends idle keep-alive sockets, and resolves when closed. */
+  close(): Promise<void>
+}
+
+/** Puts the lab app on a socket and resolves once it is listening. */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const { app, lab } = createApp(config)
+  const server = await new Promise<Server>((resolve, reject) => {
+    const instance = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(instance as Server))
+    instance.once('error', reject)
+  })
+  const { port } = server.address() as AddressInfo
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    lab,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()))
+        server.closeIdleConnections()
+      }),
+  }
+}

@@ -1,0 +1,54 @@
+import type { LabStats } from '../src/shared/wire.js'
+
+/** The lab's counters; `snapshot()` is what `GET /_lab/stats` answers. */
+export class LabCounters {
+  #stats = emptyStats()
+
+  request(route: string, status: number): void {
+    const byStatus = (this.#stats.requests[route] ??= {})
+    byStatus[status] = (byStatus[status] ?? 0) + 1
+  }
+
+  login(): void {
+    this.#stats.logins += 1
+  }
+
+  refreshSucceeded(viaGrace: boolean): void {
+    this.#stats.refresh.calls += 1
+    this.#stats.refresh.succeeded += 1
+    if (viaGrace) this.#stats.refresh.graceReuses += 1
+  }
+
+  refreshRejected(code: string): void {
+    const refresh = this.#stats.refresh
+    refresh.calls += 1
+    refresh.rejected += 1
+    refresh.rejectedByCode[code] = (refresh.rejectedByCode[code] ?? 0) + 1
+  }
+
+  reuseDetected(): void {
+    this.#stats.reuseDetected += 1
+  }
+
+  familyRevoked(): void {
+    this.#stats.familiesRevoked += 1
+  }
+
+  snapshot(): LabStats {
+    return structuredClone(this.#stats)
+  }
+
+  reset(): void {
+    this.#stats = emptyStats()
+  }
+}
+
+function emptyStats(): LabStats {
+  return {
+    refresh: { calls: 0, succeeded: 0, rejected: 0, rejectedByCode: {}, graceReuses: 0 },
+    logins: 0,
+    reuseDetected: 0,
+    familiesRevoked: 0,
+    requests: {},
+  }
+}

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest'
+import { RefreshStore, type RotateOutcome, type RotationSettings } from './store.js'
+
+const T0 = 1_700_000_000_000
+
+function setup(overrides: Partial<RotationSettings> = {}) {
+  const settings: RotationSettings = { refreshTtlMs: 60_000, reuseGraceMs: 0, ...overrides }
+  const store = new RefreshStore(settings)
+  const login = store.createFamily('usr_1', T0)
+  return { settings, store, login }
+}
+
+function issued(outcome: RotateOutcome): { token: string; generation: number } {
+  if (outcome.kind !== 'rotated' && outcome.kind !== 'grace') throw new Error(`expected a token, got ${outcome.kind}`)
+  return outcome
+}
+
+describe('RefreshStore.rotate', () => {
+  it('rotates an active token into a child of the next generation', () => {
+    const { store, login } = setup()
+    const outcome = store.rotate(login.token, T0 + 1)
+    expect(outcome.kind).toBe('rotated')
+    const child = issued(outcome)
+    expect(child.generation).toBe(2)
+    expect(child.token).not.toBe(login.token)
+    expect(child.token).toMatch(/^[A-Za-z0-9_-]{43}$/) // 256 bits, base64url
+    expect(store.family(login.family.id)?.generation).toBe(2)
+  })
+
+  it('refuses an unknown token as INVALID_REFRESH_TOKEN', () => {
+    const { store } = setup()
+    expect(store.rotate('not-a-token', T0)).toEqual({ kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' })
+  })
+
+  it('refuses a token of a revoked family as REFRESH_TOKEN_REVOKED', () => {
+    const { store, login } = setup()
+    store.revokeFamily(login.family.id, 'logout', T0)
+    expect(store.rotate(login.token, T0 + 1)).toMatchObject({ kind: 'rejected', code: 'REFRESH_TOKEN_REVOKED', generation: 1 })
+  })
+
+  it('refuses a token at or past its expiry as REFRESH_TOKEN_EXPIRED', () => {
+    const { store, login } = setup({ refreshTtlMs: 1_000 })
+    expect(store.rotate(login.token, T0 + 1_000)).toMatchObject({ kind: 'rejected', code: 'REFRESH_TOKEN_EXPIRED' })
+    expect(store.isActive(login.family.id)).toBe(true)
+  })
+
+  it('slides the expiry: each child lives a full refresh TTL from its own issue', () => {
+    const { store, login } = setup({ refreshTtlMs: 1_000 })
+    const child = issued(store.rotate(login.token, T0 + 900))
+    expect(store.rotate(child.token, T0 + 1_800).kind).toBe('rotated')
+  })
+
+  it('revokes the complete family if a rotated token is used again outside the grace', () => {
+    const { store, login } = setup()
+    const child = issued(store.rotate(login.token, T0 + 10))
+    const replay = store.rotate(login.token, T0 + 250)
+    expect(replay).toMatchObject({ kind: 'reuse', code: 'REFRESH_TOKEN_REUSED', generation: 1, sinceRotationMs: 240 })
+    expect(store.family(login.family.id)).toMatchObject({ status: 'revoked', revokedReason: 'reuse', revokedAt: T0 + 250 })
+    // The legitimate child dies with its family.
+    expect(store.rotate(child.token, T0 + 260)).toMatchObject({ code: 'REFRESH_TOKEN_REVOKED', generation: 2 })
+  })
+
+  it('treats a same-millisecond replay as reuse when the grace is 0', () => {
+    const { store, login } = setup({ reuseGraceMs: 0 })
+    store.rotate(login.token, T0)
+    expect(store.rotate(login.token, T0).kind).toBe('reuse')
+  })
+
+  it('returns the child already issued for a reuse inside the grace, without a new generation', () => {
+    const { store, login } = setup({ reuseGraceMs: 2_000 })
+    const child = issued(store.rotate(login.token, T0))
+    const again = store.rotate(login.token, T0 + 1_999)
+    expect(again).toMatchObject({ kind: 'grace', replayedGeneration: 1, generation: 2, token: child.token })
+    expect(store.family(login.family.id)).toMatchObject({ status: 'active', generation: 2 })
+  })
+
+  it('returns the newest token when the child was rotated too, still inside the grace', () => {
+    const { store, login } = setup({ reuseGraceMs: 5_000 })
+    const child = issued(store.rotate(login.token, T0))
+    const grandchild = issued(store.rotate(child.token, T0 + 10))
+    expect(store.rotate(login.token, T0 + 20)).toMatchObject({ kind: 'grace', generation: 3, token: grandchild.token })
+  })
+
+  it('detects reuse once the grace has passed', () => {
+    const { store, login } = setup({ reuseGraceMs: 2_000 })
+    store.rotate(login.token, T0)
+    expect(store.rotate(login.token, T0 + 2_000).kind).toBe('reuse')
+  })
+
+  it('reads live settings on every call', () => {
+    const { settings, store, login } = setup()
+    settings.reuseGraceMs = 10_000
+    store.rotate(login.token, T0)
+    expect(store.rotate(login.token, T0 + 5).kind).toBe('grace')
+  })
+
+  it('lets exactly one of many concurrent rotations with one token win', async () => {
+    const { store, login } = setup()
+    // Each attempt yields to the event loop first, as a request handler does after reading its body.
+    const outcomes = await Promise.all(
+      Array.from({ length: 1_000 }, async () => {
+        await new Promise((resolve) => setImmediate(resolve))
+        return store.rotate(login.token, T0 + 1)
+      }),
+    )
+    const kinds = outcomes.map((o) => o.kind)
+    expect(kinds.filter((k) => k === 'rotated')).toHaveLength(1)
+    expect(kinds.filter((k) => k === 'reuse')).toHaveLength(1)
+    expect(kinds.filter((k) => k === 'rejected')).toHaveLength(998)
+    expect(store.isActive(login.family.id)).toBe(false)
+  })
+})
+
+describe('RefreshStore.revokeFamily', () => {
+  it('revokes once and reports whether anything changed', () => {
+    const { store, login } = setup()
+    expect(store.revokeFamily(login.family.id, 'lab', T0)).toBe(true)
+    expect(store.revokeFamily(login.family.id, 'lab', T0)).toBe(false)
+    expect(store.revokeFamily('fam_unknown', 'lab', T0)).toBe(false)
+  })
+
+  it('forgets every session on clear', () => {
+    const { store, login } = setup()
+    store.clear()
+    expect(store.family(login.family.id)).toBeUndefined()
+    expect(store.rotate(login.token, T0).kind).toBe('rejected')
+  })
+})

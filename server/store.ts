@@ -1,0 +1,157 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto'
+
+/**
+ * Refresh-token families and their rotation. Everything here is synchronous on purpose: `rotate`
+ * checks and updates in one step with no `await` in between, so however many requests present the
+ * same token at once, exactly one of them rotates it.
+ *
+ * Tokens are opaque 256-bit random strings, and the store keeps only their SHA-256 hashes. A
+ * child token is derived from its parent as HMAC(storeKey, parent): that lets a grace-window
+ * reuse hand back the child already issued without the store ever keeping a token in plaintext.
+ */
+
+export type RevokeReason = 'reuse' | 'logout' | 'lab'
+
+export interface Family {
+  readonly id: string
+  readonly userId: string
+  readonly createdAt: number
+  status: 'active' | 'revoked'
+  /** The generation of the newest token issued; the login token is generation 1. */
+  generation: number
+  revokedAt?: number
+  revokedReason?: RevokeReason
+}
+
+interface TokenRecord {
+  readonly familyId: string
+  readonly generation: number
+  readonly issuedAt: number
+  readonly expiresAt: number
+  rotatedAt: number | null
+}
+
+/** The settings rotation reads on every call, so the lab can change them live. */
+export interface RotationSettings {
+  refreshTtlMs: number
+  reuseGraceMs: number
+}
+
+export interface IssuedRefreshToken {
+  token: string
+  family: Family
+  generation: number
+  expiresAt: number
+}
+
+export type RotateOutcome =
+  | ({ kind: 'rotated' } & IssuedRefreshToken)
+  /** A rotated token spent again inside the grace: the newest token already issued comes back. */
+  | ({ kind: 'grace'; replayedGeneration: number } & IssuedRefreshToken)
+  | { kind: 'rejected'; code: 'INVALID_REFRESH_TOKEN' }
+  | { kind: 'rejected'; code: 'REFRESH_TOKEN_REVOKED' | 'REFRESH_TOKEN_EXPIRED'; family: Family; generation: number }
+  /** A rotated token spent again outside the grace: the whole family is now revoked. */
+  | { kind: 'reuse'; code: 'REFRESH_TOKEN_REUSED'; family: Family; generation: number; sinceRotationMs: number }
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('base64url')
+}
+
+export class RefreshStore {
+  readonly #families = new Map<string, Family>()
+  readonly #tokens = new Map<string, TokenRecord>()
+  readonly #key: Buffer
+
+  constructor(
+    private readonly settings: RotationSettings,
+    key: Buffer = randomBytes(32),
+  ) {
+    this.#key = key
+  }
+
+  /** Starts a session (a family) for a user and issues its first refresh token. */
+  createFamily(userId: string, now: number): IssuedRefreshToken {
+    const family: Family = {
+      id: `fam_${randomBytes(9).toString('base64url')}`,
+      userId,
+      createdAt: now,
+      status: 'active',
+      generation: 1,
+    }
+    this.#families.set(family.id, family)
+    return this.#record(randomBytes(32).toString('base64url'), family, 1, now)
+  }
+
+  /**
+   * Spends a refresh token. The guard clauses run in the order DESIGN.md fixes: unknown, revoked,
+   * expired, already rotated (grace or reuse), and only then the rotation itself.
+   */
+  rotate(token: string, now: number): RotateOutcome {
+    const record = this.#tokens.get(hashToken(token))
+    if (!record) return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
+    const family = this.#families.get(record.familyId)
+    if (!family) return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
+    const { generation } = record
+    if (family.status === 'revoked') return { kind: 'rejected', code: 'REFRESH_TOKEN_REVOKED', family, generation }
+    if (now >= record.expiresAt) return { kind: 'rejected', code: 'REFRESH_TOKEN_EXPIRED', family, generation }
+
+    if (record.rotatedAt !== null) {
+      const sinceRotationMs = now - record.rotatedAt
+      if (sinceRotationMs < this.settings.reuseGraceMs) return this.#newestDescendant(token, generation, now)
+      this.revokeFamily(family.id, 'reuse', now)
+      return { kind: 'reuse', code: 'REFRESH_TOKEN_REUSED', family, generation, sinceRotationMs }
+    }
+
+    record.rotatedAt = now
+    family.generation = generation + 1
+    return { kind: 'rotated', ...this.#record(this.#childOf(token), family, generation + 1, now) }
+  }
+
+  /** Revokes a family; its refresh tokens and (unless stateless) its access tokens stop working. */
+  revokeFamily(familyId: string, reason: RevokeReason, now: number): boolean {
+    const family = this.#families.get(familyId)
+    if (!family || family.status === 'revoked') return false
+    family.status = 'revoked'
+    family.revokedAt = now
+    family.revokedReason = reason
+    return true
+  }
+
+  family(familyId: string): Family | undefined {
+    return this.#families.get(familyId)
+  }
+
+  isActive(familyId: string): boolean {
+    return this.#families.get(familyId)?.status === 'active'
+  }
+
+  /** Forgets every session, as `POST /_lab/reset` promises. */
+  clear(): void {
+    this.#families.clear()
+    this.#tokens.clear()
+  }
+
+  #childOf(token: string): string {
+    return createHmac('sha256', this.#key).update(token).digest('base64url')
+  }
+
+  #record(token: string, family: Family, generation: number, now: number): IssuedRefreshToken {
+    const expiresAt = now + this.settings.refreshTtlMs
+    this.#tokens.set(hashToken(token), { familyId: family.id, generation, issuedAt: now, expiresAt, rotatedAt: null })
+    return { token, family, generation, expiresAt }
+  }
+
+  /** Follows the chain from a rotated token to the newest token of its family. */
+  #newestDescendant(token: string, replayedGeneration: number, now: number): RotateOutcome {
+    let current = this.#childOf(token)
+    let record = this.#tokens.get(hashToken(current))
+    while (record && record.rotatedAt !== null) {
+      current = this.#childOf(current)
+      record = this.#tokens.get(hashToken(current))
+    }
+    const family = record && this.#families.get(record.familyId)
+    if (!record || !family) return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
+    if (now >= record.expiresAt) return { kind: 'rejected', code: 'REFRESH_TOKEN_EXPIRED', family, generation: record.generation }
+    return { kind: 'grace', replayedGeneration, token: current, family, generation: record.generation, expiresAt: record.expiresAt }
+  }
+}

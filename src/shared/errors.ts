@@ -1,0 +1,45 @@
+/**
+ * The error codes the server answers with, each with its HTTP status. Clients and the harness
+ * read `error.code` from the envelope; tests assert codes, never messages.
+ */
+export const ERROR_STATUS = {
+  MISSING_TOKEN: 401,
+  INVALID_TOKEN: 401,
+  TOKEN_EXPIRED: 401,
+  TOKEN_REVOKED: 401,
+  INVALID_REFRESH_TOKEN: 401,
+  REFRESH_TOKEN_EXPIRED: 401,
+  REFRESH_TOKEN_REUSED: 401,
+  REFRESH_TOKEN_REVOKED: 401,
+  INVALID_CREDENTIALS: 401,
+  VALIDATION_ERROR: 422,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  INTERNAL_ERROR: 500,
+} as const
+
+export type ErrorCode = keyof typeof ERROR_STATUS
+export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode] | 400
+
+/** The one shape of every error response: `{"error":{"code","message"}}`. */
+export interface ErrorEnvelope {
+  error: { code: string; message: string }
+}
+
+/** An error the server turns into its envelope; thrown by handlers, mapped in one `onError`. */
+export class LabError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Only `VALIDATION_ERROR` varies: 400 when the body is not JSON at all, 422 otherwise. */
+    readonly status: ErrorStatus = ERROR_STATUS[code],
+  ) {
+    super(message)
+    this.name = 'LabError'
+  }
+
+  toEnvelope(): ErrorEnvelope {
+    return { error: { code: this.code, message: this.message } }
+  }
+}

@@ -1,0 +1,87 @@
+/** What the server and its clients agree on over HTTP: paths and JSON shapes. */
+
+export const ROUTES = {
+  login: '/api/auth/login',
+  refresh: '/api/auth/refresh',
+  logout: '/api/auth/logout',
+  me: '/api/auth/me',
+  users: '/api/users',
+  echo: '/api/echo',
+  labStats: '/_lab/stats',
+  labEvents: '/_lab/events',
+  labReset: '/_lab/reset',
+  labClock: '/_lab/clock',
+  labConfig: '/_lab/config',
+} as const
+
+/** `POST /api/auth/login` and `POST /api/auth/refresh` answer `{ data: TokenPair }`. */
+export interface TokenPair {
+  access_token: string
+  refresh_token: string
+  /** Seconds until the access token expires, by the lab clock. */
+  expires_in: number
+  token_type: 'Bearer'
+}
+
+export interface DataEnvelope<T> {
+  data: T
+}
+
+/** `GET /_lab/stats`: counters since the server started or was last reset. */
+export interface LabStats {
+  refresh: {
+    calls: number
+    succeeded: number
+    rejected: number
+    /** Rejections by error code, e.g. `{ "REFRESH_TOKEN_REUSED": 9 }`. */
+    rejectedByCode: Record<string, number>
+    /** Reuses of a rotated token inside the reuse grace, answered with the existing child. */
+    graceReuses: number
+  }
+  logins: number
+  reuseDetected: number
+  familiesRevoked: number
+  /** Requests by route (`"GET /api/users"`) and status (`"200"`); `/_lab` calls are not counted. */
+  requests: Record<string, Record<string, number>>
+}
+
+export type LabEventType = 'login' | 'refresh' | 'reuse_detected' | 'logout' | 'request' | 'clock' | 'reset'
+
+/** One entry of `GET /_lab/events`, numbered from 1 in the order the server handled it. */
+export interface LabEvent {
+  id: number
+  /** ISO time by the lab clock. */
+  at: string
+  type: LabEventType
+  route?: string
+  status?: number
+  code?: string
+  user?: string
+  family?: string
+  generation?: number
+  detail?: string
+}
+
+export interface LabEventsPage {
+  events: LabEvent[]
+  /** The id of the newest event, to pass as `?after=` next time. */
+  lastId: number
+  /** Events that fell out of the ring buffer before this read. */
+  dropped: number
+}
+
+/** `GET /_lab/clock` and the answer to `POST /_lab/clock`. */
+export interface LabClockState {
+  now: string
+  nowMs: number
+  offsetMs: number
+}
+
+/** `GET /_lab/config`: the settings in force, durations in milliseconds. */
+export interface LabConfigView {
+  accessTtlMs: number
+  refreshTtlMs: number
+  reuseGraceMs: number
+  statelessAccess: boolean
+  users: string[]
+}
