@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
-import { serve } from '@hono/node-server'
+import { createAdaptorServer } from '@hono/node-server'
 import { createApp } from './app.js'
 import type { ServerConfig } from './config.js'
 import type { Lab } from './lab.js'
@@ -17,9 +17,15 @@ export interface RunningServer {
 /** Puts the lab app on a socket and resolves once it is listening. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const { app, lab } = createApp(config)
-  const server = await new Promise<Server>((resolve, reject) => {
-    const instance = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(instance as Server))
-    instance.once('error', reject)
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host }) as Server
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    // A deep accept queue: a burst opens thousands of connections at once, and with Node's default
+    // of 511 the kernel drops the overflow, which then retries after a second or more.
+    server.listen({ port: config.port, host: config.host, backlog: 4096 }, () => {
+      server.off('error', reject)
+      resolve()
+    })
   })
   const { port } = server.address() as AddressInfo
   const host = config.host.includes(':') ? `[${config.host}]` : config.host

@@ -1,0 +1,102 @@
+import type { Command } from 'commander'
+import { parseDuration } from '../shared/duration.js'
+import { HarnessError } from '../harness/errors.js'
+import { wholeNumber } from './options.js'
+
+interface BurstCommandOptions {
+  parallel: number
+  client: string
+  path: string
+  method: string
+  url?: string
+  json?: boolean
+  expectRefreshes: number
+  allowReuse?: boolean
+  user?: string
+  timeout: string
+}
+
+export function registerBurst(program: Command): void {
+  program
+    .command('burst')
+    .description('fire N parallel authed requests after the access token expired; pass only if exactly one /refresh happened')
+    .option('--parallel <n>', 'requests to fire at once', wholeNumber(1, 100_000), 10)
+    .option('--client <name|path>', 'reference, naive, or your module exporting createClient(ctx)', 'reference')
+    .option('--path <path>', 'authed path to request', '/api/users')
+    .option('--method <method>', 'HTTP method of the requests', 'GET')
+    .option('--url <url>', 'a running `refresh-lab serve` (default: start one in-process)')
+    .option('--json', 'print the report as one JSON object (schema refresh-lab/burst@1)')
+    .option('--expect-refreshes <n>', 'refresh calls the run must see', wholeNumber(0, 1_000_000), 1)
+    .option('--allow-reuse', 'do not fail when a rotated refresh token is reused')
+    .option('--user <email:password>', 'who to sign in as (default demo@example.com:password)')
+    .option('--timeout <duration>', 'upper bound for the burst; calls still in flight then are aborted', '30s')
+    .action(async (options: BurstCommandOptions) => {
+      process.exitCode = await burst(options)
+    })
+}
+
+/** Runs one burst and prints its report; resolves with the exit code (0 pass, 1 fail). */
+async function burst(options: BurstCommandOptions): Promise<number> {
+  const [{ runBurst }, { formatBurstReport }, { loadClient }] = await Promise.all([
+    import('../harness/burst.js'),
+    import('../harness/burst-report.js'),
+    import('../harness/load-client.js'),
+  ])
+  const createClient = await loadClient(options.client)
+  const credentials = parseUser(options.user)
+  const timeoutMs = parseTimeout(options.timeout)
+  const server = options.url === undefined ? await startEmbedded() : undefined
+  try {
+    const report = await runBurst({
+      url: server?.url ?? parseUrl(options.url as string),
+      embedded: server !== undefined,
+      createClient,
+      clientName: options.client,
+      parallel: options.parallel,
+      method: options.method,
+      path: options.path,
+      expectRefreshes: options.expectRefreshes,
+      allowReuse: options.allowReuse === true,
+      timeoutMs,
+      ...credentials,
+    })
+    console.log(options.json ? JSON.stringify(report, null, 2) : formatBurstReport(report))
+    return report.verdict === 'pass' ? 0 : 1
+  } finally {
+    await server?.close()
+  }
+}
+
+async function startEmbedded() {
+  const { resolveServerConfig } = await import('../../server/config.js')
+  const { startServer } = await import('../../server/start.js')
+  // Defaults only, whatever the environment says: an embedded run is the same everywhere.
+  return startServer(resolveServerConfig({ host: '127.0.0.1', port: '0' }, {}))
+}
+
+function parseUrl(text: string): string {
+  try {
+    const url = new URL(text)
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url.origin
+  } catch {
+    // reported below
+  }
+  throw new HarnessError('usage', `--url must be an http(s) URL such as http://127.0.0.1:4000, got "${text}"`)
+}
+
+function parseUser(spec: string | undefined): { email?: string; password?: string } {
+  if (spec === undefined) return {}
+  const colon = spec.indexOf(':')
+  if (colon < 1 || colon === spec.length - 1) throw new HarnessError('usage', `--user must be email:password, got "${spec}"`)
+  return { email: spec.slice(0, colon), password: spec.slice(colon + 1) }
+}
+
+function parseTimeout(text: string): number {
+  try {
+    const ms = parseDuration(text)
+    if (ms > 0) return ms
+  } catch {
+    // reported below
+  }
+  throw new HarnessError('usage', `--timeout must be a duration such as 30s, got "${text}"`)
+}

@@ -1,0 +1,68 @@
+import type { Command } from 'commander'
+import { formatDuration } from '../shared/duration.js'
+import { collect } from './options.js'
+
+interface ServeCommandOptions {
+  port?: string
+  host?: string
+  accessTtl?: string
+  refreshTtl?: string
+  reuseGrace?: string
+  secret?: string
+  user?: string[]
+  statelessAccess?: boolean
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the mock auth server on 127.0.0.1 for your app to point at')
+    .option('--port <port>', 'port to listen on; 0 picks a free one (env PORT)', undefined)
+    .option('--host <host>', 'address to bind (env HOST)', undefined)
+    .option('--access-ttl <duration>', 'access token lifetime, e.g. 30s, 15m (env JWT_ACCESS_EXPIRY; default 15m)')
+    .option('--refresh-ttl <duration>', 'refresh token lifetime (env JWT_REFRESH_EXPIRY; default 168h)')
+    .option('--reuse-grace <duration>', 'how long a rotated refresh token may be spent again without reuse detection (default 0s)')
+    .option('--secret <secret>', 'HS256 signing secret (env JWT_SECRET; default: random per start)')
+    .option('--user <email:password>', 'a user who can sign in; repeatable (default demo@example.com:password)', collect)
+    .option('--stateless-access', 'access tokens stay valid until exp even after their session is revoked')
+    .action(async (options: ServeCommandOptions) => {
+      await serve(options)
+    })
+}
+
+/** Starts the server, prints where and how, and stops cleanly on SIGINT or SIGTERM. */
+async function serve(options: ServeCommandOptions): Promise<void> {
+  const { resolveServerConfig } = await import('../../server/config.js')
+  const { startServer } = await import('../../server/start.js')
+  const config = resolveServerConfig(options)
+  const server = await startServer(config)
+  const users = config.users.map((u) => `${u.email} / ${u.password}`).join(', ')
+  const settings = [
+    `access-ttl ${formatDuration(config.accessTtlMs)}`,
+    `refresh-ttl ${formatDuration(config.refreshTtlMs)}`,
+    `reuse-grace ${formatDuration(config.reuseGraceMs)}`,
+    'HS256',
+    config.statelessAccess ? 'stateless access tokens' : 'access tokens die with their session',
+  ].join(', ')
+  console.log(`refresh-lab listening on ${server.url}`)
+  console.log(`user: ${users}`)
+  console.log(`settings: ${settings}`)
+  console.log(`lab: ${server.url}/_lab/stats, ${server.url}/_lab/events, POST ${server.url}/_lab/clock {"advance":"35s"}`)
+  if (config.secretSource === 'random') {
+    console.warn('warning: no --secret or JWT_SECRET set; using a random secret, so tokens die with this process')
+  }
+  if (!LOOPBACK.test(config.host)) {
+    console.warn(`warning: --host ${config.host} exposes the lab control API (/_lab) to your network; anyone there can reset or move the clock`)
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      console.log(`refresh-lab: ${signal} received, closing`)
+      server.close().then(resolve, resolve)
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
+}

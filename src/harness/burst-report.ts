@@ -1,0 +1,96 @@
+/**
+ * The burst report: the `--json` output, stable under the schema name `refresh-lab/burst@1`.
+ * Fields are only ever added within a schema version, never renamed or removed.
+ */
+export interface Expectation {
+  name: string
+  pass: boolean
+  expected: string | number | boolean
+  actual: string | number | boolean
+}
+
+export interface BurstReport {
+  schema: 'refresh-lab/burst@1'
+  verdict: 'pass' | 'fail'
+  url: string
+  /** True when the harness started its own server for the run. */
+  embedded: boolean
+  client: string
+  parallel: number
+  method: string
+  path: string
+  requests: {
+    total: number
+    succeeded: number
+    failed: number
+    /** Failed requests by error code, e.g. `{ "REFRESH_TOKEN_REUSED": 9 }`. */
+    failures: Record<string, number>
+  }
+  refresh: {
+    /** `POST /refresh` calls the client sent, counted by the harness's fetch. */
+    clientCalls: number
+    /** `POST /refresh` calls the server handled, from `/_lab/stats`. */
+    serverCalls: number
+    succeeded: number
+    rejected: number
+    /** Reuses inside the reuse grace, answered with the token already issued. */
+    graceReuses: number
+  }
+  reuse: {
+    /** True when the server detected reuse or the client re-sent a refresh token it had already spent. */
+    detected: boolean
+    /** Reuse detections on the server (each revokes a session). */
+    count: number
+    /** Refresh calls that re-sent a refresh token an earlier call of this run had already sent. */
+    replays: number
+  }
+  loggedOut: boolean
+  onLogoutCalls: number
+  expectations: Expectation[]
+  durationMs: number
+}
+
+export const BURST_SCHEMA = 'refresh-lab/burst@1'
+
+/** The human summary: a few aligned lines and a one-line verdict. */
+export function formatBurstReport(report: BurstReport): string {
+  const { requests, refresh, reuse } = report
+  const failures = Object.entries(requests.failures)
+    .map(([code, count]) => `${count}× ${code}`)
+    .join(', ')
+  const rows: [string, string][] = [
+    ['server', `${report.url}${report.embedded ? ' (embedded)' : ''}`],
+    ['requests', `${requests.succeeded} succeeded, ${requests.failed} failed${failures ? ` (${failures})` : ''}`],
+    [
+      'refresh calls',
+      `${refresh.clientCalls} sent by the client, ${refresh.serverCalls} seen by the server (${refresh.succeeded} succeeded, ${refresh.rejected} rejected)`,
+    ],
+    [
+      'token reuse',
+      reuse.detected
+        ? `DETECTED: ${reuse.count} by the server, ${reuse.replays} refresh token replay${reuse.replays === 1 ? '' : 's'} by the client`
+        : refresh.graceReuses > 0
+          ? `none outside the grace (${refresh.graceReuses} inside it)`
+          : 'none',
+    ],
+    ['signed in', report.loggedOut ? `no (onLogout called ${report.onLogoutCalls}×)` : 'yes'],
+    ['time', `${Math.round(report.durationMs)} ms`],
+  ]
+  const lines = [
+    `refresh-lab burst: ${report.parallel} parallel ${report.method} ${report.path} through the ${report.client} client, access token expired`,
+    '',
+    ...rows.map(([label, value]) => `  ${label.padEnd(14)} ${value}`),
+    '',
+    ...report.expectations.map(
+      (e) => `  ${e.pass ? 'ok  ' : 'FAIL'} ${e.name.padEnd(30)} expected ${String(e.expected)}, got ${String(e.actual)}`,
+    ),
+    '',
+  ]
+  const failed = report.expectations.filter((e) => !e.pass)
+  lines.push(
+    failed.length === 0
+      ? `PASS  all ${report.expectations.length} expectations hold: ${refresh.serverCalls} refresh call${refresh.serverCalls === 1 ? '' : 's'} for ${report.parallel} parallel 401s`
+      : `FAIL  ${failed.map((e) => `${e.name}: expected ${String(e.expected)}, got ${String(e.actual)}`).join('; ')}`,
+  )
+  return lines.join('\n')
+}

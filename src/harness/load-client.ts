@@ -1,0 +1,26 @@
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { BUILT_IN_CLIENTS, type CreateClient } from '../client/index.js'
+import { HarnessError } from './errors.js'
+
+/** A built-in client by name (`reference`, `naive`), or the user's module by path (`./my-client.mjs`). */
+export async function loadClient(spec: string, cwd = process.cwd()): Promise<CreateClient> {
+  const builtIn = BUILT_IN_CLIENTS[spec]
+  if (builtIn) return builtIn
+  if (!/[\\/.]/.test(spec)) {
+    throw new HarnessError('usage', `unknown client "${spec}"; use ${Object.keys(BUILT_IN_CLIENTS).join(', ')} or a path such as ./my-client.mjs`)
+  }
+  const file = resolve(cwd, spec)
+  let module: { createClient?: unknown; default?: { createClient?: unknown } }
+  try {
+    module = (await import(pathToFileURL(file).href)) as typeof module
+  } catch (error) {
+    const reason = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ? 'file not found' : (error as Error).message
+    throw new HarnessError('usage', `cannot load client module ${spec}: ${reason}`, { cause: error })
+  }
+  const createClient = module.createClient ?? module.default?.createClient
+  if (typeof createClient !== 'function') {
+    throw new HarnessError('usage', `client module ${spec} must export a function createClient(ctx)`)
+  }
+  return createClient as CreateClient
+}
