@@ -10,8 +10,11 @@ export interface RunningServer {
   readonly url: string
   readonly port: number
   readonly lab: Lab
-  /** Stops accepting connections, ends idle keep-alive sockets, and resolves when closed. */
-  close(): Promise<void>
+  /**
+   * Stops accepting connections, ends idle keep-alive sockets, lets requests in flight finish for
+   * up to `graceMs` (default 5 s), then cuts what is left, and resolves when closed.
+   */
+  close(graceMs?: number): Promise<void>
 }
 
 /** Puts the lab app on a socket and resolves once it is listening. */
@@ -33,9 +36,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     url: `http://${host}:${port}`,
     port,
     lab,
-    close: () =>
+    close: (graceMs = 5_000) =>
       new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()))
+        const cut = setTimeout(() => server.closeAllConnections(), graceMs).unref()
+        server.close((error) => {
+          clearTimeout(cut)
+          if (error) reject(error)
+          else resolve()
+        })
         server.closeIdleConnections()
       }),
   }

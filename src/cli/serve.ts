@@ -38,6 +38,15 @@ async function serve(options: ServeCommandOptions): Promise<void> {
   const { startServer } = await import('../../server/start.js')
   const config = resolveServerConfig(options)
   const server = await startServer(config)
+  // Listen for signals before printing, so a signal right after the banner still closes cleanly.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      console.log(`refresh-lab: ${signal} received, closing`)
+      server.close().then(resolve, resolve)
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
   const users = config.users.map((u) => `${u.email} / ${u.password}`).join(', ')
   const settings = [
     `access-ttl ${formatDuration(config.accessTtlMs)}`,
@@ -57,12 +66,5 @@ async function serve(options: ServeCommandOptions): Promise<void> {
     console.warn(`warning: --host ${config.host} exposes the lab control API (/_lab) to your network; anyone there can reset or move the clock`)
   }
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      console.log(`refresh-lab: ${signal} received, closing`)
-      server.close().then(resolve, resolve)
-    }
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
-  })
+  await stopped
 }

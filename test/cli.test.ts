@@ -1,0 +1,205 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { BurstReport } from '../src/harness/burst-report.js'
+import { runCli, startServe, type ServeProcess } from './support/cli.js'
+
+/** A user error must read as one line, never as a stack trace. */
+function expectOneLine(stderr: string, ...fragments: string[]) {
+  const lines = stderr.trim().split('\n')
+  expect(lines).toHaveLength(1)
+  expect(stderr).not.toMatch(/\n\s+at /)
+  for (const fragment of fragments) expect(lines[0]).toContain(fragment)
+}
+
+describe('refresh-lab serve', () => {
+  let serve: ServeProcess
+
+  beforeAll(async () => {
+    serve = await startServe(['--access-ttl', '30s', '--secret', 'e2e-secret-e2e-secret-e2e-secret'])
+  })
+
+  afterAll(async () => {
+    if (serve.child.exitCode === null) await serve.stop()
+  })
+
+  it('prints the URL, the demo credentials and the settings, one line each', () => {
+    expect(serve.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(serve.banner).toContain('user: demo@example.com / password')
+    expect(serve.banner.find((line) => line.startsWith('settings:'))).toBe(
+      'settings: access-ttl 30s, refresh-ttl 168h, reuse-grace 0s, HS256, access tokens die with their session',
+    )
+  })
+
+  it('answers the flow a curl user would try: login, authed GET, expiry, refresh, reuse', async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`${serve.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const login = await post('/api/auth/login', { email: 'demo@example.com', password: 'password' })
+    const tokens = ((await login.json()) as { data: { access_token: string; refresh_token: string; expires_in: number } }).data
+    expect(tokens.expires_in).toBe(30)
+    const users = await fetch(`${serve.url}/api/users`, { headers: { authorization: `Bearer ${tokens.access_token}` } })
+    expect(users.status).toBe(200)
+    await post('/_lab/clock', { advance: '35s' })
+    const expired = await fetch(`${serve.url}/api/users`, { headers: { authorization: `Bearer ${tokens.access_token}` } })
+    expect(await expired.json()).toMatchObject({ error: { code: 'TOKEN_EXPIRED' } })
+    expect((await post('/api/auth/refresh', { refresh_token: tokens.refresh_token })).status).toBe(200)
+    expect(await (await post('/api/auth/refresh', { refresh_token: tokens.refresh_token })).json()).toMatchObject({
+      error: { code: 'REFRESH_TOKEN_REUSED' },
+    })
+    const stats = (await (await fetch(`${serve.url}/_lab/stats`)).json()) as { reuseDetected: number; familiesRevoked: number }
+    expect(stats).toMatchObject({ reuseDetected: 1, familiesRevoked: 1 })
+  })
+
+  it('closes cleanly on SIGTERM with exit code 0', async () => {
+    const result = await serve.stop('SIGTERM')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('SIGTERM received, closing')
+  })
+
+  it('closes cleanly on SIGINT too', async () => {
+    const other = await startServe()
+    expect((await other.stop('SIGINT')).code).toBe(0)
+  })
+
+  it('warns once when no secret is set', async () => {
+    const other = await startServe()
+    const { code, stderr } = await other.stop()
+    expect(code).toBe(0)
+    expect(stderr.trim().split('\n')).toEqual([
+      'warning: no --secret or JWT_SECRET set; using a random secret, so tokens die with this process',
+    ])
+  })
+
+  it.each([
+    [['--access-ttl', '30'], {}, ['--access-ttl', '"30"']],
+    [[], { JWT_ACCESS_EXPIRY: 'half an hour' }, ['JWT_ACCESS_EXPIRY', '"half an hour"']],
+    [['--refresh-ttl', '7 days'], {}, ['--refresh-ttl', '"7 days"']],
+    [['--reuse-grace', '-1s'], {}, ['--reuse-grace', '"-1s"']],
+    [['--user', 'nopassword'], {}, ['--user', 'email:password']],
+  ])('refuses %j %j at startup with exit 2 and one line', async (args, env, fragments) => {
+    const result = await runCli(['serve', '--port', '0', ...args], { env })
+    expect(result.code).toBe(2)
+    expectOneLine(result.stderr, ...fragments)
+  })
+
+  it('reads its settings from the environment', async () => {
+    const other = await startServe([], { JWT_ACCESS_EXPIRY: '45s', JWT_REFRESH_EXPIRY: '7d', JWT_SECRET: 'from-the-env' })
+    expect(other.banner.find((line) => line.startsWith('settings:'))).toContain('access-ttl 45s, refresh-ttl 168h')
+    const { stderr } = await other.stop()
+    expect(stderr).not.toContain('warning')
+  })
+})
+
+describe('refresh-lab burst', () => {
+  const json = (stdout: string) => JSON.parse(stdout) as BurstReport
+
+  it('passes with the reference client: one refresh for ten parallel 401s', async () => {
+    const result = await runCli(['burst', '--parallel', '10'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^PASS {2}all 6 expectations hold: 1 refresh call for 10 parallel 401s$/m)
+    expect(result.stderr).toBe('')
+  })
+
+  it('fails the naive client: ten refresh calls and reuse detected', async () => {
+    const result = await runCli(['burst', '--client', 'naive', '--parallel', '10', '--json'])
+    expect(result.code).toBe(1)
+    const report = json(result.stdout)
+    expect(report).toMatchObject({
+      schema: 'refresh-lab/burst@1',
+      verdict: 'fail',
+      client: 'naive',
+      parallel: 10,
+      refresh: { clientCalls: 10, serverCalls: 10, succeeded: 1, rejected: 9 },
+      reuse: { detected: true, count: 1 },
+    })
+    const failed = report.expectations.filter((e) => !e.pass).map((e) => e.name)
+    expect(failed).toEqual(expect.arrayContaining(['refresh calls (client)', 'refresh calls (server)', 'no refresh-token reuse']))
+  })
+
+  it('names the failed expectations in its human output', async () => {
+    const result = await runCli(['burst', '--client', 'naive'])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/^FAIL {2}refresh calls \(client\): expected 1, got 10;/m)
+  })
+
+  it('passes with 1000 parallel requests, still exactly one refresh', async () => {
+    const result = await runCli(['burst', '--parallel', '1000', '--json'])
+    expect(result.code).toBe(0)
+    const report = json(result.stdout)
+    expect(report.requests).toMatchObject({ total: 1000, succeeded: 1000, failed: 0 })
+    expect(report.refresh).toMatchObject({ clientCalls: 1, serverCalls: 1 })
+  })
+
+  it('writes the documented JSON schema', async () => {
+    const report = json((await runCli(['burst', '--json'])).stdout)
+    expect(Object.keys(report).sort()).toEqual(
+      [
+        'schema', 'verdict', 'url', 'embedded', 'client', 'parallel', 'method', 'path', 'requests', 'refresh',
+        'reuse', 'loggedOut', 'onLogoutCalls', 'expectations', 'durationMs',
+      ].sort(),
+    )
+    expect(report.expectations[0]).toEqual({ name: 'refresh calls (client)', pass: true, expected: 1, actual: 1 })
+    expect(report).toMatchObject({ embedded: true, loggedOut: false, reuse: { detected: false, count: 0, replays: 0 } })
+  })
+
+  it('runs against a server started with serve, and --allow-reuse / --expect-refreshes change the verdict', async () => {
+    const serve = await startServe()
+    try {
+      const pass = await runCli(['burst', '--url', serve.url, '--json'])
+      expect(pass.code).toBe(0)
+      expect(json(pass.stdout)).toMatchObject({ embedded: false, url: serve.url })
+      const naive = await runCli(['burst', '--url', serve.url, '--client', 'naive', '--allow-reuse', '--expect-refreshes', '10', '--json'])
+      const report = json(naive.stdout)
+      expect(report.expectations.map((e) => e.name)).not.toContain('no refresh-token reuse')
+      expect(report.expectations.find((e) => e.name === 'refresh calls (server)')).toMatchObject({ pass: true, actual: 10 })
+      expect(naive.code).toBe(1) // the requests still failed, so the verdict stays fail
+    } finally {
+      await serve.stop()
+    }
+  })
+
+  it('runs a user client module given by path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-client-'))
+    const reference = pathToFileURL(join(process.cwd(), 'dist/src/client/reference.js')).href
+    writeFileSync(join(dir, 'my-client.mjs'), `export { createClient } from ${JSON.stringify(reference)}\n`)
+    writeFileSync(join(dir, 'not-a-client.mjs'), 'export const hello = 1\n')
+    const ok = await runCli(['burst', '--client', './my-client.mjs', '--json'], { cwd: dir })
+    expect(ok.code).toBe(0)
+    expect(json(ok.stdout).client).toBe('./my-client.mjs')
+    const bad = await runCli(['burst', '--client', './not-a-client.mjs'], { cwd: dir })
+    expect(bad.code).toBe(2)
+    expectOneLine(bad.stderr, 'must export a function createClient(ctx)')
+  })
+
+  it('exits 3 with one line when the server is unreachable', async () => {
+    const result = await runCli(['burst', '--url', 'http://127.0.0.1:9'])
+    expect(result.code).toBe(3)
+    expectOneLine(result.stderr, 'cannot reach http://127.0.0.1:9')
+  })
+
+  it.each([
+    [['--parallel', '0'], '--parallel'],
+    [['--parallel', 'ten'], '--parallel'],
+    [['--client', 'nonsense'], 'unknown client "nonsense"'],
+    [['--client', './missing.mjs'], 'cannot load client module ./missing.mjs'],
+    [['--url', 'localhost:4000'], '--url must be an http(s) URL'],
+    [['--timeout', 'soon'], '--timeout'],
+    [['--nope'], "unknown option '--nope'"],
+  ])('exits 2 on bad usage %j', async (args, fragment) => {
+    const result = await runCli(['burst', ...args])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(fragment)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+})
+
+describe('refresh-lab --help', () => {
+  it('lists the commands and exits 0', async () => {
+    const result = await runCli(['--help'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('serve [options]')
+    expect(result.stdout).toContain('burst [options]')
+  })
+})
