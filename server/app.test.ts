@@ -284,6 +284,9 @@ describe('lab control API', () => {
     [{ json: {} }, 422],
     [{ json: { advance: '1s', set: 0 } }, 422],
     [{ json: { set: 'yesterday' } }, 422],
+    [{ json: { set: 1e20 } }, 422],
+    [{ json: { set: -5 } }, 422],
+    [{ json: { advance: '36501d' } }, 422],
     [{ body: 'nope' }, 400],
   ])('refuses a bad clock request %j', async (options, status) => {
     const res = await lab().call('POST', '/_lab/clock', options)

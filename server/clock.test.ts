@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LabClock } from './clock.js'
+import { LabClock, MAX_CLOCK_MS } from './clock.js'
 
 describe('LabClock', () => {
   it('follows real time plus the advanced offset', () => {
@@ -23,5 +23,13 @@ describe('LabClock', () => {
     const clock = new LabClock(() => 0)
     expect(() => clock.advance(-1)).toThrow(RangeError)
     expect(() => clock.advance(Number.NaN)).toThrow(RangeError)
+  })
+
+  it('stays within the years a Date can print', () => {
+    const clock = new LabClock(() => 0)
+    expect(() => clock.set(-1)).toThrow(RangeError)
+    expect(() => clock.set(MAX_CLOCK_MS + 1)).toThrow(RangeError)
+    clock.set(MAX_CLOCK_MS - 10)
+    expect(() => clock.advance(11)).toThrow('past the year 9999')
   })
 })

@@ -7,6 +7,9 @@ export interface Clock {
   now(): number
 }
 
+/** The last instant a JavaScript Date can show as an ISO string with a four-digit year. */
+export const MAX_CLOCK_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
 export class LabClock implements Clock {
   #offsetMs = 0
 
@@ -23,12 +26,15 @@ export class LabClock implements Clock {
   /** Moves the clock forward; time never runs backwards under a running client. */
   advance(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`cannot advance the clock by ${ms} ms`)
+    if (this.now() + ms > MAX_CLOCK_MS) throw new RangeError('cannot advance the clock past the year 9999')
     this.#offsetMs += ms
   }
 
   /** Jumps to an absolute time, which may be in the past (to replay a scenario from a known instant). */
   set(epochMs: number): void {
-    if (!Number.isFinite(epochMs)) throw new RangeError(`cannot set the clock to ${epochMs}`)
+    if (!Number.isFinite(epochMs) || epochMs < 0 || epochMs > MAX_CLOCK_MS) {
+      throw new RangeError('the clock can be set from 1970 to the year 9999')
+    }
     this.#offsetMs = epochMs - this.realNow()
   }
 

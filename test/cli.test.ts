@@ -165,12 +165,24 @@ describe('refresh-lab burst', () => {
     const reference = pathToFileURL(join(process.cwd(), 'dist/src/client/reference.js')).href
     writeFileSync(join(dir, 'my-client.mjs'), `export { createClient } from ${JSON.stringify(reference)}\n`)
     writeFileSync(join(dir, 'not-a-client.mjs'), 'export const hello = 1\n')
+    writeFileSync(join(dir, 'throws.mjs'), 'export function createClient() { throw new Error("no config") }\n')
     const ok = await runCli(['burst', '--client', './my-client.mjs', '--json'], { cwd: dir })
     expect(ok.code).toBe(0)
     expect(json(ok.stdout).client).toBe('./my-client.mjs')
     const bad = await runCli(['burst', '--client', './not-a-client.mjs'], { cwd: dir })
     expect(bad.code).toBe(2)
     expectOneLine(bad.stderr, 'must export a function createClient(ctx)')
+    const throws = await runCli(['burst', '--client', './throws.mjs'], { cwd: dir })
+    expect(throws.code).toBe(2)
+    expectOneLine(throws.stderr, 'createClient(ctx) of the ./throws.mjs client threw: no config')
+  })
+
+  it('ends a run whose client never answers at the --timeout bound, failing every request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-client-'))
+    writeFileSync(join(dir, 'hangs.mjs'), 'export function createClient() { return { request: () => new Promise(() => {}) } }\n')
+    const result = await runCli(['burst', '--client', './hangs.mjs', '--timeout', '500ms', '--json'], { cwd: dir })
+    expect(result.code).toBe(1)
+    expect(json(result.stdout).requests).toEqual({ total: 10, succeeded: 0, failed: 10, failures: { TIMEOUT: 10 } })
   })
 
   it('exits 3 with one line when the server is unreachable', async () => {

@@ -30,12 +30,17 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     if ((advance === undefined) === (set === undefined)) {
       throw new LabError('VALIDATION_ERROR', 'send exactly one of "advance" (a duration such as "35s") or "set" (an ISO time)')
     }
-    if (advance !== undefined) {
-      lab.clock.advance(durationField(advance, 'advance'))
-    } else {
-      const target = typeof set === 'string' || typeof set === 'number' ? new Date(set).getTime() : Number.NaN
-      if (Number.isNaN(target)) throw new LabError('VALIDATION_ERROR', '"set" must be an ISO time or epoch milliseconds')
-      lab.clock.set(target)
+    try {
+      if (advance !== undefined) {
+        lab.clock.advance(durationField(advance, 'advance'))
+      } else {
+        const target = typeof set === 'string' || typeof set === 'number' ? new Date(set).getTime() : Number.NaN
+        if (Number.isNaN(target)) throw new LabError('VALIDATION_ERROR', '"set" must be an ISO time or epoch milliseconds')
+        lab.clock.set(target)
+      }
+    } catch (error) {
+      if (error instanceof RangeError) throw new LabError('VALIDATION_ERROR', error.message)
+      throw error
     }
     const state = clockState(lab)
     lab.events.record({ type: 'clock', detail: `clock now ${state.now} (offset ${state.offsetMs} ms)` })

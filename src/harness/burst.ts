@@ -1,4 +1,4 @@
-import { ApiError, type CreateClient } from '../client/contract.js'
+import { ApiError, type Client, type CreateClient } from '../client/contract.js'
 import { ROUTES, type LabStats } from '../shared/wire.js'
 import { BURST_SCHEMA, type BurstReport, type Expectation } from './burst-report.js'
 import { HarnessError } from './errors.js'
@@ -74,25 +74,31 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
 
   const recorder = createRecordingFetch({ connections: Math.min(parallel, MAX_CONNECTIONS), refreshPath: ROUTES.refresh })
   let onLogoutCalls = 0
-  const client = options.createClient({
-    baseUrl: url,
-    fetch: recorder.fetch,
-    storage,
-    onLogout: () => {
-      onLogoutCalls += 1
-    },
-  })
+  let client: Client
+  try {
+    client = options.createClient({
+      baseUrl: url,
+      fetch: recorder.fetch,
+      storage,
+      onLogout: () => {
+        onLogoutCalls += 1
+      },
+    })
+  } catch (error) {
+    await recorder.close()
+    throw new HarnessError('usage', `createClient(ctx) of the ${options.clientName} client threw: ${(error as Error).message}`, { cause: error })
+  }
 
   const timeoutMs = options.timeoutMs ?? 30_000
-  const timer = setTimeout(() => recorder.abort(`the burst took longer than ${timeoutMs} ms`), timeoutMs)
   const started = performance.now()
   let outcomes: PromiseSettledResult<unknown>[]
   try {
-    outcomes = await Promise.allSettled(
+    outcomes = await settleWithin(
       Array.from({ length: parallel }, () => Promise.resolve().then(() => client.request(method, path))),
+      timeoutMs,
+      () => recorder.abort(`the burst took longer than ${timeoutMs} ms`),
     )
   } finally {
-    clearTimeout(timer)
     await recorder.close()
   }
   const durationMs = performance.now() - started
@@ -176,4 +182,30 @@ function countReplays(refreshCalls: FetchRecord[]): number {
     spent.add(call.refreshToken)
   }
   return replays
+}
+
+/** Rejected with when a client's request has not settled by the deadline. */
+export class BurstTimeoutError extends Error {
+  readonly code = 'TIMEOUT'
+}
+
+/**
+ * Settles every promise, but never waits past the deadline: then it aborts the calls in flight and,
+ * a second later, counts whatever still hangs (a client waiting on something other than fetch) as
+ * a TIMEOUT failure. A looping or stuck client ends the run with a verdict, not a hang.
+ */
+async function settleWithin(promises: Promise<unknown>[], timeoutMs: number, abort: () => void): Promise<PromiseSettledResult<unknown>[]> {
+  let giveUp!: () => void
+  const deadline = new Promise<never>((_, reject) => {
+    giveUp = () => reject(new BurstTimeoutError(`no answer within ${timeoutMs} ms`))
+  })
+  deadline.catch(() => undefined)
+  const abortTimer = setTimeout(abort, timeoutMs)
+  const giveUpTimer = setTimeout(giveUp, timeoutMs + 1_000)
+  try {
+    return await Promise.allSettled(promises.map((promise) => Promise.race([promise, deadline])))
+  } finally {
+    clearTimeout(abortTimer)
+    clearTimeout(giveUpTimer)
+  }
 }
