@@ -1,42 +1,6 @@
 import { SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { createApp } from './app.js'
-import { resolveServerConfig, type ServerFlags } from './config.js'
-
-interface CallOptions {
-  json?: unknown
-  body?: string
-  token?: string
-  headers?: Record<string, string>
-}
-
-function lab(flags: ServerFlags = {}) {
-  const { app, lab } = createApp(resolveServerConfig({ secret: 'test-secret-test-secret-test-secret', ...flags }, {}))
-  const call = async (method: string, path: string, options: CallOptions = {}) => {
-    const headers: Record<string, string> = { ...options.headers }
-    if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`
-    let body = options.body
-    if (options.json !== undefined) {
-      headers['content-type'] = 'application/json'
-      body = JSON.stringify(options.json)
-    }
-    const res = await app.request(path, { method, headers, ...(body === undefined ? {} : { body }) })
-    const text = await res.text()
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as any) }
-  }
-  const login = async () => {
-    const res = await call('POST', '/api/auth/login', { json: { email: 'demo@example.com', password: 'password' } })
-    expect(res.status).toBe(200)
-    return res.body.data as { access_token: string; refresh_token: string; expires_in: number }
-  }
-  const refresh = (refreshToken: unknown) => call('POST', '/api/auth/refresh', { json: { refresh_token: refreshToken } })
-  const advance = (by: string) => call('POST', '/_lab/clock', { json: { advance: by } })
-  return { app, lab, call, login, refresh, advance }
-}
-
-function decode(jwt: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>
-}
+import { decode, lab } from '../test/support/app.js'
 
 describe('POST /api/auth/login', () => {
   it('answers an access token with the documented claims and an opaque refresh token', async () => {

@@ -6,6 +6,8 @@ import { LabError } from '../src/shared/errors.js'
 import { ROUTES } from '../src/shared/wire.js'
 import type { ServerConfig } from './config.js'
 import type { AuthedEnv } from './http/bearer.js'
+import { DROPPED_HEADER, injectFaults } from './http/inject-faults.js'
+import { requestDelay } from './http/request-delay.js'
 import { createLab, type Lab } from './lab.js'
 import { registerAuthRoutes } from './routes/auth.js'
 import { registerControlRoutes } from './routes/control.js'
@@ -30,12 +32,13 @@ export function createApp(config: ServerConfig): LabApp {
     const matched = routePath(c, -1)
     // Unknown paths share one bucket, so a scanner cannot grow the counters without bound.
     const route = matched.endsWith('*') ? 'unmatched' : `${c.req.method} ${matched}`
-    lab.counters.request(route, c.res.status)
+    const dropped = c.res.headers.has(DROPPED_HEADER)
+    lab.counters.request(route, dropped ? 'dropped' : c.res.status)
     const claims = c.get('claims')
     lab.events.record({
       type: 'request',
       route,
-      status: c.res.status,
+      status: dropped ? 0 : c.res.status,
       ...(c.res.status >= 400 && c.error instanceof LabError ? { code: c.error.code } : {}),
       ...(claims ? { user: claims.sub, family: claims.sid } : {}),
     })
@@ -50,6 +53,9 @@ export function createApp(config: ServerConfig): LabApp {
       },
     }),
   )
+
+  app.use('*', requestDelay)
+  app.use('*', injectFaults(lab))
 
   registerAuthRoutes(app, lab)
   registerResourceRoutes(app, lab)

@@ -2,9 +2,10 @@ import type { LabConfigView } from '../src/shared/wire.js'
 import { LabClock } from './clock.js'
 import type { ServerConfig, UserAccount } from './config.js'
 import { EventLog } from './events.js'
+import { FaultTable } from './faults.js'
 import { LabCounters } from './stats.js'
-import { RefreshStore, type RevokeReason } from './store.js'
-import { AccessTokens } from './tokens.js'
+import { RefreshStore, type Family, type RevokeReason } from './store.js'
+import { AccessTokens, serialOf, type AccessClaims } from './tokens.js'
 
 /** Settings the lab may change while running; everything else in `ServerConfig` is fixed. */
 export interface LiveSettings {
@@ -13,7 +14,15 @@ export interface LiveSettings {
   reuseGraceMs: number
 }
 
-/** Everything one running lab holds: its settings, clock, sessions, keys and counters. */
+/** Which sessions a lab action (revoke, expire) applies to; everything when empty. */
+export interface SessionScope {
+  /** A user's email. */
+  user?: string
+  /** A family (session) id, the `sid` of its access tokens. */
+  family?: string
+}
+
+/** Everything one running lab holds: its settings, clock, sessions, keys, faults and counters. */
 export interface Lab {
   readonly config: ServerConfig
   readonly settings: LiveSettings
@@ -22,12 +31,19 @@ export interface Lab {
   readonly tokens: AccessTokens
   readonly counters: LabCounters
   readonly events: EventLog
+  readonly faults: FaultTable
   findUser(email: string): UserAccount | undefined
   userById(id: string): UserAccount | undefined
   /** Revokes a family and records it in the counters and the event log. */
   revokeFamily(familyId: string, reason: RevokeReason): boolean
+  /** The families a scope names; an unknown user or family is an empty list. */
+  familiesIn(scope: SessionScope): Family[]
+  /** Marks every access token issued so far in the scope as expired. */
+  expireAccessTokens(scope: SessionScope): number
+  /** True when the lab expired this access token early (`/_lab/expire`). */
+  isExpiredEarly(claims: AccessClaims): boolean
   configView(): LabConfigView
-  /** Back to a fresh start: no sessions, zero counters, empty log, real time. Keys and users stay. */
+  /** Back to a fresh start: no sessions, faults or early expiries, zero counters, empty log, real time, startup settings. */
   reset(): void
 }
 
@@ -39,19 +55,25 @@ export function createLab(config: ServerConfig): Lab {
   }
   const clock = new LabClock()
   const store = new RefreshStore(settings)
+  const tokens = new AccessTokens(config)
   const counters = new LabCounters()
   const events = new EventLog(config.eventLogSize, clock)
+  const faults = new FaultTable()
   const usersByEmail = new Map(config.users.map((user) => [user.email.toLowerCase(), user]))
   const usersById = new Map(config.users.map((user) => [user.id, user]))
+  // Access tokens with a serial up to these marks count as expired: one mark for all, one per family.
+  let expiredThroughAll = 0
+  const expiredThroughFamily = new Map<string, number>()
 
-  return {
+  const lab: Lab = {
     config,
     settings,
     clock,
     store,
-    tokens: new AccessTokens(config),
+    tokens,
     counters,
     events,
+    faults,
     findUser: (email) => usersByEmail.get(email.toLowerCase()),
     userById: (id) => usersById.get(id),
     revokeFamily(familyId, reason) {
@@ -59,12 +81,42 @@ export function createLab(config: ServerConfig): Lab {
       counters.familyRevoked()
       return true
     },
+    familiesIn(scope) {
+      if (scope.family !== undefined) {
+        const family = store.family(scope.family)
+        return family ? [family] : []
+      }
+      if (scope.user !== undefined) {
+        const user = lab.findUser(scope.user)
+        return user ? store.families(user.id) : []
+      }
+      return store.families()
+    },
+    expireAccessTokens(scope) {
+      const through = tokens.lastSerial
+      if (scope.user === undefined && scope.family === undefined) {
+        expiredThroughAll = through
+        return store.families().length
+      }
+      const families = lab.familiesIn(scope)
+      for (const family of families) expiredThroughFamily.set(family.id, through)
+      return families.length
+    },
+    isExpiredEarly(claims) {
+      const serial = serialOf(claims)
+      return serial <= expiredThroughAll || serial <= (expiredThroughFamily.get(claims.sid) ?? 0)
+    },
     configView: () => ({ ...settings, statelessAccess: config.statelessAccess, users: config.users.map((u) => u.email) }),
     reset() {
+      Object.assign(settings, { accessTtlMs: config.accessTtlMs, refreshTtlMs: config.refreshTtlMs, reuseGraceMs: config.reuseGraceMs })
       store.clear()
+      faults.clear()
       counters.reset()
       events.clear()
       clock.reset()
+      expiredThroughAll = 0
+      expiredThroughFamily.clear()
     },
   }
+  return lab
 }

@@ -4,7 +4,7 @@ import type { LabStats } from '../src/shared/wire.js'
 export class LabCounters {
   #stats = emptyStats()
 
-  request(route: string, status: number): void {
+  request(route: string, status: number | 'dropped'): void {
     const byStatus = (this.#stats.requests[route] ??= {})
     byStatus[status] = (byStatus[status] ?? 0) + 1
   }
@@ -26,6 +26,17 @@ export class LabCounters {
     refresh.rejectedByCode[code] = (refresh.rejectedByCode[code] ?? 0) + 1
   }
 
+  /** A call to `/refresh` that an injected fault answered (or dropped) before the route ran. */
+  refreshFaulted(): void {
+    this.#stats.refresh.calls += 1
+    this.#stats.refresh.faulted += 1
+  }
+
+  faultInjected(kind: 'delay' | 'status' | 'drop'): void {
+    this.#stats.faults.injected += 1
+    this.#stats.faults[kind] += 1
+  }
+
   reuseDetected(): void {
     this.#stats.reuseDetected += 1
   }
@@ -45,7 +56,8 @@ export class LabCounters {
 
 function emptyStats(): LabStats {
   return {
-    refresh: { calls: 0, succeeded: 0, rejected: 0, rejectedByCode: {}, graceReuses: 0 },
+    refresh: { calls: 0, succeeded: 0, rejected: 0, rejectedByCode: {}, graceReuses: 0, faulted: 0 },
+    faults: { injected: 0, delay: 0, status: 0, drop: 0 },
     logins: 0,
     reuseDetected: 0,
     familiesRevoked: 0,

@@ -27,7 +27,7 @@ interface TokenRecord {
   readonly familyId: string
   readonly generation: number
   readonly issuedAt: number
-  readonly expiresAt: number
+  expiresAt: number
   rotatedAt: number | null
 }
 
@@ -115,6 +115,24 @@ export class RefreshStore {
     family.revokedAt = now
     family.revokedReason = reason
     return true
+  }
+
+  /** The families a user has, or every family. */
+  families(userId?: string): Family[] {
+    const all = [...this.#families.values()]
+    return userId === undefined ? all : all.filter((family) => family.userId === userId)
+  }
+
+  /** Makes the still-valid refresh tokens of these families (all when absent) expire at `now`. */
+  expireRefreshTokens(now: number, familyIds?: ReadonlySet<string>): number {
+    let expired = 0
+    for (const record of this.#tokens.values()) {
+      if (familyIds && !familyIds.has(record.familyId)) continue
+      if (record.expiresAt <= now) continue
+      record.expiresAt = now
+      expired += 1
+    }
+    return expired
   }
 
   family(familyId: string): Family | undefined {

@@ -17,6 +17,8 @@ export interface AccessClaims {
 
 export interface SignedAccessToken {
   token: string
+  /** Issue order of this token, from 1; also the first part of its `jti`. */
+  serial: number
   /** Seconds from `now` to `exp`, as `expires_in` reports it. */
   expiresIn: number
 }
@@ -34,6 +36,7 @@ interface AccessTokenOptions {
  */
 export class AccessTokens {
   readonly #key: Promise<webcrypto.CryptoKey>
+  #serial = 0
 
   constructor(private readonly options: AccessTokenOptions) {
     this.#key = webcrypto.subtle.importKey('raw', options.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
@@ -42,16 +45,22 @@ export class AccessTokens {
   async sign(subject: string, sessionId: string, now: number, ttlMs: number): Promise<SignedAccessToken> {
     const iat = Math.floor(now / 1000)
     const exp = Math.ceil((now + ttlMs) / 1000)
+    const serial = ++this.#serial
     const token = await new SignJWT({ sid: sessionId, typ: 'access' })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(this.options.issuer)
       .setAudience(this.options.audience)
       .setSubject(subject)
-      .setJti(randomBytes(12).toString('base64url'))
+      .setJti(`${serial.toString(36)}.${randomBytes(9).toString('base64url')}`)
       .setIssuedAt(iat)
       .setExpirationTime(exp)
       .sign(await this.#key)
-    return { token, expiresIn: Math.max(0, exp - Math.ceil(now / 1000)) }
+    return { token, serial, expiresIn: Math.max(0, exp - Math.ceil(now / 1000)) }
+  }
+
+  /** The serial of the last token signed: everything up to it exists now. */
+  get lastSerial(): number {
+    return this.#serial
   }
 
   /** Verifies signature, issuer, audience, type and expiry against the lab clock's `now`. */
@@ -76,4 +85,13 @@ function toLabError(error: unknown): unknown {
   if (error instanceof errors.JWTExpired) return new LabError('TOKEN_EXPIRED', 'the access token has expired; refresh it')
   if (error instanceof errors.JOSEError) return new LabError('INVALID_TOKEN', `the access token is not valid (${error.code})`)
   return error
+}
+
+/**
+ * The issue serial a `jti` carries (`<serial base36>.<random>`), so the lab can expire "every access
+ * token issued so far" without keeping a list of them. 0 when the `jti` is not ours.
+ */
+export function serialOf(claims: Pick<AccessClaims, 'jti'>): number {
+  const serial = Number.parseInt(claims.jti.split('.')[0] ?? '', 36)
+  return Number.isSafeInteger(serial) ? serial : 0
 }

@@ -1,12 +1,19 @@
 import type { Hono } from 'hono'
-import { DurationError, parseDuration } from '../../src/shared/duration.js'
 import { LabError } from '../../src/shared/errors.js'
 import { ROUTES, type LabClockState } from '../../src/shared/wire.js'
+import type { FaultSpec } from '../faults.js'
 import type { AuthedEnv } from '../http/bearer.js'
-import { readJsonObject } from '../http/json-body.js'
-import type { Lab } from '../lab.js'
+import { describeFault } from '../http/inject-faults.js'
+import { readJson, readJsonObject } from '../http/json-body.js'
+import { LabFields } from '../http/lab-fields.js'
+import type { Lab, SessionScope } from '../lab.js'
 
-/** The lab control API under `/_lab`: counters, the event log, reset and the virtual clock. */
+const MAX_FAULT_DELAY_MS = 60_000
+
+/**
+ * The lab control API under `/_lab`: counters, the event log, reset, the virtual clock, live
+ * settings, faults, revocation and early expiry.
+ */
 export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   app.get(ROUTES.labStats, (c) => c.json(lab.counters.snapshot()))
 
@@ -25,19 +32,14 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   app.get(ROUTES.labClock, (c) => c.json(clockState(lab)))
 
   app.post(ROUTES.labClock, async (c) => {
-    const body = await readJsonObject(c, '{"advance":"35s"} or {"set":"2030-01-01T00:00:00Z"}')
-    const { advance, set } = body
-    if ((advance === undefined) === (set === undefined)) {
+    const fields = new LabFields(await readJsonObject(c, '{"advance":"35s"} or {"set":"2030-01-01T00:00:00Z"}'), ['advance', 'set'])
+    if (fields.has('advance') === fields.has('set')) {
       throw new LabError('VALIDATION_ERROR', 'send exactly one of "advance" (a duration such as "35s") or "set" (an ISO time)')
     }
     try {
-      if (advance !== undefined) {
-        lab.clock.advance(durationField(advance, 'advance'))
-      } else {
-        const target = typeof set === 'string' || typeof set === 'number' ? new Date(set).getTime() : Number.NaN
-        if (Number.isNaN(target)) throw new LabError('VALIDATION_ERROR', '"set" must be an ISO time or epoch milliseconds')
-        lab.clock.set(target)
-      }
+      const advance = fields.duration('advance')
+      if (advance !== undefined) lab.clock.advance(advance)
+      else lab.clock.set(fields.time('set') as number)
     } catch (error) {
       if (error instanceof RangeError) throw new LabError('VALIDATION_ERROR', error.message)
       throw error
@@ -48,6 +50,82 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   })
 
   app.get(ROUTES.labConfig, (c) => c.json(lab.configView()))
+
+  app.post(ROUTES.labConfig, async (c) => {
+    const fields = new LabFields(await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'), ['accessTtl', 'refreshTtl', 'reuseGrace'])
+    const accessTtlMs = fields.duration('accessTtl', { min: 1 })
+    const refreshTtlMs = fields.duration('refreshTtl', { min: 1 })
+    const reuseGraceMs = fields.duration('reuseGrace', { min: 0 })
+    if (accessTtlMs !== undefined) lab.settings.accessTtlMs = accessTtlMs
+    if (refreshTtlMs !== undefined) lab.settings.refreshTtlMs = refreshTtlMs
+    if (reuseGraceMs !== undefined) lab.settings.reuseGraceMs = reuseGraceMs
+    const view = lab.configView()
+    lab.events.record({
+      type: 'config',
+      detail: `accessTtl ${view.accessTtlMs} ms, refreshTtl ${view.refreshTtlMs} ms, reuseGrace ${view.reuseGraceMs} ms`,
+    })
+    return c.json(view)
+  })
+
+  app.get(ROUTES.labFaults, (c) => c.json({ faults: lab.faults.list() }))
+
+  app.post(ROUTES.labFaults, async (c) => {
+    const example = '{"path":"/api/auth/refresh","drop":true,"times":1}'
+    const fields = new LabFields(await readJsonObject(c, example), ['path', 'method', 'times', 'delay', 'status', 'code', 'message', 'drop'])
+    const path = fields.string('path', 2_000)
+    if (path === undefined || !path.startsWith('/')) throw new LabError('VALIDATION_ERROR', '"path" is required and must start with "/"')
+    if (path.startsWith('/_lab')) throw new LabError('VALIDATION_ERROR', 'faults cannot be set on the lab control API itself')
+    const spec: FaultSpec = { path, times: fields.integer('times', 1, 1_000_000) ?? 1 }
+    const method = fields.string('method', 16)
+    const delayMs = fields.duration('delay', { max: MAX_FAULT_DELAY_MS })
+    const status = fields.integer('status', 400, 599)
+    const code = fields.string('code', 64)
+    const message = fields.string('message')
+    const drop = fields.boolean('drop')
+    if (method !== undefined) spec.method = method.toUpperCase()
+    if (delayMs !== undefined) spec.delayMs = delayMs
+    if (status !== undefined) spec.status = status
+    if (code !== undefined) spec.code = code
+    if (message !== undefined) spec.message = message
+    if (drop === true) spec.drop = true
+    if (spec.delayMs === undefined && spec.status === undefined && !spec.drop) {
+      throw new LabError('VALIDATION_ERROR', 'a fault needs "delay", "status" or "drop": true')
+    }
+    if (spec.drop && spec.status !== undefined) throw new LabError('VALIDATION_ERROR', 'a fault either answers a "status" or "drop"s the connection, not both')
+    if ((code !== undefined || message !== undefined) && status === undefined) {
+      throw new LabError('VALIDATION_ERROR', '"code" and "message" go with "status"')
+    }
+    const fault = lab.faults.add(spec)
+    lab.events.record({ type: 'fault', detail: `set: ${describeFault(fault)}` })
+    return c.json({ fault }, 201)
+  })
+
+  app.delete(ROUTES.labFaults, (c) => {
+    const cleared = lab.faults.list().length
+    lab.faults.clear()
+    return c.json({ cleared })
+  })
+
+  app.post(ROUTES.labRevoke, async (c) => {
+    const scope = sessionScope(await readJson(c), [])
+    const revoked = lab.familiesIn(scope).filter((family) => lab.revokeFamily(family.id, 'lab')).length
+    lab.events.record({ type: 'revoke', detail: `${revoked} session${revoked === 1 ? '' : 's'} revoked (${describeScope(scope)})` })
+    return c.json({ revoked })
+  })
+
+  app.post(ROUTES.labExpire, async (c) => {
+    const body = await readJson(c)
+    const scope = sessionScope(body, ['tokens'])
+    const which = new LabFields(asObject(body), ['tokens', 'user', 'family']).choice('tokens', ['access', 'refresh', 'both'] as const) ?? 'access'
+    const expired = { access: 0, refresh: 0 }
+    if (which !== 'refresh') expired.access = lab.expireAccessTokens(scope)
+    if (which !== 'access') {
+      const families = scope.user === undefined && scope.family === undefined ? undefined : new Set(lab.familiesIn(scope).map((f) => f.id))
+      expired.refresh = lab.store.expireRefreshTokens(lab.clock.now(), families)
+    }
+    lab.events.record({ type: 'expire', detail: `${which} tokens expired now (${describeScope(scope)})` })
+    return c.json({ tokens: which, sessions: expired.access, refreshTokens: expired.refresh })
+  })
 }
 
 function clockState(lab: Lab): LabClockState {
@@ -55,14 +133,25 @@ function clockState(lab: Lab): LabClockState {
   return { now: new Date(nowMs).toISOString(), nowMs, offsetMs: lab.clock.offsetMs }
 }
 
-function durationField(value: unknown, field: string): number {
-  if (typeof value !== 'string') throw new LabError('VALIDATION_ERROR', `"${field}" must be a duration string such as "35s"`)
-  try {
-    return parseDuration(value)
-  } catch (error) {
-    if (error instanceof DurationError) throw new LabError('VALIDATION_ERROR', `"${field}": ${error.message}`)
-    throw error
+/** `{}` (or no body) means every session; `{"user":"a@b.c"}` or `{"family":"fam_…"}` narrows it. */
+function sessionScope(body: unknown, extraFields: readonly string[]): SessionScope {
+  const fields = new LabFields(asObject(body), ['user', 'family', ...extraFields])
+  const user = fields.string('user', 320)
+  const family = fields.string('family', 100)
+  if (user !== undefined && family !== undefined) throw new LabError('VALIDATION_ERROR', 'give "user" or "family", not both')
+  return { ...(user === undefined ? {} : { user }), ...(family === undefined ? {} : { family }) }
+}
+
+function asObject(body: unknown): Record<string, unknown> {
+  if (body === undefined) return {}
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new LabError('VALIDATION_ERROR', 'the request body must be a JSON object')
   }
+  return body as Record<string, unknown>
+}
+
+function describeScope(scope: SessionScope): string {
+  return scope.family !== undefined ? `family ${scope.family}` : scope.user !== undefined ? `user ${scope.user}` : 'all sessions'
 }
 
 function queryInteger(raw: string | undefined, name: string, fallback: number): number {

@@ -12,6 +12,9 @@ export const ROUTES = {
   labReset: '/_lab/reset',
   labClock: '/_lab/clock',
   labConfig: '/_lab/config',
+  labFaults: '/_lab/faults',
+  labRevoke: '/_lab/revoke',
+  labExpire: '/_lab/expire',
 } as const
 
 /** `POST /api/auth/login` and `POST /api/auth/refresh` answer `{ data: TokenPair }`. */
@@ -37,15 +40,30 @@ export interface LabStats {
     rejectedByCode: Record<string, number>
     /** Reuses of a rotated token inside the reuse grace, answered with the existing child. */
     graceReuses: number
+    /** Calls answered by an injected fault (a status or a dropped connection) instead of the route. */
+    faulted: number
   }
+  /** Faults injected by `/_lab/faults`, by kind. */
+  faults: { injected: number; delay: number; status: number; drop: number }
   logins: number
   reuseDetected: number
   familiesRevoked: number
-  /** Requests by route (`"GET /api/users"`) and status (`"200"`); `/_lab` calls are not counted. */
+  /** Requests by route (`"GET /api/users"`) and status (`"200"`, or `"dropped"` for an injected drop); `/_lab` calls are not counted. */
   requests: Record<string, Record<string, number>>
 }
 
-export type LabEventType = 'login' | 'refresh' | 'reuse_detected' | 'logout' | 'request' | 'clock' | 'reset'
+export type LabEventType =
+  | 'login'
+  | 'refresh'
+  | 'reuse_detected'
+  | 'logout'
+  | 'request'
+  | 'fault'
+  | 'clock'
+  | 'config'
+  | 'revoke'
+  | 'expire'
+  | 'reset'
 
 /** One entry of `GET /_lab/events`, numbered from 1 in the order the server handled it. */
 export interface LabEvent {

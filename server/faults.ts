@@ -1,0 +1,60 @@
+/**
+ * Faults the lab injects on a route for its next N calls: a delay, an answer with a chosen status
+ * and error envelope, or a connection dropped without any answer. Checked by one middleware
+ * before the route runs.
+ */
+export interface FaultSpec {
+  /** Exact request path, e.g. `/api/auth/refresh`. */
+  path: string
+  /** Only this method; any method when absent. */
+  method?: string
+  /** How many matching calls it affects; each call uses up one. */
+  times: number
+  /** Wait this long (real time) before going on. */
+  delayMs?: number
+  /** Answer with this status and envelope instead of running the route. */
+  status?: number
+  code?: string
+  message?: string
+  /** Close the connection without any answer. */
+  drop?: boolean
+}
+
+export interface Fault extends FaultSpec {
+  readonly id: number
+  remaining: number
+}
+
+export type FaultKind = 'delay' | 'status' | 'drop'
+
+export function faultKind(fault: FaultSpec): FaultKind {
+  return fault.drop ? 'drop' : fault.status !== undefined ? 'status' : 'delay'
+}
+
+export class FaultTable {
+  #faults: Fault[] = []
+  #nextId = 1
+
+  add(spec: FaultSpec): Fault {
+    const fault: Fault = { ...spec, id: this.#nextId++, remaining: spec.times }
+    this.#faults.push(fault)
+    return fault
+  }
+
+  /** Uses up one call of the oldest fault that matches, if any. */
+  take(method: string, path: string): Fault | undefined {
+    const fault = this.#faults.find((f) => f.path === path && (f.method === undefined || f.method === method))
+    if (!fault) return undefined
+    fault.remaining -= 1
+    if (fault.remaining === 0) this.#faults = this.#faults.filter((f) => f !== fault)
+    return fault
+  }
+
+  list(): Fault[] {
+    return this.#faults.map((fault) => ({ ...fault }))
+  }
+
+  clear(): void {
+    this.#faults = []
+  }
+}

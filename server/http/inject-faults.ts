@@ -1,0 +1,42 @@
+import type { HttpBindings } from '@hono/node-server'
+import type { MiddlewareHandler } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { ROUTES } from '../../src/shared/wire.js'
+import { faultKind, type Fault } from '../faults.js'
+import type { Lab } from '../lab.js'
+
+/** Marks the placeholder response of a dropped connection, so the request counter files it as `dropped`. */
+export const DROPPED_HEADER = 'x-refresh-lab-dropped'
+
+/** Applies the fault set for this route, if any, before the route runs. */
+export function injectFaults(lab: Lab): MiddlewareHandler {
+  return async function injectFault(c, next) {
+    if (c.req.path.startsWith('/_lab/')) return next()
+    const fault = lab.faults.take(c.req.method, c.req.path)
+    if (!fault) return next()
+    const kind = faultKind(fault)
+    lab.counters.faultInjected(kind)
+    lab.events.record({ type: 'fault', route: `${c.req.method} ${c.req.path}`, detail: describeFault(fault) })
+    if (fault.delayMs !== undefined) await sleep(fault.delayMs)
+    if (kind === 'delay') return next()
+
+    if (c.req.method === 'POST' && c.req.path === ROUTES.refresh) lab.counters.refreshFaulted()
+    if (kind === 'drop') {
+      // No answer at all: the client sees the connection close, as on a flaky mobile network.
+      ;(c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.destroy()
+      return c.body(null, 503, { [DROPPED_HEADER]: '1' })
+    }
+    const status = fault.status as ContentfulStatusCode
+    return c.json({ error: { code: fault.code ?? 'LAB_FAULT', message: fault.message ?? `injected by the lab: status ${status}` } }, status)
+  }
+}
+
+export function describeFault(fault: Fault): string {
+  const parts = [fault.method ? `${fault.method} ${fault.path}` : fault.path]
+  if (fault.delayMs !== undefined) parts.push(`delay ${fault.delayMs} ms`)
+  if (fault.status !== undefined) parts.push(`answer ${fault.status}${fault.code ? ` ${fault.code}` : ''}`)
+  if (fault.drop) parts.push('drop the connection')
+  parts.push(`${fault.remaining} more call${fault.remaining === 1 ? '' : 's'} after this`)
+  return parts.join(', ')
+}
