@@ -133,6 +133,21 @@ describe('POST /api/auth/logout', () => {
   })
 })
 
+describe('bearer checks on every protected route', () => {
+  it.each([
+    ['POST', '/api/auth/logout'],
+    ['GET', '/api/auth/me'],
+    ['GET', '/api/users'],
+    ['POST', '/api/echo'],
+  ])('%s %s answers MISSING_TOKEN without a token and TOKEN_EXPIRED after expiry', async (method, path) => {
+    const { call, login, advance } = lab({ accessTtl: '30s' })
+    expect((await call(method, path)).body.error.code).toBe('MISSING_TOKEN')
+    const { access_token } = await login()
+    await advance('31s')
+    expect((await call(method, path, { token: access_token })).body.error.code).toBe('TOKEN_EXPIRED')
+  })
+})
+
 describe('protected resources', () => {
   it('serves /api/users and /api/auth/me with a valid access token', async () => {
     const { login, call } = lab()
@@ -209,8 +224,15 @@ describe('unknown routes and methods', () => {
     expect(res).toEqual({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'no route GET /nope' } } })
   })
 
-  it('answers 405 METHOD_NOT_ALLOWED for a known path', async () => {
-    const res = await lab().call('GET', '/api/auth/refresh')
+  it.each([
+    ['GET', '/api/auth/refresh'],
+    ['DELETE', '/api/auth/login'],
+    ['POST', '/api/users'],
+    ['GET', '/_lab/reset'],
+    ['PUT', '/_lab/config'],
+    ['POST', '/_lab/stats'],
+  ])('answers 405 METHOD_NOT_ALLOWED for %s %s', async (method, path) => {
+    const res = await lab().call(method, path)
     expect(res.status).toBe(405)
     expect(res.body.error.code).toBe('METHOD_NOT_ALLOWED')
   })
@@ -283,6 +305,7 @@ describe('lab control API', () => {
     expect(res.body).toEqual({
       accessTtlMs: 30_000,
       refreshTtlMs: 604_800_000,
+      sessionTtlMs: 2_592_000_000,
       reuseGraceMs: 2_000,
       statelessAccess: false,
       users: ['demo@example.com'],

@@ -9,6 +9,7 @@ describe('resolveServerConfig', () => {
       port: 4000,
       accessTtlMs: 15 * 60_000,
       refreshTtlMs: 168 * 3_600_000,
+      sessionTtlMs: 30 * 86_400_000,
       reuseGraceMs: 0,
       secretSource: 'random',
       statelessAccess: false,
@@ -51,6 +52,8 @@ describe('resolveServerConfig', () => {
     [{ user: ['nobody'] }, {}, /^--user: "nobody" is not email:password/],
     [{ user: ['a@x.io:1', 'A@x.io:2'] }, {}, /^--user: "A@x.io" is given twice/],
     [{ secret: '' }, {}, /^--secret: the secret must not be empty/],
+    [{ host: ' 127.0.0.1' }, {}, /^--host: " 127.0.0.1" is not a host name or IP address/],
+    [{}, { HOST: 'http://x' }, /^HOST: "http:\/\/x" is not a host name/],
   ])('refuses %j %j with one line naming the setting', (flags, env, message) => {
     expect(() => resolveServerConfig(flags, env)).toThrow(ConfigError)
     expect(() => resolveServerConfig(flags, env)).toThrow(message)

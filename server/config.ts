@@ -7,6 +7,7 @@ export interface ServerFlags {
   host?: string
   accessTtl?: string
   refreshTtl?: string
+  sessionTtl?: string
   reuseGrace?: string
   secret?: string
   user?: string[]
@@ -25,6 +26,7 @@ export interface ServerConfig {
   readonly port: number
   readonly accessTtlMs: number
   readonly refreshTtlMs: number
+  readonly sessionTtlMs: number
   readonly reuseGraceMs: number
   readonly secret: Uint8Array
   /** Where the secret came from; `random` means tokens die with the process. */
@@ -82,8 +84,11 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
   if (!/^\d{1,5}$/.test(port.value) || Number(port.value) > 65_535) {
     throw new ConfigError(`${port.source}: "${port.value}" is not a port number (0-65535; 0 picks a free one)`)
   }
-  const host = setting('host', flags.host, 'HOST')?.value ?? '127.0.0.1'
-  if (host.trim() === '') throw new ConfigError('--host: the host must not be empty')
+  const hostSetting = setting('host', flags.host, 'HOST') ?? { value: '127.0.0.1', source: '--host' }
+  const host = hostSetting.value
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) {
+    throw new ConfigError(`${hostSetting.source}: "${host}" is not a host name or IP address (e.g. 127.0.0.1, ::1, localhost)`)
+  }
 
   const secretSetting = setting('secret', flags.secret, 'JWT_SECRET')
   if (flags.secret === '') throw new ConfigError('--secret: the secret must not be empty')
@@ -93,6 +98,7 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
     port: Number(port.value),
     accessTtlMs: duration('access-ttl', flags.accessTtl, 'JWT_ACCESS_EXPIRY', '15m', 1),
     refreshTtlMs: duration('refresh-ttl', flags.refreshTtl, 'JWT_REFRESH_EXPIRY', '168h', 1),
+    sessionTtlMs: duration('session-ttl', flags.sessionTtl, undefined, '30d', 1),
     reuseGraceMs: duration('reuse-grace', flags.reuseGrace, undefined, '0s', 0),
     secret: secretSetting ? new TextEncoder().encode(secretSetting.value) : new Uint8Array(randomBytes(32)),
     secretSource: secretSetting === undefined ? 'random' : secretSetting.source === 'JWT_SECRET' ? 'env' : 'flag',

@@ -11,6 +11,7 @@ import { AccessTokens, serialOf, type AccessClaims } from './tokens.js'
 export interface LiveSettings {
   accessTtlMs: number
   refreshTtlMs: number
+  sessionTtlMs: number
   reuseGraceMs: number
 }
 
@@ -48,11 +49,13 @@ export interface Lab {
 }
 
 export function createLab(config: ServerConfig): Lab {
-  const settings: LiveSettings = {
+  const startupSettings = (): LiveSettings => ({
     accessTtlMs: config.accessTtlMs,
     refreshTtlMs: config.refreshTtlMs,
+    sessionTtlMs: config.sessionTtlMs,
     reuseGraceMs: config.reuseGraceMs,
-  }
+  })
+  const settings = startupSettings()
   const clock = new LabClock()
   const store = new RefreshStore(settings)
   const tokens = new AccessTokens(config)
@@ -108,7 +111,7 @@ export function createLab(config: ServerConfig): Lab {
     },
     configView: () => ({ ...settings, statelessAccess: config.statelessAccess, users: config.users.map((u) => u.email) }),
     reset() {
-      Object.assign(settings, { accessTtlMs: config.accessTtlMs, refreshTtlMs: config.refreshTtlMs, reuseGraceMs: config.reuseGraceMs })
+      Object.assign(settings, startupSettings())
       store.clear()
       faults.clear()
       counters.reset()

@@ -1,6 +1,7 @@
-import type { AddressInfo } from 'node:net'
-import type { Server } from 'node:http'
-import { createAdaptorServer } from '@hono/node-server'
+import { createServer, STATUS_CODES, type Server } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import { getRequestListener, RequestError } from '@hono/node-server'
+import { LabError, type ErrorCode } from '../src/shared/errors.js'
 import { createApp } from './app.js'
 import type { ServerConfig } from './config.js'
 import type { Lab } from './lab.js'
@@ -20,7 +21,16 @@ export interface RunningServer {
 /** Puts the lab app on a socket and resolves once it is listening. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const { app, lab } = createApp(config)
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: config.host }) as Server
+  const listener = getRequestListener(app.fetch, { hostname: config.host, errorHandler: requestErrorAnswer })
+  const server = createServer(
+    {
+      // A client that trickles its headers or body does not hold a connection forever.
+      headersTimeout: 10_000,
+      requestTimeout: 30_000,
+    },
+    listener,
+  )
+  server.on('clientError', answerClientError)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     // A deep accept queue: a burst opens thousands of connections at once, and with Node's default
@@ -47,4 +57,37 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         server.closeIdleConnections()
       }),
   }
+}
+
+/** A request @hono/node-server could not turn into a `Request` (e.g. a bad `Host`): still the envelope. */
+function requestErrorAnswer(error: unknown): Response {
+  const lab =
+    error instanceof RequestError
+      ? new LabError('BAD_REQUEST', `the request could not be read: ${error.message}`)
+      : new LabError('INTERNAL_ERROR', 'unexpected server error; see the server log')
+  if (!(error instanceof RequestError)) console.error(error)
+  return Response.json(lab.toEnvelope(), { status: lab.status })
+}
+
+/**
+ * What Node's HTTP parser rejects before any route runs (headers too large, malformed HTTP, a
+ * request too slow to arrive) gets the JSON envelope too, instead of an empty answer.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const [code, message]: [ErrorCode, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['HEADERS_TOO_LARGE', 'the request headers are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['REQUEST_TIMEOUT', 'the request took too long to arrive']
+        : ['BAD_REQUEST', 'the request is not valid HTTP/1.1']
+  const lab = new LabError(code, message)
+  const body = JSON.stringify(lab.toEnvelope())
+  socket.end(
+    `HTTP/1.1 ${lab.status} ${STATUS_CODES[lab.status] ?? ''}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  )
 }

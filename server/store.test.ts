@@ -4,7 +4,7 @@ import { RefreshStore, type RotateOutcome, type RotationSettings } from './store
 const T0 = 1_700_000_000_000
 
 function setup(overrides: Partial<RotationSettings> = {}) {
-  const settings: RotationSettings = { refreshTtlMs: 60_000, reuseGraceMs: 0, ...overrides }
+  const settings: RotationSettings = { refreshTtlMs: 60_000, sessionTtlMs: 3_600_000, reuseGraceMs: 0, ...overrides }
   const store = new RefreshStore(settings)
   const login = store.createFamily('usr_1', T0)
   return { settings, store, login }
@@ -48,6 +48,19 @@ describe('RefreshStore.rotate', () => {
     const { store, login } = setup({ refreshTtlMs: 1_000 })
     const child = issued(store.rotate(login.token, T0 + 900))
     expect(store.rotate(child.token, T0 + 1_800).kind).toBe('rotated')
+  })
+
+  it('ends the session at its absolute expiry, however recently it refreshed', () => {
+    const { store, login } = setup({ refreshTtlMs: 1_000, sessionTtlMs: 2_500 })
+    const second = issued(store.rotate(login.token, T0 + 900))
+    const third = issued(store.rotate(second.token, T0 + 1_800))
+    expect(store.rotate(third.token, T0 + 2_500)).toMatchObject({ kind: 'rejected', code: 'REFRESH_TOKEN_EXPIRED', generation: 3 })
+  })
+
+  it('detects reuse even when the lab clock was set back before the replay', () => {
+    const { store, login } = setup({ reuseGraceMs: 0 })
+    store.rotate(login.token, T0 + 5_000)
+    expect(store.rotate(login.token, T0 + 1_000).kind).toBe('reuse')
   })
 
   it('revokes the complete family if a rotated token is used again outside the grace', () => {

@@ -16,6 +16,8 @@ export interface Family {
   readonly id: string
   readonly userId: string
   readonly createdAt: number
+  /** The absolute end of the session, however often it refreshes. */
+  readonly expiresAt: number
   status: 'active' | 'revoked'
   /** The generation of the newest token issued; the login token is generation 1. */
   generation: number
@@ -33,7 +35,10 @@ interface TokenRecord {
 
 /** The settings rotation reads on every call, so the lab can change them live. */
 export interface RotationSettings {
+  /** Each refresh token lives this long from its own issue (an idle timeout that slides). */
   refreshTtlMs: number
+  /** A session ends this long after sign-in, however often it refreshes (an absolute timeout). */
+  sessionTtlMs: number
   reuseGraceMs: number
 }
 
@@ -75,6 +80,7 @@ export class RefreshStore {
       id: `fam_${randomBytes(9).toString('base64url')}`,
       userId,
       createdAt: now,
+      expiresAt: now + this.settings.sessionTtlMs,
       status: 'active',
       generation: 1,
     }
@@ -93,11 +99,12 @@ export class RefreshStore {
     if (!family) return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
     const { generation } = record
     if (family.status === 'revoked') return { kind: 'rejected', code: 'REFRESH_TOKEN_REVOKED', family, generation }
-    if (now >= record.expiresAt) return { kind: 'rejected', code: 'REFRESH_TOKEN_EXPIRED', family, generation }
+    if (now >= record.expiresAt || now >= family.expiresAt) return { kind: 'rejected', code: 'REFRESH_TOKEN_EXPIRED', family, generation }
 
     if (record.rotatedAt !== null) {
       const sinceRotationMs = now - record.rotatedAt
-      if (sinceRotationMs < this.settings.reuseGraceMs) return this.#newestDescendant(token, generation, now)
+      // A clock set back by the lab gives a negative age: that is not "inside the grace".
+      if (sinceRotationMs >= 0 && sinceRotationMs < this.settings.reuseGraceMs) return this.#newestDescendant(token, generation, now)
       this.revokeFamily(family.id, 'reuse', now)
       return { kind: 'reuse', code: 'REFRESH_TOKEN_REUSED', family, generation, sinceRotationMs }
     }
@@ -154,7 +161,7 @@ export class RefreshStore {
   }
 
   #record(token: string, family: Family, generation: number, now: number): IssuedRefreshToken {
-    const expiresAt = now + this.settings.refreshTtlMs
+    const expiresAt = Math.min(now + this.settings.refreshTtlMs, family.expiresAt)
     this.#tokens.set(hashToken(token), { familyId: family.id, generation, issuedAt: now, expiresAt, rotatedAt: null })
     return { token, family, generation, expiresAt }
   }

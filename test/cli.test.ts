@@ -1,4 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -29,7 +31,7 @@ describe('refresh-lab serve', () => {
     expect(serve.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     expect(serve.banner).toContain('user: demo@example.com / password')
     expect(serve.banner.find((line) => line.startsWith('settings:'))).toBe(
-      'settings: access-ttl 30s, refresh-ttl 168h, reuse-grace 0s, HS256, access tokens die with their session',
+      'settings: access-ttl 30s, refresh-ttl 168h, session-ttl 720h, reuse-grace 0s, HS256, access tokens die with their session',
     )
   })
 
@@ -78,6 +80,8 @@ describe('refresh-lab serve', () => {
     [['--refresh-ttl', '7 days'], {}, ['--refresh-ttl', '"7 days"']],
     [['--reuse-grace', '-1s'], {}, ['--reuse-grace', '"-1s"']],
     [['--user', 'nopassword'], {}, ['--user', 'email:password']],
+    [['--host', 'bogus host'], {}, ['--host', '"bogus host"']],
+    [['--host', 'no-such-host.invalid'], {}, ['cannot listen']],
   ])('refuses %j %j at startup with exit 2 and one line', async (args, env, fragments) => {
     const result = await runCli(['serve', '--port', '0', ...args], { env })
     expect(result.code).toBe(2)
@@ -116,6 +120,9 @@ describe('refresh-lab burst', () => {
     })
     const failed = report.expectations.filter((e) => !e.pass).map((e) => e.name)
     expect(failed).toEqual(expect.arrayContaining(['refresh calls (client)', 'refresh calls (server)', 'no refresh-token reuse']))
+    // The naive client still holds its tokens, but reuse detection revoked the session behind them.
+    expect(report).toMatchObject({ loggedOut: false, session: 'revoked' })
+    expect(failed).toContain('still signed in')
   })
 
   it('names the failed expectations in its human output', async () => {
@@ -137,11 +144,11 @@ describe('refresh-lab burst', () => {
     expect(Object.keys(report).sort()).toEqual(
       [
         'schema', 'verdict', 'url', 'embedded', 'client', 'parallel', 'method', 'path', 'requests', 'refresh',
-        'reuse', 'loggedOut', 'onLogoutCalls', 'expectations', 'durationMs',
+        'reuse', 'loggedOut', 'onLogoutCalls', 'session', 'expectations', 'durationMs',
       ].sort(),
     )
     expect(report.expectations[0]).toEqual({ name: 'refresh calls (client)', pass: true, expected: 1, actual: 1 })
-    expect(report).toMatchObject({ embedded: true, loggedOut: false, reuse: { detected: false, count: 0, replays: 0 } })
+    expect(report).toMatchObject({ embedded: true, loggedOut: false, session: 'active', reuse: { detected: false, count: 0, replays: 0 } })
   })
 
   it('runs against a server started with serve, and --allow-reuse / --expect-refreshes change the verdict', async () => {
@@ -166,6 +173,7 @@ describe('refresh-lab burst', () => {
     writeFileSync(join(dir, 'my-client.mjs'), `export { createClient } from ${JSON.stringify(reference)}\n`)
     writeFileSync(join(dir, 'not-a-client.mjs'), 'export const hello = 1\n')
     writeFileSync(join(dir, 'throws.mjs'), 'export function createClient() { throw new Error("no config") }\n')
+    writeFileSync(join(dir, 'returns-nothing.mjs'), 'export function createClient() {}\n')
     const ok = await runCli(['burst', '--client', './my-client.mjs', '--json'], { cwd: dir })
     expect(ok.code).toBe(0)
     expect(json(ok.stdout).client).toBe('./my-client.mjs')
@@ -175,6 +183,21 @@ describe('refresh-lab burst', () => {
     const throws = await runCli(['burst', '--client', './throws.mjs'], { cwd: dir })
     expect(throws.code).toBe(2)
     expectOneLine(throws.stderr, 'createClient(ctx) of the ./throws.mjs client threw: no config')
+    const nothing = await runCli(['burst', '--client', './returns-nothing.mjs'], { cwd: dir })
+    expect(nothing.code).toBe(2)
+    expectOneLine(nothing.stderr, 'must return an object with a request(method, path, body) function')
+  })
+
+  it('exits 3 when the URL answers, but not like refresh-lab', async () => {
+    const other = createServer((_, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>'))
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    try {
+      const result = await runCli(['burst', '--url', `http://127.0.0.1:${(other.address() as AddressInfo).port}`])
+      expect(result.code).toBe(3)
+      expectOneLine(result.stderr, 'does not answer like refresh-lab')
+    } finally {
+      other.close()
+    }
   })
 
   it('ends a run whose client never answers at the --timeout bound, failing every request', async () => {
@@ -199,11 +222,12 @@ describe('refresh-lab burst', () => {
     [['--url', 'localhost:4000'], '--url must be an http(s) URL'],
     [['--timeout', 'soon'], '--timeout'],
     [['--nope'], "unknown option '--nope'"],
+    [['--method', 'BAD METHOD'], '--method must be an HTTP method'],
+    [['--method', 'CONNECT'], '--method must be an HTTP method'],
   ])('exits 2 on bad usage %j', async (args, fragment) => {
     const result = await runCli(['burst', ...args])
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain(fragment)
-    expect(result.stderr).not.toMatch(/\n\s+at /)
+    expectOneLine(result.stderr, fragment)
   })
 })
 

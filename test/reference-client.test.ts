@@ -70,6 +70,39 @@ describe('reference client', () => {
     expect((await lab.stats()).reuseDetected).toBe(0)
   })
 
+  it('reads storage again when a refresh finished while a slow storage read was under way', async () => {
+    const { storage: fast } = await lab.signIn()
+    // A storage read that starts before another request's refresh saves, and answers after it.
+    let slowNext = false
+    const storage = {
+      ...fast,
+      load: async () => {
+        const snapshot = await fast.load()
+        if (slowNext) {
+          slowNext = false
+          await new Promise((resolve) => setTimeout(resolve, 300))
+        }
+        return snapshot
+      },
+    }
+    let armed = false
+    const arming: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init)
+      if (!armed && String(input).endsWith('/api/users') && response.status === 401) {
+        armed = true
+        slowNext = true // the read after this 401 takes 300 ms
+      }
+      return response
+    }
+    const ctx = lab.context(storage, arming)
+    const client = createClient(ctx)
+    await lab.expireAccessToken()
+    // /api/users gets its 401 first and reads storage slowly; /api/auth/me gets its 401 50 ms later,
+    // reads at once, refreshes and saves long before the slow read answers with the old token.
+    await Promise.all([client.request('GET', '/api/users'), client.request('GET', '/api/auth/me?_delay=50ms')])
+    expect(ctx.refreshCalls()).toBe(1)
+  })
+
   it('retries a late 401 with the token another tab saved to shared storage', async () => {
     const { storage } = await lab.signIn()
     const held = holdingFetch((url, n) => n === 1 && url.endsWith('/api/users'))
@@ -112,7 +145,11 @@ describe('reference client', () => {
     const client = createClient(ctx)
     await lab.expireAccessToken()
     const errors = await Promise.all(Array.from({ length: 5 }, () => rejection(client.request('GET', '/api/users'))))
-    expect(errors.map((e) => e.code)).toEqual(Array(5).fill('REFRESH_TOKEN_REVOKED'))
+    // Requests that waited on the refused refresh share its error; a 401 that lands after the
+    // sign-out finds no tokens and says so.
+    const codes = errors.map((e) => e.code)
+    expect(codes).toContain('REFRESH_TOKEN_REVOKED')
+    expect(codes.every((code) => code === 'REFRESH_TOKEN_REVOKED' || code === 'NOT_SIGNED_IN')).toBe(true)
     expect(ctx.refreshCalls()).toBe(1)
     expect(ctx.logouts()).toBe(1)
     expect(storage.current).toEqual({ accessToken: null, refreshToken: null })
@@ -120,6 +157,35 @@ describe('reference client', () => {
     expect((await rejection(client.request('GET', '/api/users'))).code).toBe('NOT_SIGNED_IN')
     expect(ctx.refreshCalls()).toBe(1)
     expect(ctx.logouts()).toBe(1)
+  })
+
+  it('calls onLogout once even when a held-back 401 arrives after the sign-out', async () => {
+    const { storage, tokens } = await lab.signIn()
+    await fetch(`${lab.url}/api/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${tokens.access_token}` } })
+    const held = holdingFetch((url, n) => n === 1 && url.endsWith('/api/users'))
+    const ctx = lab.context(storage, held.fetch)
+    const client = createClient(ctx)
+    const late = rejection(client.request('GET', '/api/users'))
+    expect((await rejection(client.request('GET', '/api/auth/me'))).code).toBe('REFRESH_TOKEN_REVOKED')
+    held.release()
+    expect((await late).code).toBe('NOT_SIGNED_IN')
+    expect(ctx.logouts()).toBe(1)
+    expect(ctx.refreshCalls()).toBe(1)
+  })
+
+  it('keeps working when another client sharing its storage refreshed last', async () => {
+    const { storage } = await lab.signIn()
+    const tabA = createClient(lab.context(storage))
+    const tabB = createClient(lab.context(storage))
+    await lab.expireAccessToken()
+    await tabA.request('GET', '/api/users') // A refreshes
+    await lab.expireAccessToken()
+    await tabB.request('GET', '/api/users') // then B refreshes
+    await lab.expireAccessToken()
+    await expect(tabA.request('GET', '/api/users')).resolves.toBeDefined() // A must refresh again, not reuse its old token
+    const stats = await lab.stats()
+    expect(stats.refresh).toMatchObject({ calls: 3, succeeded: 3 })
+    expect(stats.reuseDetected).toBe(0)
   })
 
   it('retries a POST once with the same method and an intact body', async () => {

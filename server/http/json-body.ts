@@ -3,7 +3,13 @@ import { LabError } from '../../src/shared/errors.js'
 
 /** Reads the body as JSON of any shape; an empty body reads as `undefined`. */
 export async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text()
+  let text: string
+  try {
+    text = await c.req.text()
+  } catch (error) {
+    if (error instanceof LabError) throw error // e.g. PAYLOAD_TOO_LARGE from the body limit
+    throw new LabError('BAD_REQUEST', 'the request body could not be read to its end (did the client disconnect?)')
+  }
   if (text.trim() === '') return undefined
   try {
     return JSON.parse(text) as unknown

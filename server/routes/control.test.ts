@@ -157,3 +157,16 @@ describe('per-request delay', () => {
     expect((await call('GET', '/api/users?_delay=31s', { token: access_token })).status).toBe(400)
   })
 })
+
+describe('GET /_lab/sessions', () => {
+  it('lists each session with its generation and, once revoked, why', async () => {
+    const { call, login, refresh } = lab()
+    const first = await login()
+    await refresh(first.refresh_token)
+    await refresh(first.refresh_token) // reuse: revokes the session
+    const [session] = (await call('GET', '/_lab/sessions')).body.sessions
+    expect(session).toMatchObject({ user: 'demo@example.com', status: 'revoked', generation: 2, revokedReason: 'reuse' })
+    expect((await call('GET', `/_lab/sessions?family=${session.id}`)).body.sessions).toHaveLength(1)
+    expect((await call('GET', '/_lab/sessions?family=fam_unknown')).body.sessions).toEqual([])
+  })
+})

@@ -1,6 +1,6 @@
 import type { Hono } from 'hono'
 import { LabError } from '../../src/shared/errors.js'
-import { ROUTES, type LabClockState } from '../../src/shared/wire.js'
+import { ROUTES, type LabClockState, type LabSession } from '../../src/shared/wire.js'
 import type { FaultSpec } from '../faults.js'
 import type { AuthedEnv } from '../http/bearer.js'
 import { describeFault } from '../http/inject-faults.js'
@@ -52,19 +52,37 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   app.get(ROUTES.labConfig, (c) => c.json(lab.configView()))
 
   app.post(ROUTES.labConfig, async (c) => {
-    const fields = new LabFields(await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'), ['accessTtl', 'refreshTtl', 'reuseGrace'])
+    const fields = new LabFields(await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'), ['accessTtl', 'refreshTtl', 'sessionTtl', 'reuseGrace'])
     const accessTtlMs = fields.duration('accessTtl', { min: 1 })
     const refreshTtlMs = fields.duration('refreshTtl', { min: 1 })
+    const sessionTtlMs = fields.duration('sessionTtl', { min: 1 })
     const reuseGraceMs = fields.duration('reuseGrace', { min: 0 })
     if (accessTtlMs !== undefined) lab.settings.accessTtlMs = accessTtlMs
     if (refreshTtlMs !== undefined) lab.settings.refreshTtlMs = refreshTtlMs
+    if (sessionTtlMs !== undefined) lab.settings.sessionTtlMs = sessionTtlMs
     if (reuseGraceMs !== undefined) lab.settings.reuseGraceMs = reuseGraceMs
     const view = lab.configView()
     lab.events.record({
       type: 'config',
-      detail: `accessTtl ${view.accessTtlMs} ms, refreshTtl ${view.refreshTtlMs} ms, reuseGrace ${view.reuseGraceMs} ms`,
+      detail: `accessTtl ${view.accessTtlMs} ms, refreshTtl ${view.refreshTtlMs} ms, sessionTtl ${view.sessionTtlMs} ms, reuseGrace ${view.reuseGraceMs} ms`,
     })
     return c.json(view)
+  })
+
+  app.get(ROUTES.labSessions, (c) => {
+    const family = c.req.query('family')
+    const families = family === undefined ? lab.store.families() : lab.familiesIn({ family })
+    const sessions: LabSession[] = families.map((f) => ({
+      id: f.id,
+      user: lab.userById(f.userId)?.email ?? f.userId,
+      status: f.status,
+      generation: f.generation,
+      createdAt: new Date(f.createdAt).toISOString(),
+      expiresAt: new Date(f.expiresAt).toISOString(),
+      ...(f.revokedAt === undefined ? {} : { revokedAt: new Date(f.revokedAt).toISOString() }),
+      ...(f.revokedReason === undefined ? {} : { revokedReason: f.revokedReason }),
+    }))
+    return c.json({ sessions })
   })
 
   app.get(ROUTES.labFaults, (c) => c.json({ faults: lab.faults.list() }))

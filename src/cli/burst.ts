@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { parseDuration } from '../shared/duration.js'
 import { HarnessError } from '../harness/errors.js'
+import { parseUrl } from './lab-url.js'
 import { wholeNumber } from './options.js'
 
 interface BurstCommandOptions {
@@ -72,16 +73,6 @@ async function startEmbedded() {
   const { startServer } = await import('../../server/start.js')
   // Defaults only, whatever the environment says: an embedded run is the same everywhere.
   return startServer(resolveServerConfig({ host: '127.0.0.1', port: '0' }, {}))
-}
-
-function parseUrl(text: string): string {
-  try {
-    const url = new URL(text)
-    if (url.protocol === 'http:' || url.protocol === 'https:') return url.origin
-  } catch {
-    // reported below
-  }
-  throw new HarnessError('usage', `--url must be an http(s) URL such as http://127.0.0.1:4000, got "${text}"`)
 }
 
 function parseUser(spec: string | undefined): { email?: string; password?: string } {

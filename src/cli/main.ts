@@ -27,7 +27,7 @@ function exitCodeFor(error: unknown): number {
     console.error(`refresh-lab: ${message}`)
     return 2
   }
-  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     console.error(`refresh-lab: cannot listen: ${message}; pick another --port or --host`)
     return 2
   }

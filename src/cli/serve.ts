@@ -7,6 +7,7 @@ interface ServeCommandOptions {
   host?: string
   accessTtl?: string
   refreshTtl?: string
+  sessionTtl?: string
   reuseGrace?: string
   secret?: string
   user?: string[]
@@ -23,6 +24,7 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to bind (env HOST)', undefined)
     .option('--access-ttl <duration>', 'access token lifetime, e.g. 30s, 15m (env JWT_ACCESS_EXPIRY; default 15m)')
     .option('--refresh-ttl <duration>', 'refresh token lifetime (env JWT_REFRESH_EXPIRY; default 168h)')
+    .option('--session-ttl <duration>', 'absolute session lifetime from sign-in, however often it refreshes (default 30d)')
     .option('--reuse-grace <duration>', 'how long a rotated refresh token may be spent again without reuse detection (default 0s)')
     .option('--secret <secret>', 'HS256 signing secret (env JWT_SECRET; default: random per start)')
     .option('--user <email:password>', 'a user who can sign in; repeatable (default demo@example.com:password)', collect)
@@ -51,6 +53,7 @@ async function serve(options: ServeCommandOptions): Promise<void> {
   const settings = [
     `access-ttl ${formatDuration(config.accessTtlMs)}`,
     `refresh-ttl ${formatDuration(config.refreshTtlMs)}`,
+    `session-ttl ${formatDuration(config.sessionTtlMs)}`,
     `reuse-grace ${formatDuration(config.reuseGraceMs)}`,
     'HS256',
     config.statelessAccess ? 'stateless access tokens' : 'access tokens die with their session',

@@ -27,8 +27,8 @@ export function createClient(ctx: ClientContext, options: { refreshPath?: string
   const refreshPath = options.refreshPath ?? '/api/auth/refresh'
   /** The refresh in flight, shared by every request that needs it. */
   let refreshing: Promise<string> | null = null
-  /** The access token this client saved last: known without waiting for a storage read. */
-  let latestAccessToken: string | null = null
+  /** Counts settled refreshes, so a storage read that raced one is read again. */
+  let refreshesFinished = 0
 
   async function send(method: string, path: string, body: unknown, accessToken: string): Promise<Response> {
     const headers: Record<string, string> = { authorization: `Bearer ${accessToken}` }
@@ -44,20 +44,26 @@ export function createClient(ctx: ClientContext, options: { refreshPath?: string
     }
   }
 
-  /** An access token newer than `rejected`: one already saved, the refresh in flight, or a new refresh. */
+  /**
+   * An access token to retry with, newer than `rejected`: the one in storage if another request (or
+   * another tab) already replaced it, the result of the refresh in flight, or a new refresh.
+   */
   async function freshAccessToken(rejected: string): Promise<string> {
-    const known = () => refreshing ?? (latestAccessToken !== null && latestAccessToken !== rejected ? latestAccessToken : null)
-    const before = known()
-    if (before !== null) return before
-    const { accessToken: stored } = await ctx.storage.load() // another tab may have refreshed already
-    const after = known() // a refresh may have started or finished while storage was read
-    if (after !== null) return after
-    if (stored !== null && stored !== rejected) return stored
-    // Check and set with no await in between: only one caller can get here per refresh.
-    refreshing = refreshTokens().finally(() => {
-      refreshing = null
-    })
-    return refreshing
+    for (;;) {
+      if (refreshing) return refreshing
+      const finishedBefore = refreshesFinished
+      const { accessToken: stored } = await ctx.storage.load()
+      if (refreshing) return refreshing // one started while storage was read
+      if (refreshesFinished !== finishedBefore) continue // one finished meanwhile: that read may predate its save
+      if (stored === null) throw new ApiError(401, 'NOT_SIGNED_IN', 'signed out meanwhile; sign in again')
+      if (stored !== rejected) return stored // a late 401: someone already refreshed
+      // Check and set with no await in between: only one caller per refresh gets here.
+      refreshing = refreshTokens().finally(() => {
+        refreshesFinished += 1
+        refreshing = null
+      })
+      return refreshing
+    }
   }
 
   async function refreshTokens(): Promise<string> {
@@ -86,13 +92,11 @@ export function createClient(ctx: ClientContext, options: { refreshPath?: string
     }
     // Save BOTH before anyone retries: the old refresh token is dead once rotated.
     await ctx.storage.save({ accessToken: data.access_token, refreshToken: data.refresh_token })
-    latestAccessToken = data.access_token
     return data.access_token
   }
 
   async function signOut(reason: ApiError): Promise<never> {
     await ctx.storage.clear()
-    latestAccessToken = null
     ctx.onLogout()
     throw reason
   }

@@ -1,14 +1,11 @@
+import { describeFailures, type Expectation } from './expectations.js'
+
+export type { Expectation } from './expectations.js'
+
 /**
  * The burst report: the `--json` output, stable under the schema name `refresh-lab/burst@1`.
  * Fields are only ever added within a schema version, never renamed or removed.
  */
-export interface Expectation {
-  name: string
-  pass: boolean
-  expected: string | number | boolean
-  actual: string | number | boolean
-}
-
 export interface BurstReport {
   schema: 'refresh-lab/burst@1'
   verdict: 'pass' | 'fail'
@@ -44,8 +41,14 @@ export interface BurstReport {
     /** Refresh calls that re-sent a refresh token an earlier call of this run had already sent. */
     replays: number
   }
+  /** The client called onLogout or cleared its tokens. */
   loggedOut: boolean
   onLogoutCalls: number
+  /**
+   * The session the client's stored tokens belong to, as the server sees it: `active`, `revoked`
+   * (the client holds tokens that no longer work), `signed-out` (no tokens) or `unknown`.
+   */
+  session: 'active' | 'revoked' | 'signed-out' | 'unknown'
   expectations: Expectation[]
   durationMs: number
 }
@@ -73,7 +76,14 @@ export function formatBurstReport(report: BurstReport): string {
           ? `none outside the grace (${refresh.graceReuses} inside it)`
           : 'none',
     ],
-    ['signed in', report.loggedOut ? `no (onLogout called ${report.onLogoutCalls}×)` : 'yes'],
+    [
+      'signed in',
+      report.loggedOut
+        ? `no (onLogout called ${report.onLogoutCalls}×)`
+        : report.session === 'active'
+          ? 'yes'
+          : `no: the client holds tokens, but the server says the session is ${report.session}`,
+    ],
     ['time', `${Math.round(report.durationMs)} ms`],
   ]
   const lines = [
@@ -90,7 +100,7 @@ export function formatBurstReport(report: BurstReport): string {
   lines.push(
     failed.length === 0
       ? `PASS  all ${report.expectations.length} expectations hold: ${refresh.serverCalls} refresh call${refresh.serverCalls === 1 ? '' : 's'} for ${report.parallel} parallel 401s`
-      : `FAIL  ${failed.map((e) => `${e.name}: expected ${String(e.expected)}, got ${String(e.actual)}`).join('; ')}`,
+      : `FAIL  ${describeFailures(report.expectations)}`,
   )
   return lines.join('\n')
 }

@@ -1,10 +1,12 @@
 import { ApiError, type Client, type CreateClient } from '../client/contract.js'
 import { ROUTES, type LabStats } from '../shared/wire.js'
-import { BURST_SCHEMA, type BurstReport, type Expectation } from './burst-report.js'
+import { BURST_SCHEMA, type BurstReport } from './burst-report.js'
+import { check, type Expectation } from './expectations.js'
 import { HarnessError } from './errors.js'
 import { LabApi } from './lab-api.js'
 import { createRecordingStorage } from './memory-storage.js'
 import { createRecordingFetch, type FetchRecord } from './recording-fetch.js'
+import { clientSession, type ClientSession } from './session-state.js'
 
 /**
  * Up to this many requests are on the wire at once; beyond it they queue in the client's pool,
@@ -49,6 +51,9 @@ export async function runBurst(options: BurstOptions): Promise<BurstReport> {
     throw new HarnessError('usage', `--parallel must be a whole number from 1 to 100000, got ${parallel}`)
   }
   const method = (options.method ?? 'GET').toUpperCase()
+  if (!/^[A-Z]+$/.test(method) || method === 'CONNECT' || method === 'TRACE') {
+    throw new HarnessError('usage', `--method must be an HTTP method such as GET or POST, got "${options.method ?? ''}"`)
+  }
   const path = options.path ?? ROUTES.users
   if (!path.startsWith('/')) throw new HarnessError('usage', `--path must start with "/", got "${path}"`)
   const url = options.url.replace(/\/+$/, '')
@@ -88,6 +93,10 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
     await recorder.close()
     throw new HarnessError('usage', `createClient(ctx) of the ${options.clientName} client threw: ${(error as Error).message}`, { cause: error })
   }
+  if (typeof (client as Partial<Client> | undefined)?.request !== 'function') {
+    await recorder.close()
+    throw new HarnessError('usage', `createClient(ctx) of the ${options.clientName} client must return an object with a request(method, path, body) function`)
+  }
 
   const timeoutMs = options.timeoutMs ?? 30_000
   const started = performance.now()
@@ -110,6 +119,7 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
   const succeeded = outcomes.filter((o) => o.status === 'fulfilled').length
   const replays = countReplays(refreshCalls)
   const loggedOut = onLogoutCalls > 0 || storage.current.refreshToken === null
+  const session = await clientSession(lab, storage.current)
   const reuseDetected = server.reuseDetected > 0 || replays > 0
   const expectRefreshes = options.expectRefreshes ?? 1
 
@@ -119,7 +129,7 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
     check('client and server agree', refreshCalls.length, server.calls),
     ...(options.allowReuse ? [] : [check('no refresh-token reuse', 'none', reuseDetected ? `${server.reuseDetected} detected, ${replays} replayed` : 'none')]),
     check('requests succeeded', parallel, succeeded),
-    check('still signed in', true, !loggedOut),
+    check('still signed in', 'yes', signedInVerdict(loggedOut, session)),
   ]
 
   return {
@@ -142,13 +152,18 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
     reuse: { detected: reuseDetected, count: server.reuseDetected, replays },
     loggedOut,
     onLogoutCalls,
+    session: session.state,
     expectations,
     durationMs: Math.round(durationMs * 10) / 10,
   }
 }
 
-function check(name: string, expected: Expectation['expected'], actual: Expectation['actual']): Expectation {
-  return { name, pass: expected === actual, expected, actual }
+/** `yes`, or why not: the client signed out, or its session is dead on the server. */
+function signedInVerdict(loggedOut: boolean, session: ClientSession): string {
+  if (loggedOut) return 'no, signed out'
+  if (session.state === 'revoked') return `no, session revoked on the server (${session.revokedReason ?? 'unknown'})`
+  if (session.state !== 'active') return `no, session ${session.state}`
+  return 'yes'
 }
 
 function difference(before: LabStats, after: LabStats) {

@@ -1,5 +1,5 @@
 import { Agent, fetch as undiciFetch } from 'undici'
-import type { DataEnvelope, LabClockState, LabStats, TokenPair } from '../shared/wire.js'
+import type { DataEnvelope, LabClockState, LabConfigView, LabEventsPage, LabSession, LabStats, TokenPair } from '../shared/wire.js'
 import { ROUTES } from '../shared/wire.js'
 import { HarnessError } from './errors.js'
 import { describeFetchError } from './recording-fetch.js'
@@ -31,12 +31,49 @@ export class LabApi {
     return this.#call<LabClockState>('POST', ROUTES.labClock, { advance: `${ms}ms` })
   }
 
-  async #call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  events(after = 0): Promise<LabEventsPage> {
+    return this.#call<LabEventsPage>('GET', `${ROUTES.labEvents}?after=${after}`)
+  }
+
+  /** The sessions (refresh families) the server holds, or just one. */
+  async sessions(family?: string): Promise<LabSession[]> {
+    const query = family === undefined ? '' : `?family=${encodeURIComponent(family)}`
+    return (await this.#call<{ sessions: LabSession[] }>('GET', `${ROUTES.labSessions}${query}`)).sessions
+  }
+
+  reset(): Promise<unknown> {
+    return this.#call('POST', ROUTES.labReset)
+  }
+
+  /** Changes settings live; durations as strings such as `"30s"`. */
+  configure(patch: { accessTtl?: string; refreshTtl?: string; sessionTtl?: string; reuseGrace?: string }): Promise<LabConfigView> {
+    return this.#call<LabConfigView>('POST', ROUTES.labConfig, patch)
+  }
+
+  /** Sets a fault, in the shape `POST /_lab/faults` takes. */
+  fault(spec: Record<string, unknown>): Promise<unknown> {
+    return this.#call('POST', ROUTES.labFaults, spec)
+  }
+
+  revoke(scope: { user?: string; family?: string } = {}): Promise<{ revoked: number }> {
+    return this.#call('POST', ROUTES.labRevoke, scope)
+  }
+
+  expire(spec: { tokens?: 'access' | 'refresh' | 'both'; user?: string; family?: string } = {}): Promise<{ sessions: number; refreshTokens: number }> {
+    return this.#call('POST', ROUTES.labExpire, spec)
+  }
+
+  /** Signs a session out as an app's logout button does. */
+  logout(accessToken: string): Promise<unknown> {
+    return this.#call('POST', ROUTES.logout, undefined, { authorization: `Bearer ${accessToken}` })
+  }
+
+  async #call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     let response: Awaited<ReturnType<typeof undiciFetch>>
     try {
       response = await undiciFetch(`${this.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(10_000),
         dispatcher: this.#dispatcher,
@@ -52,10 +89,12 @@ export class LabApi {
     } catch {
       // handled below: a lab server always answers JSON
     }
-    if (response.status === 404 && path.startsWith('/_lab')) {
-      throw new HarnessError('unreachable', `${this.baseUrl} has no lab control API (${path} answered 404); point --url at \`refresh-lab serve\``)
+    const envelope = json as { error?: { code?: unknown } } | null
+    const isLabAnswer = json !== null && (response.ok || typeof envelope?.error?.code === 'string')
+    if (!isLabAnswer || envelope?.error?.code === 'NOT_FOUND') {
+      throw new HarnessError('unreachable', `${this.baseUrl} does not answer like refresh-lab (${method} ${path} gave HTTP ${response.status}); point --url at \`refresh-lab serve\``)
     }
-    if (!response.ok || json === null) {
+    if (!response.ok) {
       const error = (json as { error?: { code?: string; message?: string } } | null)?.error
       const detail = error ? `${error.code}: ${error.message}` : `HTTP ${response.status}`
       throw new HarnessError('usage', `${method} ${path} failed (${detail})`)

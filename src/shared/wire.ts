@@ -15,6 +15,7 @@ export const ROUTES = {
   labFaults: '/_lab/faults',
   labRevoke: '/_lab/revoke',
   labExpire: '/_lab/expire',
+  labSessions: '/_lab/sessions',
 } as const
 
 /** `POST /api/auth/login` and `POST /api/auth/refresh` answer `{ data: TokenPair }`. */
@@ -99,7 +100,21 @@ export interface LabClockState {
 export interface LabConfigView {
   accessTtlMs: number
   refreshTtlMs: number
+  sessionTtlMs: number
   reuseGraceMs: number
   statelessAccess: boolean
   users: string[]
+}
+
+/** One session (refresh-token family) in `GET /_lab/sessions`; times are ISO by the lab clock. */
+export interface LabSession {
+  id: string
+  user: string
+  status: 'active' | 'revoked'
+  /** The generation of the newest refresh token; the login token is 1. */
+  generation: number
+  createdAt: string
+  expiresAt: string
+  revokedAt?: string
+  revokedReason?: 'reuse' | 'logout' | 'lab'
 }

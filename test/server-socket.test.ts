@@ -1,0 +1,79 @@
+import { connect } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolveServerConfig } from '../server/config.js'
+import { startServer, type RunningServer } from '../server/start.js'
+
+/** Sends raw bytes and resolves with whatever the server answered before closing. */
+function raw(server: RunningServer, bytes: string, options: { endAfterWrite?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.port, '127.0.0.1')
+    let answer = ''
+    socket.on('data', (chunk) => (answer += chunk.toString()))
+    socket.on('error', reject)
+    socket.on('close', () => resolve(answer))
+    socket.write(bytes, () => {
+      if (options.endAfterWrite) socket.end()
+    })
+    setTimeout(() => socket.destroy(), 3_000)
+  })
+}
+
+function envelope(answer: string): { status: number; body: { error: { code: string } } } {
+  const [head = '', body = ''] = answer.split('\r\n\r\n')
+  return { status: Number(head.split(' ')[1]), body: JSON.parse(body) as { error: { code: string } } }
+}
+
+describe('the server on a real socket', () => {
+  let server: RunningServer
+
+  beforeAll(async () => {
+    server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0' }, {}))
+  })
+  afterAll(async () => {
+    await server.close()
+  })
+
+  it('answers malformed HTTP with a 400 envelope', async () => {
+    expect(envelope(await raw(server, 'HELLO THERE\r\n\r\n'))).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } })
+  })
+
+  it('answers oversized headers with a 431 envelope', async () => {
+    const answer = await raw(server, `GET /api/users HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`)
+    expect(envelope(answer)).toMatchObject({ status: 431, body: { error: { code: 'HEADERS_TOO_LARGE' } } })
+  })
+
+  it('answers an invalid Host header with a 400 envelope', async () => {
+    const answer = await raw(server, 'GET /api/users HTTP/1.1\r\nHost: [bad\r\nConnection: close\r\n\r\n')
+    expect(envelope(answer)).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST' } } })
+  })
+
+  it('shrugs off a client that disconnects halfway through its body, without a 500', async () => {
+    await raw(
+      server,
+      'POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":',
+      { endAfterWrite: true },
+    )
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const stats = server.lab.counters.snapshot()
+    expect(Object.values(stats.requests).some((byStatus) => '500' in byStatus)).toBe(false)
+    expect((await fetch(`${server.url}/_lab/stats`)).status).toBe(200)
+  })
+
+  it('drops the connection for an injected drop fault, and answers the next call', async () => {
+    await fetch(`${server.url}/_lab/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path: '/api/auth/refresh', drop: true }),
+    })
+    const refresh = () => fetch(`${server.url}/api/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"refresh_token":"x"}' })
+    const dropped = await refresh().then(
+      () => 'answered',
+      (error: Error) => (error.cause as { code?: string }).code,
+    )
+    expect(dropped).toBe('UND_ERR_SOCKET')
+    expect((await refresh()).status).toBe(401)
+    const stats = server.lab.counters.snapshot()
+    expect(stats.requests['POST /api/auth/refresh']).toEqual({ dropped: 1, '401': 1 })
+    expect(stats.refresh).toMatchObject({ calls: 2, faulted: 1, rejected: 1 })
+  })
+})
