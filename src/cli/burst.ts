@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { parseDuration } from '../shared/duration.js'
 import { HarnessError } from '../harness/errors.js'
+import { startEmbeddedServer } from './embedded-server.js'
 import { parseUrl } from './lab-url.js'
 import { wholeNumber } from './options.js'
 
@@ -15,6 +16,7 @@ interface BurstCommandOptions {
   allowReuse?: boolean
   user?: string
   timeout: string
+  timeline?: boolean
 }
 
 export function registerBurst(program: Command): void {
@@ -31,6 +33,7 @@ export function registerBurst(program: Command): void {
     .option('--allow-reuse', 'do not fail when a rotated refresh token is reused')
     .option('--user <email:password>', 'who to sign in as (default demo@example.com:password)')
     .option('--timeout <duration>', 'upper bound for the burst; calls still in flight then are aborted', '30s')
+    .option('--timeline', 'show, per request, the first attempt, the 401, the refresh it sent or waited on, and the retry')
     .action(async (options: BurstCommandOptions) => {
       process.exitCode = await burst(options)
     })
@@ -46,7 +49,7 @@ async function burst(options: BurstCommandOptions): Promise<number> {
   const createClient = await loadClient(options.client)
   const credentials = parseUser(options.user)
   const timeoutMs = parseTimeout(options.timeout)
-  const server = options.url === undefined ? await startEmbedded() : undefined
+  const server = options.url === undefined ? await startEmbeddedServer() : undefined
   try {
     const report = await runBurst({
       url: server?.url ?? parseUrl(options.url as string),
@@ -59,6 +62,7 @@ async function burst(options: BurstCommandOptions): Promise<number> {
       expectRefreshes: options.expectRefreshes,
       allowReuse: options.allowReuse === true,
       timeoutMs,
+      timeline: options.timeline === true,
       ...credentials,
     })
     console.log(options.json ? JSON.stringify(report, null, 2) : formatBurstReport(report))
@@ -66,13 +70,6 @@ async function burst(options: BurstCommandOptions): Promise<number> {
   } finally {
     await server?.close()
   }
-}
-
-async function startEmbedded() {
-  const { resolveServerConfig } = await import('../../server/config.js')
-  const { startServer } = await import('../../server/start.js')
-  // Defaults only, whatever the environment says: an embedded run is the same everywhere.
-  return startServer(resolveServerConfig({ host: '127.0.0.1', port: '0' }, {}))
 }
 
 function parseUser(spec: string | undefined): { email?: string; password?: string } {

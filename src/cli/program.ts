@@ -3,6 +3,7 @@ import { registerAssert } from './assert.js'
 import { registerBurst } from './burst.js'
 import { registerExpire } from './expire.js'
 import { registerReset } from './reset.js'
+import { registerRun } from './run.js'
 import { registerServe } from './serve.js'
 import { registerStats } from './stats.js'
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride()
   registerServe(program)
   registerBurst(program)
+  registerRun(program)
   registerExpire(program)
   registerStats(program)
   registerReset(program)

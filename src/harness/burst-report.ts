@@ -1,4 +1,5 @@
 import { describeFailures, type Expectation } from './expectations.js'
+import { formatTimeline, type TimelineRow } from './timeline.js'
 
 export type { Expectation } from './expectations.js'
 
@@ -51,6 +52,8 @@ export interface BurstReport {
   session: 'active' | 'revoked' | 'signed-out' | 'unknown'
   expectations: Expectation[]
   durationMs: number
+  /** With `--timeline`: per request, its attempt, the refresh it sent or waited on, its retry. */
+  timeline?: TimelineRow[]
 }
 
 export const BURST_SCHEMA = 'refresh-lab/burst@1'
@@ -102,5 +105,6 @@ export function formatBurstReport(report: BurstReport): string {
       ? `PASS  all ${report.expectations.length} expectations hold: ${refresh.serverCalls} refresh call${refresh.serverCalls === 1 ? '' : 's'} for ${report.parallel} parallel 401s`
       : `FAIL  ${describeFailures(report.expectations)}`,
   )
+  if (report.timeline) lines.push('', formatTimeline(report.timeline))
   return lines.join('\n')
 }

@@ -1,11 +1,14 @@
-import { ApiError, type Client, type CreateClient } from '../client/contract.js'
+import type { Client, CreateClient } from '../client/contract.js'
 import { ROUTES, type LabStats } from '../shared/wire.js'
 import { BURST_SCHEMA, type BurstReport } from './burst-report.js'
 import { check, type Expectation } from './expectations.js'
 import { HarnessError } from './errors.js'
 import { LabApi } from './lab-api.js'
 import { createRecordingStorage } from './memory-storage.js'
-import { createRecordingFetch, type FetchRecord } from './recording-fetch.js'
+import { countReplays, failureCode } from './outcomes.js'
+import { createRecordingFetch, requestTag } from './recording-fetch.js'
+import { RunBound, type Settled } from './run-bound.js'
+import { buildTimeline } from './timeline.js'
 import { clientSession, type ClientSession } from './session-state.js'
 
 /**
@@ -35,6 +38,8 @@ export interface BurstOptions {
   allowReuse?: boolean
   /** Upper bound for the whole burst; calls still in flight then are aborted. Default 30 s. */
   timeoutMs?: number
+  /** Include the per-request timeline in the report. */
+  timeline?: boolean
 }
 
 /**
@@ -77,7 +82,14 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
   await lab.advanceClock((signedIn.expires_in + 1) * 1000)
   const before = await lab.stats()
 
-  const recorder = createRecordingFetch({ connections: Math.min(parallel, MAX_CONNECTIONS), refreshPath: ROUTES.refresh })
+  const bound = new RunBound(options.timeoutMs ?? 30_000)
+  const maxCalls = parallel * 4 + 10
+  const recorder = createRecordingFetch({
+    connections: Math.min(parallel, MAX_CONNECTIONS),
+    refreshPath: ROUTES.refresh,
+    maxCalls,
+    onLimit: () => bound.end('CALL_LIMIT'),
+  })
   let onLogoutCalls = 0
   let client: Client
   try {
@@ -90,24 +102,27 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
       },
     })
   } catch (error) {
+    bound.dispose()
     await recorder.close()
     throw new HarnessError('usage', `createClient(ctx) of the ${options.clientName} client threw: ${(error as Error).message}`, { cause: error })
   }
   if (typeof (client as Partial<Client> | undefined)?.request !== 'function') {
+    bound.dispose()
     await recorder.close()
     throw new HarnessError('usage', `createClient(ctx) of the ${options.clientName} client must return an object with a request(method, path, body) function`)
   }
 
-  const timeoutMs = options.timeoutMs ?? 30_000
   const started = performance.now()
-  let outcomes: PromiseSettledResult<unknown>[]
+  let outcomes: Settled<unknown>[]
   try {
-    outcomes = await settleWithin(
-      Array.from({ length: parallel }, () => Promise.resolve().then(() => client.request(method, path))),
-      timeoutMs,
-      () => recorder.abort(`the burst took longer than ${timeoutMs} ms`),
+    outcomes = await Promise.all(
+      Array.from({ length: parallel }, (_, index) =>
+        bound.settle(requestTag.run({ id: `r${index + 1}` }, () => Promise.resolve().then(() => client.request(method, path)))),
+      ),
     )
   } finally {
+    bound.dispose()
+    recorder.abort('the burst ended')
     await recorder.close()
   }
   const durationMs = performance.now() - started
@@ -116,7 +131,7 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
   const refreshCalls = recorder.calls.filter((call) => call.refresh)
   const server = difference(before, after)
   const failures = countFailures(outcomes)
-  const succeeded = outcomes.filter((o) => o.status === 'fulfilled').length
+  const succeeded = outcomes.filter((o) => o.ok).length
   const replays = countReplays(refreshCalls)
   const loggedOut = onLogoutCalls > 0 || storage.current.refreshToken === null
   const session = await clientSession(lab, storage.current)
@@ -130,6 +145,7 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
     ...(options.allowReuse ? [] : [check('no refresh-token reuse', 'none', reuseDetected ? `${server.reuseDetected} detected, ${replays} replayed` : 'none')]),
     check('requests succeeded', parallel, succeeded),
     check('still signed in', 'yes', signedInVerdict(loggedOut, session)),
+    check('HTTP calls within the bound', `≤ ${maxCalls}`, recorder.refused > 0 ? `more than ${maxCalls} (stopped)` : `≤ ${maxCalls}`),
   ]
 
   return {
@@ -155,6 +171,7 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
     session: session.state,
     expectations,
     durationMs: Math.round(durationMs * 10) / 10,
+    ...(options.timeline ? { timeline: buildTimeline(recorder.calls) } : {}),
   }
 }
 
@@ -176,51 +193,12 @@ function difference(before: LabStats, after: LabStats) {
   }
 }
 
-function countFailures(outcomes: PromiseSettledResult<unknown>[]): Record<string, number> {
+function countFailures(outcomes: Settled<unknown>[]): Record<string, number> {
   const byCode: Record<string, number> = {}
   for (const outcome of outcomes) {
-    if (outcome.status === 'fulfilled') continue
-    const reason: unknown = outcome.reason
-    const code = reason instanceof ApiError || (reason as { code?: unknown })?.code ? String((reason as { code: unknown }).code) : 'ERROR'
+    if (outcome.ok) continue
+    const code = 'ended' in outcome ? outcome.ended : failureCode(outcome.error)
     byCode[code] = (byCode[code] ?? 0) + 1
   }
   return byCode
-}
-
-/** Refresh calls that sent a refresh token an earlier call had already sent. */
-function countReplays(refreshCalls: FetchRecord[]): number {
-  const spent = new Set<string>()
-  let replays = 0
-  for (const call of refreshCalls) {
-    if (call.refreshToken === undefined) continue
-    if (spent.has(call.refreshToken)) replays += 1
-    spent.add(call.refreshToken)
-  }
-  return replays
-}
-
-/** Rejected with when a client's request has not settled by the deadline. */
-export class BurstTimeoutError extends Error {
-  readonly code = 'TIMEOUT'
-}
-
-/**
- * Settles every promise, but never waits past the deadline: then it aborts the calls in flight and,
- * a second later, counts whatever still hangs (a client waiting on something other than fetch) as
- * a TIMEOUT failure. A looping or stuck client ends the run with a verdict, not a hang.
- */
-async function settleWithin(promises: Promise<unknown>[], timeoutMs: number, abort: () => void): Promise<PromiseSettledResult<unknown>[]> {
-  let giveUp!: () => void
-  const deadline = new Promise<never>((_, reject) => {
-    giveUp = () => reject(new BurstTimeoutError(`no answer within ${timeoutMs} ms`))
-  })
-  deadline.catch(() => undefined)
-  const abortTimer = setTimeout(abort, timeoutMs)
-  const giveUpTimer = setTimeout(giveUp, timeoutMs + 1_000)
-  try {
-    return await Promise.allSettled(promises.map((promise) => Promise.race([promise, deadline])))
-  } finally {
-    clearTimeout(abortTimer)
-    clearTimeout(giveUpTimer)
-  }
 }

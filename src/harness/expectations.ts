@@ -7,7 +7,7 @@ export interface Expectation {
 }
 
 /** A count that must be exact, or fall in a range. */
-export type CountExpectation = number | { min?: number; max?: number }
+export type CountExpectation = number | { min?: number | undefined; max?: number | undefined }
 
 export function check(name: string, expected: Expectation['expected'], actual: Expectation['actual']): Expectation {
   return { name, pass: expected === actual, expected, actual }

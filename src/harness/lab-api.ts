@@ -46,7 +46,7 @@ export class LabApi {
   }
 
   /** Changes settings live; durations as strings such as `"30s"`. */
-  configure(patch: { accessTtl?: string; refreshTtl?: string; sessionTtl?: string; reuseGrace?: string }): Promise<LabConfigView> {
+  configure(patch: { accessTtl?: string | undefined; refreshTtl?: string | undefined; sessionTtl?: string | undefined; reuseGrace?: string | undefined }): Promise<LabConfigView> {
     return this.#call<LabConfigView>('POST', ROUTES.labConfig, patch)
   }
 

@@ -13,7 +13,7 @@ export async function loadClient(spec: string, cwd = process.cwd()): Promise<Cre
   const file = resolve(cwd, spec)
   let module: { createClient?: unknown; default?: { createClient?: unknown } }
   try {
-    module = (await import(pathToFileURL(file).href)) as typeof module
+    module = (await importModule(file)) as typeof module
   } catch (error) {
     const reason = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ? 'file not found' : (error as Error).message
     throw new HarnessError('usage', `cannot load client module ${spec}: ${reason}`, { cause: error })
@@ -23,4 +23,13 @@ export async function loadClient(spec: string, cwd = process.cwd()): Promise<Cre
     throw new HarnessError('usage', `client module ${spec} must export a function createClient(ctx)`)
   }
   return createClient as CreateClient
+}
+
+/** Imports a JavaScript module, or a TypeScript one through tsx, loaded only when needed. */
+async function importModule(file: string): Promise<unknown> {
+  if (/\.[cm]?ts$/.test(file)) {
+    const { tsImport } = await import('tsx/esm/api')
+    return tsImport(pathToFileURL(file).href, import.meta.url)
+  }
+  return import(pathToFileURL(file).href)
 }

@@ -1,0 +1,68 @@
+import { writeFile } from 'node:fs/promises'
+import { Option, type Command } from 'commander'
+import { startEmbeddedServer } from './embedded-server.js'
+import { parseUrl } from './lab-url.js'
+
+interface RunOptions {
+  client: string
+  url?: string
+  json?: boolean
+  reporter: 'table' | 'json' | 'junit'
+  output?: string
+  timeline?: boolean
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run the conformance scenarios (default: all built in) against one client; pass only if every one holds')
+    .argument('[scenarios...]', 'built-in scenario names (burst, late-401, …) or scenario files (./my-case.json)')
+    .option('--client <name|path>', 'reference, a built-in faulty client, or your module exporting createClient(ctx)', 'reference')
+    .option('--url <url>', 'a running `refresh-lab serve`; each scenario resets it (default: start one in-process)')
+    .option('--json', 'print the report as JSON (schema refresh-lab/run@1); same as --reporter json')
+    .addOption(new Option('--reporter <kind>', 'table, json or junit').choices(['table', 'json', 'junit']).default('table'))
+    .option('--output <file>', 'write the json or junit report to this file; the table still goes to stdout')
+    .option('--timeline', 'show, per request, the first attempt, the 401, the refresh it sent or waited on, and the retry')
+    .action(async (scenarios: string[], options: RunOptions) => {
+      process.exitCode = await run(scenarios, options)
+    })
+}
+
+async function run(specs: string[], options: RunOptions): Promise<number> {
+  const [{ loadClient }, { resolveScenarios }, { runScenarios }, { formatRunReport }, { toJUnit }, { formatTimeline }] = await Promise.all([
+    import('../harness/load-client.js'),
+    import('../harness/scenario/catalog.js'),
+    import('../harness/scenario/run-scenarios.js'),
+    import('../harness/scenario/report.js'),
+    import('../harness/junit.js'),
+    import('../harness/timeline.js'),
+  ])
+  const reporter = options.json ? 'json' : options.reporter
+  const createClient = await loadClient(options.client)
+  const scenarios = await resolveScenarios(specs)
+  const url = options.url === undefined ? undefined : parseUrl(options.url)
+  const server = url === undefined ? await startEmbeddedServer() : undefined
+  try {
+    const report = await runScenarios({
+      url: server?.url ?? (url as string),
+      embedded: server !== undefined,
+      createClient,
+      clientName: options.client,
+      scenarios,
+      timeline: options.timeline === true,
+    })
+    const rendered = reporter === 'json' ? JSON.stringify(report, null, 2) : reporter === 'junit' ? toJUnit(report) : undefined
+    if (options.output !== undefined && rendered !== undefined) await writeFile(options.output, rendered)
+    if (rendered === undefined || options.output !== undefined) {
+      console.log(formatRunReport(report))
+      if (options.timeline) {
+        for (const result of report.scenarios) if (result.timeline) console.log(`\n${result.name}\n${formatTimeline(result.timeline)}`)
+      }
+    } else {
+      console.log(rendered)
+    }
+    return report.verdict === 'pass' ? 0 : 1
+  } finally {
+    await server?.close()
+  }
+}

@@ -1,0 +1,258 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { isDeepStrictEqual } from 'node:util'
+import type { Client, CreateClient } from '../../client/contract.js'
+import { parseDuration } from '../../shared/duration.js'
+import { ROUTES } from '../../shared/wire.js'
+import { HarnessError } from '../errors.js'
+import { check, checkCount, type Expectation } from '../expectations.js'
+import type { LabApi } from '../lab-api.js'
+import { createRecordingStorage } from '../memory-storage.js'
+import { countReplays, failureCode } from '../outcomes.js'
+import { createRecordingFetch, requestTag } from '../recording-fetch.js'
+import { RunBound } from '../run-bound.js'
+import { clientSession } from '../session-state.js'
+import { buildTimeline } from '../timeline.js'
+import type { LoadedScenario } from './catalog.js'
+import type { ScenarioResult } from './report.js'
+import type { Scenario, ScenarioExpectations, ScenarioRequest, ScenarioStep } from './schema.js'
+
+export interface ScenarioRunOptions {
+  url: string
+  lab: LabApi
+  createClient: CreateClient
+  clientName: string
+  timeline?: boolean
+}
+
+interface RequestOutcome {
+  id: string
+  request: ScenarioRequest
+  ok: boolean
+  code?: string
+  value?: unknown
+}
+
+/**
+ * Runs one scenario from a fresh lab (reset, then its settings), through `tabs` clients sharing one
+ * token storage, and checks its expectations. Bounded twice: by the scenario's `timeout`, and by a
+ * budget of HTTP calls, so a looping or hanging client ends with a failure, never a hang.
+ */
+export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOptions): Promise<ScenarioResult> {
+  const { scenario } = loaded
+  const { lab } = options
+  const started = performance.now()
+  await lab.reset()
+  if (Object.keys(scenario.server).length > 0) await lab.configure(scenario.server)
+
+  const storage = createRecordingStorage()
+  const maxCalls = scenario.expect.maxCalls ?? defaultCallBound(scenario)
+  const bound = new RunBound(parseDuration(scenario.timeout))
+  const recorder = createRecordingFetch({ connections: 64, refreshPath: ROUTES.refresh, maxCalls, onLimit: () => bound.end('CALL_LIMIT') })
+  let onLogoutCalls = 0
+  const tabs = Array.from({ length: scenario.tabs }, () =>
+    makeClient(options, { baseUrl: options.url, fetch: recorder.fetch, storage, onLogout: () => void (onLogoutCalls += 1) }),
+  )
+
+  const outcomes: RequestOutcome[] = []
+  let nextId = 1
+
+  const fire = async (request: ScenarioRequest, index: number): Promise<void> => {
+    const id = request.id ?? `r${nextId++}`
+    const tab = tabs[request.tab ?? index % tabs.length]
+    if (!tab) throw new HarnessError('usage', `${loaded.file}: request ${id} names tab ${request.tab}, but the scenario has ${tabs.length}`)
+    if (request.after !== undefined) await sleep(parseDuration(request.after))
+    const path = request.delay === undefined ? request.path : withQuery(request.path, '_delay', request.delay)
+    const call = requestTag.run({ id }, () => Promise.resolve().then(() => tab.request(request.method.toUpperCase(), path, request.body)))
+    const settled = await bound.settle(call)
+    if (settled.ok) outcomes.push({ id, request, ok: true, value: settled.value })
+    else outcomes.push({ id, request, ok: false, code: 'ended' in settled ? settled.ended : failureCode(settled.error) })
+  }
+
+  const runStep = async (step: ScenarioStep): Promise<void> => {
+    switch (step.do) {
+      case 'signIn': {
+        const [email, password] = splitUser(step.user)
+        const tokens = await lab.login(email, password)
+        await storage.save({ accessToken: tokens.access_token, refreshToken: tokens.refresh_token })
+        return
+      }
+      case 'advanceClock':
+        await lab.advanceClock(parseDuration(step.by))
+        return
+      case 'expire':
+        await lab.expire({ tokens: step.tokens })
+        return
+      case 'fault': {
+        const { do: _, ...spec } = step
+        await lab.fault(spec)
+        return
+      }
+      case 'configure': {
+        const { do: _, ...settings } = step
+        await lab.configure(settings)
+        return
+      }
+      case 'parallel': {
+        const requests = step.requests ?? Array.from({ length: step.count ?? 1 }, () => step.request ?? { method: 'GET', path: ROUTES.users })
+        await Promise.all(requests.map((request, index) => fire(request, index)))
+        return
+      }
+      case 'sequence':
+        for (const [index, request] of step.requests.entries()) await fire(request, index)
+        return
+      case 'revoke':
+        await lab.revoke()
+        return
+      case 'logout': {
+        const { accessToken } = storage.current
+        if (accessToken === null) throw new HarnessError('usage', `${loaded.file}: "logout" needs a signed-in client`)
+        await lab.logout(accessToken)
+        return
+      }
+    }
+  }
+
+  let error: string | undefined
+  try {
+    for (const step of scenario.steps) {
+      if (bound.reason !== undefined) break
+      await runStep(step)
+    }
+  } catch (caught) {
+    if (caught instanceof HarnessError && caught.kind === 'unreachable') throw caught
+    error = caught instanceof Error ? caught.message : String(caught)
+  } finally {
+    bound.dispose()
+    recorder.abort('the scenario ended')
+    await recorder.close()
+  }
+
+  const stats = await lab.stats()
+  const session = await clientSession(lab, storage.current)
+  const refreshCalls = recorder.calls.filter((call) => call.refresh)
+  const succeeded = outcomes.filter((o) => o.ok).length
+  const failures: Record<string, number> = {}
+  for (const outcome of outcomes) if (!outcome.ok) failures[outcome.code ?? 'ERROR'] = (failures[outcome.code ?? 'ERROR'] ?? 0) + 1
+  const loggedOut = onLogoutCalls > 0 || storage.current.refreshToken === null
+
+  const expectations = evaluate(scenario.expect, {
+    clientRefreshes: refreshCalls.length,
+    serverRefreshes: stats.refresh.calls,
+    reuseDetected: stats.reuseDetected > 0,
+    outcomes,
+    loggedOut,
+    signedInState: loggedOut ? 'no, signed out' : session.state === 'active' ? 'yes' : `no, session ${session.state}`,
+    onLogoutCalls,
+    calls: recorder.calls.length + recorder.refused,
+    maxCalls,
+    timedOut: bound.reason === 'TIMEOUT',
+    timeoutMs: bound.timeoutMs,
+  })
+  const verdict = error !== undefined ? 'error' : expectations.every((e) => e.pass) ? 'pass' : 'fail'
+  return {
+    name: scenario.name,
+    description: scenario.description,
+    file: loaded.file,
+    verdict,
+    ...(error === undefined ? {} : { error }),
+    requests: { total: outcomes.length, succeeded, failed: outcomes.length - succeeded, failures },
+    refresh: {
+      clientCalls: refreshCalls.length,
+      serverCalls: stats.refresh.calls,
+      succeeded: stats.refresh.succeeded,
+      rejected: stats.refresh.rejected,
+      graceReuses: stats.refresh.graceReuses,
+      faulted: stats.refresh.faulted,
+    },
+    reuse: { detected: stats.reuseDetected > 0, count: stats.reuseDetected, replays: countReplays(refreshCalls) },
+    loggedOut,
+    onLogoutCalls,
+    session: session.state,
+    calls: { made: recorder.calls.length, refused: recorder.refused },
+    expectations,
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
+    ...(options.timeline ? { timeline: buildTimeline(recorder.calls) } : {}),
+  }
+}
+
+interface Observed {
+  clientRefreshes: number
+  serverRefreshes: number
+  reuseDetected: boolean
+  outcomes: RequestOutcome[]
+  loggedOut: boolean
+  signedInState: string
+  onLogoutCalls: number
+  calls: number
+  maxCalls: number
+  timedOut: boolean
+  timeoutMs: number
+}
+
+function evaluate(expect: ScenarioExpectations, seen: Observed): Expectation[] {
+  const results: Expectation[] = []
+  const both = expect.refreshes
+  const client = expect.clientRefreshes ?? both
+  const server = expect.serverRefreshes ?? both
+  if (client !== undefined) results.push(checkCount('refresh calls (client)', client, seen.clientRefreshes))
+  if (server !== undefined) results.push(checkCount('refresh calls (server)', server, seen.serverRefreshes))
+  results.push(check('client and server agree', seen.clientRefreshes, seen.serverRefreshes))
+  if (expect.reuse !== undefined) results.push(check('reuse detected', expect.reuse ? 'yes' : 'no', seen.reuseDetected ? 'yes' : 'no'))
+
+  if (expect.requests === 'all-succeeded') {
+    results.push(check('requests succeeded', seen.outcomes.length, seen.outcomes.filter((o) => o.ok).length))
+  } else if (expect.requests !== 'any') {
+    const named = expect.requests.failed
+    for (const [id, code] of Object.entries(named)) {
+      const outcome = seen.outcomes.find((o) => o.id === id)
+      results.push(check(`request ${id} fails with`, code, outcome === undefined ? 'not run' : outcome.ok ? 'success' : (outcome.code ?? 'ERROR')))
+    }
+    const others = seen.outcomes.filter((o) => !(o.id in named))
+    results.push(check('other requests succeeded', others.length, others.filter((o) => o.ok).length))
+  }
+
+  if (expect.signedOut === true) results.push(check('signed out', true, seen.loggedOut))
+  if (expect.signedOut === false) results.push(check('still signed in', 'yes', seen.signedInState))
+  if (expect.onLogout !== undefined) results.push(checkCount('onLogout calls', expect.onLogout, seen.onLogoutCalls))
+  if (expect.echoIntact !== undefined) {
+    const posts = seen.outcomes.filter((o) => o.request.method.toUpperCase() === 'POST' && o.request.path.startsWith(ROUTES.echo))
+    const intact = posts.filter((o) => o.ok && isDeepStrictEqual((o.value as { data?: { received?: unknown } } | null)?.data?.received, o.request.body ?? null))
+    results.push(check('POST bodies arrived intact', `${posts.length} of ${posts.length}`, `${intact.length} of ${posts.length}`))
+  }
+  results.push(check('HTTP calls within the bound', `≤ ${seen.maxCalls}`, seen.calls > seen.maxCalls ? `more than ${seen.maxCalls} (stopped)` : `≤ ${seen.maxCalls}`))
+  results.push(check('finished in time', `within ${seen.timeoutMs} ms`, seen.timedOut ? 'timed out' : `within ${seen.timeoutMs} ms`))
+  return results
+}
+
+/** Generous enough for any correct client: four calls a request (attempt, refresh, retry, spare) and some. */
+function defaultCallBound(scenario: Scenario): number {
+  const requests = scenario.steps.reduce((sum, step) => {
+    if (step.do === 'parallel') return sum + (step.requests?.length ?? step.count ?? 1)
+    if (step.do === 'sequence') return sum + step.requests.length
+    return sum
+  }, 0)
+  return requests * scenario.tabs * 4 + 10
+}
+
+function makeClient(options: ScenarioRunOptions, ctx: Parameters<CreateClient>[0]): Client {
+  let client: Client
+  try {
+    client = options.createClient(ctx)
+  } catch (error) {
+    throw new HarnessError('usage', `createClient(ctx) of the ${options.clientName} client threw: ${(error as Error).message}`, { cause: error })
+  }
+  if (typeof (client as Partial<Client> | undefined)?.request !== 'function') {
+    throw new HarnessError('usage', `createClient(ctx) of the ${options.clientName} client must return an object with a request(method, path, body) function`)
+  }
+  return client
+}
+
+function splitUser(spec: string | undefined): [string, string] {
+  if (spec === undefined) return ['demo@example.com', 'password']
+  const colon = spec.indexOf(':')
+  return [spec.slice(0, colon), spec.slice(colon + 1)]
+}
+
+function withQuery(path: string, name: string, value: string): string {
+  return `${path}${path.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`
+}

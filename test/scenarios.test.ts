@@ -1,0 +1,205 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { XMLParser, XMLValidator } from 'fast-xml-parser'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BUILT_IN_CLIENTS, type CreateClient } from '../src/client/index.js'
+import { HarnessError } from '../src/harness/errors.js'
+import { toJUnit } from '../src/harness/junit.js'
+import { builtInScenarioNames, loadScenarioFile, resolveScenarios, type LoadedScenario } from '../src/harness/scenario/catalog.js'
+import type { RunReport } from '../src/harness/scenario/report.js'
+import { runScenarios } from '../src/harness/scenario/run-scenarios.js'
+import { resolveServerConfig } from '../server/config.js'
+import { startServer, type RunningServer } from '../server/start.js'
+
+/**
+ * Which built-in scenarios each built-in faulty client must fail: the ones that reproduce its bug,
+ * and no others. The README's matrix shows the same table.
+ */
+const EXPECTED_FAILURES: Record<string, string[]> = {
+  reference: [],
+  naive: ['burst', 'late-401', 'refresh-rejected', 'slow-refresh', 'two-tabs', 'two-tabs-grace'],
+  'stale-capture': ['late-401'],
+  'access-only': ['rotation-saved'],
+  'logout-on-any-error': ['refresh-network-error'],
+  'body-lost': ['post-retry-body'],
+  'self-intercept': ['logout-revokes', 'refresh-expired', 'refresh-not-intercepted', 'refresh-rejected', 'two-tabs'],
+}
+
+let server: RunningServer
+let scenarios: LoadedScenario[]
+
+beforeAll(async () => {
+  server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0' }, {}))
+  scenarios = await resolveScenarios([])
+})
+afterAll(async () => {
+  await server.close()
+})
+
+function run(clientName: string, only?: string[], createClient?: CreateClient): Promise<RunReport> {
+  return runScenarios({
+    url: server.url,
+    createClient: createClient ?? (BUILT_IN_CLIENTS[clientName] as CreateClient),
+    clientName,
+    scenarios: only ? scenarios.filter((s) => only.includes(s.scenario.name)) : scenarios,
+  })
+}
+
+describe('built-in scenarios', () => {
+  it('are the twelve cases of the suite, each named after its file and saying which bug it catches', async () => {
+    const names = await builtInScenarioNames()
+    expect(names).toEqual([
+      'burst', 'late-401', 'logout-revokes', 'post-retry-body', 'refresh-expired', 'refresh-network-error',
+      'refresh-not-intercepted', 'refresh-rejected', 'rotation-saved', 'slow-refresh', 'two-tabs', 'two-tabs-grace',
+    ])
+    for (const { scenario, file } of scenarios) {
+      expect(file).toBe(`scenarios/${scenario.name}.json`)
+      expect(scenario.description.length).toBeGreaterThan(80)
+    }
+  })
+})
+
+describe('the faulty-client matrix', () => {
+  it.each(Object.entries(EXPECTED_FAILURES))('%s fails exactly %j', async (clientName, expected) => {
+    const report = await run(clientName)
+    const failed = report.scenarios.filter((s) => s.verdict !== 'pass').map((s) => s.name)
+    expect(failed).toEqual(expected)
+    expect(report.scenarios.every((s) => s.verdict !== 'error')).toBe(true)
+    expect(report.verdict).toBe(expected.length === 0 ? 'pass' : 'fail')
+  })
+
+  it('documents what per-tab locks do with no reuse grace: two refreshes, the second a reuse', async () => {
+    const [twoTabs] = (await run('reference', ['two-tabs'])).scenarios
+    expect(twoTabs).toMatchObject({ verdict: 'pass', refresh: { clientCalls: 2, serverCalls: 2 }, reuse: { detected: true } })
+  })
+
+  it('reports each scenario with burst-style counts', async () => {
+    const [result] = (await run('stale-capture', ['late-401'])).scenarios
+    expect(result).toMatchObject({
+      name: 'late-401',
+      verdict: 'fail',
+      refresh: { clientCalls: 2, serverCalls: 2, succeeded: 1, rejected: 1 },
+      reuse: { detected: true, count: 1, replays: 1 },
+      loggedOut: true,
+      onLogoutCalls: 1,
+      session: 'signed-out',
+    })
+    expect(result?.expectations.find((e) => e.name === 'refresh calls (client)')).toEqual({
+      name: 'refresh calls (client)',
+      pass: false,
+      expected: 1,
+      actual: 2,
+    })
+  })
+})
+
+describe('bounds', () => {
+  it('stops a client that loops on refresh at the call bound, quickly and with a clear failure', async () => {
+    // Retries every failure at once, forever: the classic interceptor loop.
+    const looping: CreateClient = (ctx) => ({
+      async request<T>(method: string, path: string): Promise<T> {
+        for (;;) {
+          const res = await ctx.fetch(`${ctx.baseUrl}${path}`, { method }).catch(() => undefined)
+          if (res?.ok) return (await res.json()) as T
+          await ctx.fetch(`${ctx.baseUrl}/api/auth/refresh`, { method: 'POST', body: '{}' }).catch(() => undefined)
+        }
+      },
+    })
+    const started = performance.now()
+    const [result] = (await run('looping', ['refresh-rejected'], looping)).scenarios
+    expect(result?.verdict).toBe('fail')
+    expect(result?.requests.failures).toEqual({ CALL_LIMIT: 3 })
+    expect(result?.expectations.find((e) => e.name === 'HTTP calls within the bound')).toMatchObject({ pass: false, actual: 'more than 7 (stopped)' })
+    expect(result?.calls.refused).toBeGreaterThan(0)
+    // The scenario's time bound is 3 s; the call bound ends the run long before it.
+    expect(result?.expectations.find((e) => e.name === 'finished in time')?.pass).toBe(true)
+    expect(performance.now() - started).toBeLessThan(60_000)
+  })
+})
+
+describe('JUnit output', () => {
+  it('is well-formed XML with one testcase per scenario and the failures counted', async () => {
+    const report = await run('access-only')
+    const xml = toJUnit(report)
+    expect(XMLValidator.validate(xml)).toBe(true)
+    const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as {
+      testsuites: { tests: string; failures: string; testsuite: { testcase: { name: string; failure?: { message: string } }[] } }
+    }
+    expect(parsed.testsuites).toMatchObject({ tests: '12', failures: '1' })
+    const cases = parsed.testsuites.testsuite.testcase
+    expect(cases.map((c) => c.name)).toEqual(report.scenarios.map((s) => s.name))
+    const failed = cases.filter((c) => c.failure !== undefined)
+    expect(failed.map((c) => c.name)).toEqual(['rotation-saved'])
+    expect(failed[0]?.failure?.message).toContain('reuse detected: expected no, got yes')
+  })
+
+  it('escapes whatever a client name or message holds', () => {
+    const xml = toJUnit({
+      schema: 'refresh-lab/run@1',
+      verdict: 'fail',
+      client: './a&b<"c">.mjs',
+      url: 'http://127.0.0.1:1',
+      embedded: false,
+      summary: { total: 1, passed: 0, failed: 1 },
+      durationMs: 1,
+      scenarios: [
+        {
+          name: 'x',
+          description: 'a <b> & "c" \u0001',
+          file: 'x.json',
+          verdict: 'error',
+          error: 'boom </testcase>',
+          requests: { total: 0, succeeded: 0, failed: 0, failures: {} },
+          refresh: { clientCalls: 0, serverCalls: 0, succeeded: 0, rejected: 0, graceReuses: 0, faulted: 0 },
+          reuse: { detected: false, count: 0, replays: 0 },
+          loggedOut: false,
+          onLogoutCalls: 0,
+          session: 'unknown',
+          calls: { made: 0, refused: 0 },
+          expectations: [],
+          durationMs: 1,
+        },
+      ],
+    })
+    expect(XMLValidator.validate(xml)).toBe(true)
+  })
+})
+
+describe('scenario files with mistakes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-scenarios-'))
+  const valid = {
+    name: 'mine',
+    description: 'A case of my own that checks one refresh for two requests.',
+    steps: [{ do: 'signIn' }, { do: 'expire' }, { do: 'parallel', count: 2 }],
+    expect: { refreshes: 1 },
+  }
+
+  it('loads a valid file', async () => {
+    writeFileSync(join(dir, 'ok.json'), JSON.stringify(valid))
+    const { scenario } = await loadScenarioFile(join(dir, 'ok.json'), 'ok.json')
+    expect(scenario).toMatchObject({ name: 'mine', tabs: 1, timeout: '10s', expect: { refreshes: 1, requests: 'all-succeeded' } })
+  })
+
+  it.each([
+    ['not JSON', '{"name": ', /^bad\.json: not valid JSON/],
+    ['no name', { ...valid, name: undefined }, /^bad\.json: name: Invalid input: expected string, received undefined/],
+    ['a bad duration', { ...valid, steps: [{ do: 'advanceClock', by: '35' }] }, /^bad\.json: steps\[0\]\.by: invalid duration "35": a unit is missing/],
+    ['an unknown step', { ...valid, steps: [{ do: 'teleport' }] }, /^bad\.json: steps\[0\]\.do: Invalid discriminator value\. Expected 'signIn' \| 'advanceClock'/],
+    ['a typo in a field', { ...valid, expect: { refreshs: 1 } }, /^bad\.json: expect: Unrecognized key: "refreshs"/],
+    ['a wrong type', { ...valid, tabs: 'two' }, /^bad\.json: tabs: Invalid input: expected number, received string/],
+    ['a bad range', { ...valid, expect: { refreshes: {} } }, /^bad\.json: expect\.refreshes/],
+    ['a bad path', { ...valid, steps: [{ do: 'sequence', requests: [{ path: 'api/users' }] }] }, /steps\[0\]\.requests\[0\]\.path: a path starting with "\/"/],
+  ])('refuses %s with one error naming the file, the field and what was expected', async (_, content, message) => {
+    writeFileSync(join(dir, 'bad.json'), typeof content === 'string' ? content : JSON.stringify(content))
+    const error = await loadScenarioFile(join(dir, 'bad.json'), 'bad.json').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(HarnessError)
+    expect((error as HarnessError).kind).toBe('usage')
+    expect((error as Error).message).toMatch(message)
+    expect((error as Error).message).not.toContain('\n')
+  })
+
+  it('names an unknown built-in scenario and lists the known ones', async () => {
+    await expect(resolveScenarios(['nope'])).rejects.toThrow(/unknown scenario "nope"; built in: burst, late-401/)
+  })
+})
