@@ -1,7 +1,7 @@
 import type { Client, CreateClient } from '../client/contract.js'
 import { ROUTES, type LabStats } from '../shared/wire.js'
 import { BURST_SCHEMA, type BurstReport } from './burst-report.js'
-import { check, type Expectation } from './expectations.js'
+import { check, checkCount, type Expectation } from './expectations.js'
 import { HarnessError } from './errors.js'
 import { LabApi } from './lab-api.js'
 import { createRecordingStorage } from './memory-storage.js'
@@ -145,7 +145,7 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
     ...(options.allowReuse ? [] : [check('no refresh-token reuse', 'none', reuseDetected ? `${server.reuseDetected} detected, ${replays} replayed` : 'none')]),
     check('requests succeeded', parallel, succeeded),
     check('still signed in', 'yes', signedInVerdict(loggedOut, session)),
-    check('HTTP calls within the bound', `≤ ${maxCalls}`, recorder.refused > 0 ? `more than ${maxCalls} (stopped)` : `≤ ${maxCalls}`),
+    checkCount('HTTP calls within the bound', { max: maxCalls }, recorder.calls.length + recorder.refused),
   ]
 
   return {

@@ -219,7 +219,7 @@ function evaluate(expect: ScenarioExpectations, seen: Observed): Expectation[] {
     const intact = posts.filter((o) => o.ok && isDeepStrictEqual((o.value as { data?: { received?: unknown } } | null)?.data?.received, o.request.body ?? null))
     results.push(check('POST bodies arrived intact', `${posts.length} of ${posts.length}`, `${intact.length} of ${posts.length}`))
   }
-  results.push(check('HTTP calls within the bound', `≤ ${seen.maxCalls}`, seen.calls > seen.maxCalls ? `more than ${seen.maxCalls} (stopped)` : `≤ ${seen.maxCalls}`))
+  results.push(checkCount('HTTP calls within the bound', { max: seen.maxCalls }, seen.calls))
   results.push(check('finished in time', `within ${seen.timeoutMs} ms`, seen.timedOut ? 'timed out' : `within ${seen.timeoutMs} ms`))
   return results
 }
