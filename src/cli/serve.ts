@@ -1,18 +1,10 @@
 import type { Command } from 'commander'
+import type { ServerFlags } from '../../server/config.js'
 import { formatDuration } from '../shared/duration.js'
 import { collect } from './options.js'
 
-interface ServeCommandOptions {
-  port?: string
-  host?: string
-  accessTtl?: string
-  refreshTtl?: string
-  sessionTtl?: string
-  reuseGrace?: string
-  secret?: string
-  user?: string[]
-  statelessAccess?: boolean
-}
+/** commander hands the flags over as strings, exactly the shape the server's config resolves. */
+type ServeCommandOptions = ServerFlags
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/
 
