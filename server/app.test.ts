@@ -10,7 +10,7 @@ describe('POST /api/auth/login', () => {
     expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/)
     const claims = decode(tokens.access_token)
     expect(Object.keys(claims).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub', 'typ'])
-    expect(claims).toMatchObject({ typ: 'access', sub: 'usr_1', iss: 'refresh-lab', aud: 'refresh-lab' })
+    expect(claims).toMatchObject({ typ: 'access', sub: 'usr_1', iss: 'http://localhost', aud: 'refresh-lab' })
     expect(Number(claims['exp']) - Number(claims['iat'])).toBeGreaterThanOrEqual(30)
   })
 
@@ -187,7 +187,7 @@ describe('protected resources', () => {
     const now = Math.floor(Date.now() / 1000)
     const idToken = await new SignJWT({ sid: 'fam_x', typ: 'id' })
       .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer('refresh-lab')
+      .setIssuer('http://localhost')
       .setAudience('refresh-lab')
       .setSubject('usr_1')
       .setJti('j')
@@ -221,7 +221,7 @@ describe('protected resources', () => {
 describe('unknown routes and methods', () => {
   it('answers 404 NOT_FOUND in the envelope', async () => {
     const res = await lab().call('GET', '/nope')
-    expect(res).toEqual({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'no route GET /nope' } } })
+    expect(res).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'no route GET /nope' } } })
   })
 
   it.each([
@@ -307,7 +307,12 @@ describe('lab control API', () => {
       refreshTtlMs: 604_800_000,
       sessionTtlMs: 2_592_000_000,
       reuseGraceMs: 2_000,
+      reuseGraceCount: 0,
+      graceReturns: 'existing',
       statelessAccess: false,
+      profile: 'simple',
+      alg: 'HS256',
+      issuer: 'http://localhost',
       users: ['demo@example.com'],
     })
   })

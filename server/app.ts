@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import { routePath } from 'hono/route'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { LabError } from '../src/shared/errors.js'
 import { ROUTES } from '../src/shared/wire.js'
 import type { ServerConfig } from './config.js'
@@ -9,8 +10,10 @@ import type { AuthedEnv } from './http/bearer.js'
 import { DROPPED_HEADER, injectFaults } from './http/inject-faults.js'
 import { requestDelay } from './http/request-delay.js'
 import { createLab, type Lab } from './lab.js'
+import { wireProfile } from './profiles.js'
 import { registerAuthRoutes } from './routes/auth.js'
 import { registerControlRoutes } from './routes/control.js'
+import { registerOAuthRoutes } from './routes/oauth.js'
 import { registerResourceRoutes } from './routes/resources.js'
 
 export interface LabApp {
@@ -59,6 +62,7 @@ export function createApp(config: ServerConfig): LabApp {
 
   registerAuthRoutes(app, lab)
   registerResourceRoutes(app, lab)
+  registerOAuthRoutes(app, lab)
   registerControlRoutes(app, lab)
 
   // A known path with the wrong method gets 405 rather than a misleading 404.
@@ -70,8 +74,12 @@ export function createApp(config: ServerConfig): LabApp {
 
   app.notFound((c) => c.json(new LabError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`).toEnvelope(), 404))
 
+  const profile = wireProfile(config.profile)
   app.onError(function toEnvelope(error, c) {
-    if (error instanceof LabError) return c.json(error.toEnvelope(), error.status)
+    if (error instanceof LabError) {
+      const answer = profile.error(error)
+      return c.json(answer.body, answer.status as ContentfulStatusCode)
+    }
     if (error instanceof HTTPException && error.status < 500) {
       const code = error.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_ERROR'
       return c.json({ error: { code, message: error.message || 'the request could not be read' } }, error.status)

@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { DurationError, formatDuration, parseDuration } from '../src/shared/duration.js'
+import { PROFILES, type Profile } from '../src/shared/profiles.js'
+import { ConfigError } from './config-error.js'
+import { SIGNING_ALGS, type SigningAlg } from './keys.js'
+
+export { ConfigError } from './config-error.js'
 
 /** Settings as the CLI hands them over: strings straight from flags, nothing parsed yet. */
 export interface ServerFlags {
@@ -9,9 +14,15 @@ export interface ServerFlags {
   refreshTtl?: string
   sessionTtl?: string
   reuseGrace?: string
+  reuseGraceCount?: string
+  graceReturns?: string
   secret?: string
   user?: string[]
   statelessAccess?: boolean
+  profile?: string
+  alg?: string
+  key?: string
+  issuer?: string
 }
 
 export interface UserAccount {
@@ -28,12 +39,21 @@ export interface ServerConfig {
   readonly refreshTtlMs: number
   readonly sessionTtlMs: number
   readonly reuseGraceMs: number
+  /** How many times a rotated token may be spent again inside the grace; 0 means no count limit. */
+  readonly reuseGraceCount: number
+  /** What a grace reuse answers: the child already issued (GoTrue) or a fresh child (Auth0). */
+  readonly graceReturns: 'existing' | 'new'
+  readonly profile: Profile
+  readonly alg: SigningAlg
+  /** A private key file (PKCS#8 PEM or JWK) for the asymmetric algorithms; generated when absent. */
+  readonly keyFile?: string
   readonly secret: Uint8Array
   /** Where the secret came from; `random` means tokens die with the process. */
   readonly secretSource: 'flag' | 'env' | 'random'
   readonly users: readonly UserAccount[]
   readonly statelessAccess: boolean
-  readonly issuer: string
+  /** The `iss` of every token and the discovery issuer; the server's own URL when not set. */
+  readonly issuer?: string
   readonly audience: string
   /** Request bodies larger than this get 413 before any handler reads them. */
   readonly bodyLimitBytes: number
@@ -42,16 +62,6 @@ export interface ServerConfig {
 }
 
 export const DEFAULT_USER = { email: 'demo@example.com', password: 'password' } as const
-
-/** A setting that cannot be used; the message names the flag or variable and the value. */
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_ERROR'
-
-  constructor(message: string) {
-    super(message)
-    this.name = 'ConfigError'
-  }
-}
 
 type Env = Readonly<Record<string, string | undefined>>
 
@@ -92,6 +102,18 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
 
   const secretSetting = setting('secret', flags.secret, 'JWT_SECRET')
   if (flags.secret === '') throw new ConfigError('--secret: the secret must not be empty')
+  const choice = <T extends string>(flag: string, value: string | undefined, variable: string | undefined, choices: readonly T[], fallback: T): T => {
+    const chosen = setting(flag, value, variable)
+    if (chosen === undefined) return fallback
+    if (!choices.includes(chosen.value as T)) throw new ConfigError(`${chosen.source}: "${chosen.value}" is not one of ${choices.join(', ')}`)
+    return chosen.value as T
+  }
+  const alg = choice('alg', flags.alg, undefined, SIGNING_ALGS, 'HS256')
+  if (alg !== 'HS256' && flags.secret !== undefined) throw new ConfigError(`--secret: signs HS256 only; with --alg ${alg} give --key or let a key pair be generated`)
+  if (alg === 'HS256' && flags.key !== undefined) throw new ConfigError('--key: is for --alg ES256, RS256 or EdDSA; HS256 signs with --secret')
+  const graceCount = flags.reuseGraceCount ?? '0'
+  if (!/^\d{1,6}$/.test(graceCount)) throw new ConfigError(`--reuse-grace-count: "${graceCount}" is not a whole number from 0 to 999999`)
+  if (flags.issuer !== undefined && !/^https?:\/\/\S+$/.test(flags.issuer)) throw new ConfigError(`--issuer: "${flags.issuer}" is not an http(s) URL`)
 
   return Object.freeze({
     host,
@@ -100,11 +122,16 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
     refreshTtlMs: duration('refresh-ttl', flags.refreshTtl, 'JWT_REFRESH_EXPIRY', '168h', 1),
     sessionTtlMs: duration('session-ttl', flags.sessionTtl, undefined, '30d', 1),
     reuseGraceMs: duration('reuse-grace', flags.reuseGrace, undefined, '0s', 0),
+    reuseGraceCount: Number(graceCount),
+    graceReturns: choice('grace-returns', flags.graceReturns, undefined, ['existing', 'new'] as const, 'existing'),
+    profile: choice('profile', flags.profile, 'REFRESH_LAB_PROFILE', PROFILES, 'simple'),
+    alg,
+    ...(flags.key === undefined ? {} : { keyFile: flags.key }),
+    ...(flags.issuer === undefined ? {} : { issuer: flags.issuer.replace(/\/+$/, '') }),
     secret: secretSetting ? new TextEncoder().encode(secretSetting.value) : new Uint8Array(randomBytes(32)),
     secretSource: secretSetting === undefined ? 'random' : secretSetting.source === 'JWT_SECRET' ? 'env' : 'flag',
     users: Object.freeze(parseUsers(flags.user)),
     statelessAccess: flags.statelessAccess === true,
-    issuer: 'refresh-lab',
     audience: 'refresh-lab',
     bodyLimitBytes: 64 * 1024,
     eventLogSize: 1_000,

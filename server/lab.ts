@@ -1,3 +1,4 @@
+import { LabError } from '../src/shared/errors.js'
 import type { LabConfigView } from '../src/shared/wire.js'
 import { LabClock } from './clock.js'
 import type { ServerConfig, UserAccount } from './config.js'
@@ -5,6 +6,7 @@ import { EventLog } from './events.js'
 import { FaultTable } from './faults.js'
 import { LabCounters } from './stats.js'
 import { RefreshStore, type Family, type RevokeReason } from './store.js'
+import { loadSigningKeys } from './keys.js'
 import { AccessTokens, serialOf, type AccessClaims } from './tokens.js'
 
 /** Settings the lab may change while running; everything else in `ServerConfig` is fixed. */
@@ -13,6 +15,8 @@ export interface LiveSettings {
   refreshTtlMs: number
   sessionTtlMs: number
   reuseGraceMs: number
+  reuseGraceCount: number
+  graceReturns: 'existing' | 'new'
 }
 
 /** Which sessions a lab action (revoke, expire) applies to; everything when empty. */
@@ -35,6 +39,10 @@ export interface Lab {
   readonly faults: FaultTable
   findUser(email: string): UserAccount | undefined
   userById(id: string): UserAccount | undefined
+  /** Every user: the configured ones, then those who registered since the last reset. */
+  users(): UserAccount[]
+  /** Registers a user; refuses an email already taken. */
+  addUser(email: string, password: string, name?: string): UserAccount
   /** Revokes a family and records it in the counters and the event log. */
   revokeFamily(familyId: string, reason: RevokeReason): boolean
   /** The families a scope names; an unknown user or family is an empty list. */
@@ -44,7 +52,7 @@ export interface Lab {
   /** True when the lab expired this access token early (`/_lab/expire`). */
   isExpiredEarly(claims: AccessClaims): boolean
   configView(): LabConfigView
-  /** Back to a fresh start: no sessions, faults or early expiries, zero counters, empty log, real time, startup settings. */
+  /** Back to a fresh start: no sessions, faults or early expiries, zero counters, empty log, real time, startup settings and users. */
   reset(): void
 }
 
@@ -54,16 +62,33 @@ export function createLab(config: ServerConfig): Lab {
     refreshTtlMs: config.refreshTtlMs,
     sessionTtlMs: config.sessionTtlMs,
     reuseGraceMs: config.reuseGraceMs,
+    reuseGraceCount: config.reuseGraceCount,
+    graceReturns: config.graceReturns,
   })
   const settings = startupSettings()
   const clock = new LabClock()
   const store = new RefreshStore(settings)
-  const tokens = new AccessTokens(config)
+  const tokens = new AccessTokens(
+    loadSigningKeys({ alg: config.alg, secret: config.secret, ...(config.keyFile === undefined ? {} : { keyFile: config.keyFile }) }),
+    config.audience,
+    config.issuer,
+  )
   const counters = new LabCounters()
   const events = new EventLog(config.eventLogSize, clock)
   const faults = new FaultTable()
-  const usersByEmail = new Map(config.users.map((user) => [user.email.toLowerCase(), user]))
-  const usersById = new Map(config.users.map((user) => [user.id, user]))
+  const usersByEmail = new Map<string, UserAccount>()
+  const usersById = new Map<string, UserAccount>()
+  const addUser = (user: UserAccount) => {
+    usersByEmail.set(user.email.toLowerCase(), user)
+    usersById.set(user.id, user)
+    return user
+  }
+  const startupUsers = () => {
+    usersByEmail.clear()
+    usersById.clear()
+    for (const user of config.users) addUser(user)
+  }
+  startupUsers()
   // Access tokens with a serial up to these marks count as expired: one mark for all, one per family.
   let expiredThroughAll = 0
   const expiredThroughFamily = new Map<string, number>()
@@ -79,6 +104,12 @@ export function createLab(config: ServerConfig): Lab {
     faults,
     findUser: (email) => usersByEmail.get(email.toLowerCase()),
     userById: (id) => usersById.get(id),
+    users: () => [...usersById.values()],
+    addUser(email, password, name) {
+      if (usersByEmail.has(email.toLowerCase())) throw new LabError('EMAIL_TAKEN', `a user with the email ${email} already exists`)
+      const id = `usr_${usersById.size + 1}`
+      return addUser(Object.freeze({ id, email, password, name: name ?? email.split('@')[0] ?? email }))
+    },
     revokeFamily(familyId, reason) {
       if (!store.revokeFamily(familyId, reason, clock.now())) return false
       counters.familyRevoked()
@@ -109,7 +140,14 @@ export function createLab(config: ServerConfig): Lab {
       const serial = serialOf(claims)
       return serial <= expiredThroughAll || serial <= (expiredThroughFamily.get(claims.sid) ?? 0)
     },
-    configView: () => ({ ...settings, statelessAccess: config.statelessAccess, users: config.users.map((u) => u.email) }),
+    configView: () => ({
+      ...settings,
+      statelessAccess: config.statelessAccess,
+      profile: config.profile,
+      alg: config.alg,
+      issuer: tokens.issuer,
+      users: [...usersById.values()].map((u) => u.email),
+    }),
     reset() {
       Object.assign(settings, startupSettings())
       store.clear()
@@ -119,6 +157,7 @@ export function createLab(config: ServerConfig): Lab {
       clock.reset()
       expiredThroughAll = 0
       expiredThroughFamily.clear()
+      startupUsers()
     },
   }
   return lab

@@ -21,6 +21,7 @@ export interface RunningServer {
 /** Puts the lab app on a socket and resolves once it is listening. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const { app, lab } = createApp(config)
+  await lab.tokens.keys() // a bad --key stops startup here, before anything listens
   const listener = getRequestListener(app.fetch, { hostname: config.host, errorHandler: requestErrorAnswer })
   const server = createServer(
     {
@@ -42,8 +43,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   })
   const { port } = server.address() as AddressInfo
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  const url = `http://${host}:${port}`
+  lab.tokens.issuer = config.issuer ?? url
   return {
-    url: `http://${host}:${port}`,
+    url,
     port,
     lab,
     close: (graceMs = 5_000) =>

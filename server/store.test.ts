@@ -4,7 +4,14 @@ import { RefreshStore, type RotateOutcome, type RotationSettings } from './store
 const T0 = 1_700_000_000_000
 
 function setup(overrides: Partial<RotationSettings> = {}) {
-  const settings: RotationSettings = { refreshTtlMs: 60_000, sessionTtlMs: 3_600_000, reuseGraceMs: 0, ...overrides }
+  const settings: RotationSettings = {
+    refreshTtlMs: 60_000,
+    sessionTtlMs: 3_600_000,
+    reuseGraceMs: 0,
+    reuseGraceCount: 0,
+    graceReturns: 'existing',
+    ...overrides,
+  }
   const store = new RefreshStore(settings)
   const login = store.createFamily('usr_1', T0)
   return { settings, store, login }
@@ -98,6 +105,35 @@ describe('RefreshStore.rotate', () => {
     const { store, login } = setup({ reuseGraceMs: 2_000 })
     store.rotate(login.token, T0)
     expect(store.rotate(login.token, T0 + 2_000).kind).toBe('reuse')
+  })
+
+  it('with a grace by count, lets a rotated token be spent again that many times, whenever', () => {
+    const { store, login } = setup({ reuseGraceCount: 2 })
+    const child = issued(store.rotate(login.token, T0))
+    expect(store.rotate(login.token, T0 + 50_000)).toMatchObject({ kind: 'grace', token: child.token })
+    expect(store.rotate(login.token, T0 + 1)).toMatchObject({ kind: 'grace', token: child.token })
+    expect(store.rotate(login.token, T0 + 2).kind).toBe('reuse')
+  })
+
+  it('with a grace by time and count, needs both to hold', () => {
+    const { store, login } = setup({ reuseGraceMs: 1_000, reuseGraceCount: 1 })
+    store.rotate(login.token, T0)
+    expect(store.rotate(login.token, T0 + 10).kind).toBe('grace')
+    expect(store.rotate(login.token, T0 + 20).kind).toBe('reuse') // count used up, though still in time
+    const second = setup({ reuseGraceMs: 1_000, reuseGraceCount: 5 })
+    second.store.rotate(second.login.token, T0)
+    expect(second.store.rotate(second.login.token, T0 + 1_000).kind).toBe('reuse') // out of time
+  })
+
+  it('answers a grace reuse with a fresh child when told to, as Auth0 does', () => {
+    const { store, login } = setup({ reuseGraceMs: 5_000, graceReturns: 'new' })
+    const child = issued(store.rotate(login.token, T0))
+    const fresh = issued(store.rotate(login.token, T0 + 10))
+    expect(fresh.token).not.toBe(child.token)
+    expect(fresh.generation).toBe(3)
+    // Both the child and the fresh one are live tokens of the family.
+    expect(store.rotate(fresh.token, T0 + 20).kind).toBe('rotated')
+    expect(store.rotate(child.token, T0 + 30).kind).toBe('rotated')
   })
 
   it('reads live settings on every call', () => {

@@ -31,6 +31,8 @@ interface TokenRecord {
   readonly issuedAt: number
   expiresAt: number
   rotatedAt: number | null
+  /** Times this token was spent again inside the reuse grace. */
+  graceUses: number
 }
 
 /** The settings rotation reads on every call, so the lab can change them live. */
@@ -40,6 +42,10 @@ export interface RotationSettings {
   /** A session ends this long after sign-in, however often it refreshes (an absolute timeout). */
   sessionTtlMs: number
   reuseGraceMs: number
+  /** With a count, a rotated token may be spent again this many times inside the grace (0: no count limit). */
+  reuseGraceCount: number
+  /** A grace reuse answers the newest token already issued, or a fresh one in the same family. */
+  graceReturns: 'existing' | 'new'
 }
 
 export interface IssuedRefreshToken {
@@ -104,7 +110,14 @@ export class RefreshStore {
     if (record.rotatedAt !== null) {
       const sinceRotationMs = now - record.rotatedAt
       // A clock set back by the lab gives a negative age: that is not "inside the grace".
-      if (sinceRotationMs >= 0 && sinceRotationMs < this.settings.reuseGraceMs) return this.#newestDescendant(token, generation, now)
+      if (this.#insideGrace(record, sinceRotationMs)) {
+        record.graceUses += 1
+        if (this.settings.graceReturns === 'new') {
+          family.generation += 1
+          return { kind: 'grace', replayedGeneration: generation, ...this.#record(randomBytes(32).toString('base64url'), family, family.generation, now) }
+        }
+        return this.#newestDescendant(token, generation, now)
+      }
       this.revokeFamily(family.id, 'reuse', now)
       return { kind: 'reuse', code: 'REFRESH_TOKEN_REUSED', family, generation, sinceRotationMs }
     }
@@ -142,6 +155,11 @@ export class RefreshStore {
     return expired
   }
 
+  /** What the store knows of a refresh token, without spending it: for introspection and revocation. */
+  lookup(token: string): Readonly<TokenRecord> | undefined {
+    return this.#tokens.get(hashToken(token))
+  }
+
   family(familyId: string): Family | undefined {
     return this.#families.get(familyId)
   }
@@ -162,8 +180,21 @@ export class RefreshStore {
 
   #record(token: string, family: Family, generation: number, now: number): IssuedRefreshToken {
     const expiresAt = Math.min(now + this.settings.refreshTtlMs, family.expiresAt)
-    this.#tokens.set(hashToken(token), { familyId: family.id, generation, issuedAt: now, expiresAt, rotatedAt: null })
+    this.#tokens.set(hashToken(token), { familyId: family.id, generation, issuedAt: now, expiresAt, rotatedAt: null, graceUses: 0 })
     return { token, family, generation, expiresAt }
+  }
+
+  /**
+   * The grace by time (Auth0, Okta, Supabase), by count (Keycloak), or both (Hydra): inside it only
+   * while every limit that is set still holds. A clock set back by the lab gives a negative age,
+   * which is not "inside".
+   */
+  #insideGrace(record: TokenRecord, sinceRotationMs: number): boolean {
+    const { reuseGraceMs, reuseGraceCount } = this.settings
+    if (reuseGraceMs === 0 && reuseGraceCount === 0) return false
+    const inTime = reuseGraceMs === 0 || (sinceRotationMs >= 0 && sinceRotationMs < reuseGraceMs)
+    const inCount = reuseGraceCount === 0 || record.graceUses < reuseGraceCount
+    return inTime && inCount
   }
 
   /** Follows the chain from a rotated token to the newest token of its family. */

@@ -1,6 +1,7 @@
-import { randomBytes, webcrypto } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { errors, jwtVerify, SignJWT } from 'jose'
 import { LabError } from '../src/shared/errors.js'
+import type { SigningKeys } from './keys.js'
 
 /** The claims of an access token, as DESIGN.md fixes them. */
 export interface AccessClaims {
@@ -23,38 +24,47 @@ export interface SignedAccessToken {
   expiresIn: number
 }
 
-interface AccessTokenOptions {
-  secret: Uint8Array
-  issuer: string
-  audience: string
-}
-
 /**
- * Signs and verifies HS256 access tokens with jose. The key is imported as a `CryptoKey` once,
- * not on every request. JWT times have one-second resolution, so `exp` is rounded up: a `500ms`
- * access TTL yields a token that lives until the next whole second.
+ * Signs and verifies access tokens with jose, with keys loaded once at startup (never per request).
+ * JWT times have one-second resolution, so `exp` is rounded up: a `500ms` access TTL yields a
+ * token that lives until the next whole second.
  */
 export class AccessTokens {
-  readonly #key: Promise<webcrypto.CryptoKey>
+  readonly #keys: Promise<SigningKeys>
   #serial = 0
+  /** The `iss` of new tokens; `startServer` sets it to the server's URL unless `--issuer` was given. */
+  issuer: string
 
-  constructor(private readonly options: AccessTokenOptions) {
-    this.#key = webcrypto.subtle.importKey('raw', options.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+  constructor(
+    keys: Promise<SigningKeys>,
+    readonly audience: string,
+    issuer = 'http://localhost',
+  ) {
+    this.#keys = keys
+    this.issuer = issuer
+    keys.catch(() => undefined) // reported by ready(), awaited before the server listens
+  }
+
+  /** Resolves once the keys are loaded; rejects with the ConfigError that stops startup. */
+  async keys(): Promise<SigningKeys> {
+    return this.#keys
   }
 
   async sign(subject: string, sessionId: string, now: number, ttlMs: number): Promise<SignedAccessToken> {
     const iat = Math.floor(now / 1000)
     const exp = Math.ceil((now + ttlMs) / 1000)
     const serial = ++this.#serial
+    const keys = await this.#keys
+    const header = keys.publicJwk ? { alg: keys.alg, typ: 'JWT', kid: keys.publicJwk.kid } : { alg: keys.alg, typ: 'JWT' }
     const token = await new SignJWT({ sid: sessionId, typ: 'access' })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setIssuer(this.options.issuer)
-      .setAudience(this.options.audience)
+      .setProtectedHeader(header)
+      .setIssuer(this.issuer)
+      .setAudience(this.audience)
       .setSubject(subject)
       .setJti(`${serial.toString(36)}.${randomBytes(9).toString('base64url')}`)
       .setIssuedAt(iat)
       .setExpirationTime(exp)
-      .sign(await this.#key)
+      .sign(keys.signKey)
     return { token, serial, expiresIn: Math.max(0, exp - Math.ceil(now / 1000)) }
   }
 
@@ -65,11 +75,12 @@ export class AccessTokens {
 
   /** Verifies signature, issuer, audience, type and expiry against the lab clock's `now`. */
   async verify(token: string, now: number): Promise<AccessClaims> {
-    const key = await this.#key
-    const { payload } = await jwtVerify(token, key, {
-      algorithms: ['HS256'],
-      issuer: this.options.issuer,
-      audience: this.options.audience,
+    const keys = await this.#keys
+    // Only the configured algorithm: a token signed otherwise (alg confusion, `none`) is refused.
+    const { payload } = await jwtVerify(token, keys.verifyKey, {
+      algorithms: [keys.alg],
+      issuer: this.issuer,
+      audience: this.audience,
       currentDate: new Date(now),
       requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
     }).catch((error: unknown) => {

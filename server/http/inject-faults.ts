@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server'
 import type { MiddlewareHandler } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { wireCode } from '../../src/shared/profiles.js'
 import { ROUTES } from '../../src/shared/wire.js'
 import { faultKind, type Fault } from '../faults.js'
 import type { Lab } from '../lab.js'
@@ -28,7 +29,9 @@ export function injectFaults(lab: Lab): MiddlewareHandler {
       return c.body(null, 503, { [DROPPED_HEADER]: '1' })
     }
     const status = fault.status as ContentfulStatusCode
-    return c.json({ error: { code: fault.code ?? 'LAB_FAULT', message: fault.message ?? `injected by the lab: status ${status}` } }, status)
+    // One of refresh-lab's own codes goes out as the server's profile would put it.
+    const code = wireCode(lab.config.profile, fault.code ?? 'LAB_FAULT')
+    return c.json({ error: { code, message: fault.message ?? `injected by the lab: status ${status}` } }, status)
   }
 }
 

@@ -52,11 +52,15 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   app.get(ROUTES.labConfig, (c) => c.json(lab.configView()))
 
   app.post(ROUTES.labConfig, async (c) => {
-    const fields = new LabFields(await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'), ['accessTtl', 'refreshTtl', 'sessionTtl', 'reuseGrace'])
+    const fields = new LabFields(await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'), ['accessTtl', 'refreshTtl', 'sessionTtl', 'reuseGrace', 'reuseGraceCount', 'graceReturns'])
     const accessTtlMs = fields.duration('accessTtl', { min: 1 })
     const refreshTtlMs = fields.duration('refreshTtl', { min: 1 })
     const sessionTtlMs = fields.duration('sessionTtl', { min: 1 })
     const reuseGraceMs = fields.duration('reuseGrace', { min: 0 })
+    const reuseGraceCount = fields.integer('reuseGraceCount', 0, 999_999)
+    const graceReturns = fields.choice('graceReturns', ['existing', 'new'] as const)
+    if (reuseGraceCount !== undefined) lab.settings.reuseGraceCount = reuseGraceCount
+    if (graceReturns !== undefined) lab.settings.graceReturns = graceReturns
     if (accessTtlMs !== undefined) lab.settings.accessTtlMs = accessTtlMs
     if (refreshTtlMs !== undefined) lab.settings.refreshTtlMs = refreshTtlMs
     if (sessionTtlMs !== undefined) lab.settings.sessionTtlMs = sessionTtlMs

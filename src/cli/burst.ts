@@ -17,6 +17,7 @@ interface BurstCommandOptions {
   user?: string
   timeout: string
   timeline?: boolean
+  profile?: string
 }
 
 export function registerBurst(program: Command): void {
@@ -28,6 +29,7 @@ export function registerBurst(program: Command): void {
     .option('--path <path>', 'authed path to request', '/api/users')
     .option('--method <method>', 'HTTP method of the requests', 'GET')
     .option('--url <url>', 'a running `refresh-lab serve` (default: start one in-process)')
+    .option('--profile <simple|grit>', 'wire profile of the in-process server (with --url, the server decides)')
     .option('--json', 'print the report as one JSON object (schema refresh-lab/burst@1)')
     .option('--expect-refreshes <n>', 'refresh calls the run must see', wholeNumber(0, 1_000_000), 1)
     .option('--allow-reuse', 'do not fail when a rotated refresh token is reused')
@@ -49,7 +51,7 @@ async function burst(options: BurstCommandOptions): Promise<number> {
   const createClient = await loadClient(options.client)
   const credentials = parseUser(options.user)
   const timeoutMs = parseTimeout(options.timeout)
-  const server = options.url === undefined ? await startEmbeddedServer() : undefined
+  const server = options.url === undefined ? await startEmbeddedServer(options.profile === undefined ? {} : { profile: options.profile }) : undefined
   try {
     const report = await runBurst({
       url: server?.url ?? parseUrl(options.url as string),

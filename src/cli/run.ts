@@ -10,6 +10,7 @@ interface RunOptions {
   reporter: 'table' | 'json' | 'junit'
   output?: string
   timeline?: boolean
+  profile?: string
 }
 
 export function registerRun(program: Command): void {
@@ -19,6 +20,7 @@ export function registerRun(program: Command): void {
     .argument('[scenarios...]', 'built-in scenario names (burst, late-401, …) or scenario files (./my-case.json)')
     .option('--client <name|path>', 'reference, a built-in faulty client, or your module exporting createClient(ctx)', 'reference')
     .option('--url <url>', 'a running `refresh-lab serve`; each scenario resets it (default: start one in-process)')
+    .option('--profile <simple|grit>', 'wire profile of the in-process server (with --url, the server decides)')
     .option('--json', 'print the report as JSON (schema refresh-lab/run@1); same as --reporter json')
     .addOption(new Option('--reporter <kind>', 'table, json or junit').choices(['table', 'json', 'junit']).default('table'))
     .option('--output <file>', 'write the json or junit report to this file; the table still goes to stdout')
@@ -41,7 +43,7 @@ async function run(specs: string[], options: RunOptions): Promise<number> {
   const createClient = await loadClient(options.client)
   const scenarios = await resolveScenarios(specs)
   const url = options.url === undefined ? undefined : parseUrl(options.url)
-  const server = url === undefined ? await startEmbeddedServer() : undefined
+  const server = url === undefined ? await startEmbeddedServer(options.profile === undefined ? {} : { profile: options.profile }) : undefined
   try {
     const report = await runScenarios({
       url: server?.url ?? (url as string),

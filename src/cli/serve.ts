@@ -4,7 +4,7 @@ import { formatDuration } from '../shared/duration.js'
 import { collect } from './options.js'
 
 /** commander hands the flags over as strings, exactly the shape the server's config resolves. */
-type ServeCommandOptions = ServerFlags
+type ServeCommandOptions = ServerFlags & { envFile?: string }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/
 
@@ -18,6 +18,13 @@ export function registerServe(program: Command): void {
     .option('--refresh-ttl <duration>', 'refresh token lifetime (env JWT_REFRESH_EXPIRY; default 168h)')
     .option('--session-ttl <duration>', 'absolute session lifetime from sign-in, however often it refreshes (default 30d)')
     .option('--reuse-grace <duration>', 'how long a rotated refresh token may be spent again without reuse detection (default 0s)')
+    .option('--reuse-grace-count <n>', 'how many times a rotated refresh token may be spent again inside the grace (default 0: no count limit)')
+    .option('--grace-returns <existing|new>', 'what a grace reuse answers: the token already issued, or a fresh one (default existing)')
+    .option('--profile <simple|grit>', 'wire shape of /api/auth/* (env REFRESH_LAB_PROFILE; default simple); /oauth/* is always on')
+    .option('--alg <HS256|ES256|RS256|EdDSA>', 'access token signing algorithm (default HS256)')
+    .option('--key <file>', 'private key for ES256/RS256/EdDSA, PKCS#8 PEM or JWK (default: a new pair per start)')
+    .option('--issuer <url>', "the tokens' iss and the discovery issuer (default: the server's URL)")
+    .option('--env-file <path>', 'read settings from this file (default: .env in the working directory, when present)')
     .option('--secret <secret>', 'HS256 signing secret (env JWT_SECRET; default: random per start)')
     .option('--user <email:password>', 'a user who can sign in; repeatable (default demo@example.com:password)', collect)
     .option('--stateless-access', 'access tokens stay valid until exp even after their session is revoked')
@@ -30,7 +37,8 @@ export function registerServe(program: Command): void {
 async function serve(options: ServeCommandOptions): Promise<void> {
   const { resolveServerConfig } = await import('../../server/config.js')
   const { startServer } = await import('../../server/start.js')
-  const config = resolveServerConfig(options)
+  const { environmentWithEnvFile } = await import('../../server/env-file.js')
+  const config = resolveServerConfig(options, environmentWithEnvFile(options.envFile))
   const server = await startServer(config)
   // Listen for signals before printing, so a signal right after the banner still closes cleanly.
   const stopped = new Promise<void>((resolve) => {
@@ -46,15 +54,17 @@ async function serve(options: ServeCommandOptions): Promise<void> {
     `access-ttl ${formatDuration(config.accessTtlMs)}`,
     `refresh-ttl ${formatDuration(config.refreshTtlMs)}`,
     `session-ttl ${formatDuration(config.sessionTtlMs)}`,
-    `reuse-grace ${formatDuration(config.reuseGraceMs)}`,
-    'HS256',
+    `reuse-grace ${formatDuration(config.reuseGraceMs)}${config.reuseGraceCount > 0 ? ` or ${config.reuseGraceCount} reuses` : ''}`,
+    `profile ${config.profile}`,
+    config.alg,
     config.statelessAccess ? 'stateless access tokens' : 'access tokens die with their session',
   ].join(', ')
   console.log(`refresh-lab listening on ${server.url}`)
   console.log(`user: ${users}`)
   console.log(`settings: ${settings}`)
   console.log(`lab: ${server.url}/_lab/stats, ${server.url}/_lab/events, POST ${server.url}/_lab/clock {"advance":"35s"}`)
-  if (config.secretSource === 'random') {
+  if (config.alg !== 'HS256') console.log(`jwks: ${server.url}/.well-known/jwks.json (kid ${(await server.lab.tokens.keys()).publicJwk?.kid ?? '?'})`)
+  if (config.secretSource === 'random' && config.alg === 'HS256') {
     console.warn('warning: no --secret or JWT_SECRET set; using a random secret, so tokens die with this process')
   }
   if (!LOOPBACK.test(config.host)) {

@@ -86,13 +86,15 @@ export function createClient(ctx: ClientContext, options: { refreshPath?: string
     const body = parseJson(text)
     if (response.status === 401) return signOut(ApiError.fromResponse(401, body))
     if (!response.ok) throw ApiError.fromResponse(response.status, body) // e.g. 503: transient, keep tokens
-    const data = (body as { data?: { access_token?: unknown; refresh_token?: unknown } } | null)?.data
-    if (typeof data?.access_token !== 'string' || typeof data.refresh_token !== 'string') {
-      throw new ApiError(response.status, 'BAD_REFRESH_RESPONSE', 'the refresh answer has no data.access_token and data.refresh_token')
+    // `data.access_token` in the simple shape, `data.tokens.access_token` in Grit's.
+    const data = (body as { data?: TokenFields & { tokens?: TokenFields } } | null)?.data
+    const tokens = data?.tokens ?? data
+    if (typeof tokens?.access_token !== 'string' || typeof tokens.refresh_token !== 'string') {
+      throw new ApiError(response.status, 'BAD_REFRESH_RESPONSE', 'the refresh answer has no access_token and refresh_token under data')
     }
     // Save BOTH before anyone retries: the old refresh token is dead once rotated.
-    await ctx.storage.save({ accessToken: data.access_token, refreshToken: data.refresh_token })
-    return data.access_token
+    await ctx.storage.save({ accessToken: tokens.access_token, refreshToken: tokens.refresh_token })
+    return tokens.access_token
   }
 
   async function signOut(reason: ApiError): Promise<never> {
@@ -112,6 +114,11 @@ export function createClient(ctx: ClientContext, options: { refreshPath?: string
       return answer<T>(await send(method, path, body, token)) // once: a second 401 goes to the caller
     },
   }
+}
+
+interface TokenFields {
+  access_token?: unknown
+  refresh_token?: unknown
 }
 
 async function answer<T>(response: Response): Promise<T> {

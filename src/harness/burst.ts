@@ -77,9 +77,9 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
 
   const signedIn = await lab.login(options.email ?? 'demo@example.com', options.password ?? 'password')
   const storage = createRecordingStorage()
-  await storage.save({ accessToken: signedIn.access_token, refreshToken: signedIn.refresh_token })
+  await storage.save({ accessToken: signedIn.accessToken, refreshToken: signedIn.refreshToken })
   // Past the access token's expiry by the lab clock, so every request of the burst gets a 401.
-  await lab.advanceClock((signedIn.expires_in + 1) * 1000)
+  await lab.advanceClock(Math.max(0, signedIn.expiresInMs) + 1000)
   const before = await lab.stats()
 
   const bound = new RunBound(options.timeoutMs ?? 30_000)

@@ -1,5 +1,6 @@
 import { Agent, fetch as undiciFetch } from 'undici'
-import type { DataEnvelope, LabClockState, LabConfigView, LabEventsPage, LabSession, LabStats, TokenPair } from '../shared/wire.js'
+import { tokensFromAnswer } from '../shared/profiles.js'
+import type { LabClockState, LabConfigView, LabEventsPage, LabSession, LabStats } from '../shared/wire.js'
 import { ROUTES } from '../shared/wire.js'
 import { HarnessError } from './errors.js'
 import { describeFetchError } from './recording-fetch.js'
@@ -8,6 +9,14 @@ import { describeFetchError } from './recording-fetch.js'
  * The harness's side channel to a lab server: sign in, read the counters, move the clock. It
  * speaks plain HTTP, so the harness can drive any refresh-lab server, embedded or not.
  */
+/** A session the harness signed in, in any wire profile. */
+export interface SignedIn {
+  accessToken: string
+  refreshToken: string
+  /** How long the access token lives from now, by the lab clock. */
+  expiresInMs: number
+}
+
 export class LabApi {
   // Its own small pool, closed by `close()`, so no idle socket keeps the CLI's process alive.
   readonly #dispatcher = new Agent({ connections: 2 })
@@ -18,9 +27,22 @@ export class LabApi {
     return this.#dispatcher.close()
   }
 
-  async login(email: string, password: string): Promise<TokenPair> {
-    const answer = await this.#call<DataEnvelope<TokenPair>>('POST', ROUTES.login, { email, password })
-    return answer.data
+  /** Signs in through the wire profile's login route, whichever shape it answers in. */
+  async login(email: string, password: string): Promise<SignedIn> {
+    const answer = await this.#call<unknown>('POST', ROUTES.login, { email, password })
+    const tokens = tokensFromAnswer(answer)
+    if (!tokens) throw new HarnessError('unreachable', `${this.baseUrl}${ROUTES.login} answered without tokens under data`)
+    const expiresInMs =
+      tokens.expiresIn !== undefined ? tokens.expiresIn * 1000 : tokens.expiresAt !== undefined ? tokens.expiresAt * 1000 - (await this.clock()).nowMs : 0
+    return { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresInMs }
+  }
+
+  clock(): Promise<LabClockState> {
+    return this.#call<LabClockState>('GET', ROUTES.labClock)
+  }
+
+  config(): Promise<LabConfigView> {
+    return this.#call<LabConfigView>('GET', ROUTES.labConfig)
   }
 
   stats(): Promise<LabStats> {
@@ -46,7 +68,14 @@ export class LabApi {
   }
 
   /** Changes settings live; durations as strings such as `"30s"`. */
-  configure(patch: { accessTtl?: string | undefined; refreshTtl?: string | undefined; sessionTtl?: string | undefined; reuseGrace?: string | undefined }): Promise<LabConfigView> {
+  configure(patch: {
+    accessTtl?: string | undefined
+    refreshTtl?: string | undefined
+    sessionTtl?: string | undefined
+    reuseGrace?: string | undefined
+    reuseGraceCount?: number | undefined
+    graceReturns?: 'existing' | 'new' | undefined
+  }): Promise<LabConfigView> {
     return this.#call<LabConfigView>('POST', ROUTES.labConfig, patch)
   }
 

@@ -2,11 +2,17 @@
 
 export const ROUTES = {
   login: '/api/auth/login',
+  register: '/api/auth/register',
   refresh: '/api/auth/refresh',
   logout: '/api/auth/logout',
   me: '/api/auth/me',
   users: '/api/users',
   echo: '/api/echo',
+  oauthToken: '/oauth/token',
+  oauthRevoke: '/oauth/revoke',
+  oauthIntrospect: '/oauth/introspect',
+  discovery: '/.well-known/openid-configuration',
+  jwks: '/.well-known/jwks.json',
   labStats: '/_lab/stats',
   labEvents: '/_lab/events',
   labReset: '/_lab/reset',
@@ -102,7 +108,12 @@ export interface LabConfigView {
   refreshTtlMs: number
   sessionTtlMs: number
   reuseGraceMs: number
+  reuseGraceCount: number
+  graceReturns: 'existing' | 'new'
   statelessAccess: boolean
+  profile: 'simple' | 'grit'
+  alg: string
+  issuer: string
   users: string[]
 }
 

@@ -5,15 +5,22 @@ import { resolveServerConfig, type ServerFlags } from '../../server/config.js'
 /** In-process calls to the app with `app.request()`: no socket, as hono's own tests do. */
 export interface CallOptions {
   json?: unknown
+  /** Sent form-encoded, as OAuth clients do. */
+  form?: Record<string, string>
   body?: string
   token?: string
   headers?: Record<string, string>
 }
 
 export function lab(flags: ServerFlags = {}) {
-  const { app, lab } = createApp(resolveServerConfig({ secret: 'test-secret-test-secret-test-secret', ...flags }, {}))
+  const secret = flags.alg === undefined || flags.alg === 'HS256' ? { secret: 'test-secret-test-secret-test-secret' } : {}
+  const { app, lab } = createApp(resolveServerConfig({ ...secret, ...flags }, {}))
   const call = async (method: string, path: string, options: CallOptions = {}) => {
     const headers: Record<string, string> = { ...options.headers }
+    if (options.form !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded'
+      options = { ...options, body: new URLSearchParams(options.form).toString() }
+    }
     if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`
     let body = options.body
     if (options.json !== undefined) {
@@ -22,7 +29,7 @@ export function lab(flags: ServerFlags = {}) {
     }
     const res = await app.request(path, { method, headers, ...(body === undefined ? {} : { body }) })
     const text = await res.text()
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as any) }
+    return { status: res.status, headers: res.headers, body: text === '' ? undefined : (JSON.parse(text) as any) }
   }
   const login = async (email = 'demo@example.com', password = 'password') => {
     const res = await call('POST', '/api/auth/login', { json: { email, password } })

@@ -1,3 +1,4 @@
+import { tokensFromAnswer } from '../../shared/profiles.js'
 import { ApiError, type Client, type ClientContext } from '../contract.js'
 
 /**
@@ -63,16 +64,15 @@ export function createFaultyClient(ctx: ClientContext, bug: RefreshBug): Client 
     const { refreshToken } = capturedRefresh === null ? await ctx.storage.load() : { refreshToken: capturedRefresh }
     const payload = { refresh_token: refreshToken }
     // self-intercept: the refresh goes through request(), whose 401 handler waits on this very refresh.
-    const data =
-      bug === 'self-intercept'
-        ? ((await request<{ data: TokenData }>('POST', REFRESH_PATH, payload)).data)
-        : await postRefresh(payload)
-    const newRefresh = bug === 'access-only' && refreshToken !== null ? refreshToken : data.refresh_token
-    await ctx.storage.save({ accessToken: data.access_token, refreshToken: newRefresh })
-    return data.access_token
+    const answer = bug === 'self-intercept' ? await request<unknown>('POST', REFRESH_PATH, payload) : await postRefresh(payload)
+    const tokens = tokensFromAnswer(answer)
+    if (!tokens) throw new ApiError(200, 'BAD_REFRESH_RESPONSE', 'the refresh answer has no tokens')
+    const newRefresh = bug === 'access-only' && refreshToken !== null ? refreshToken : tokens.refreshToken
+    await ctx.storage.save({ accessToken: tokens.accessToken, refreshToken: newRefresh })
+    return tokens.accessToken
   }
 
-  async function postRefresh(payload: { refresh_token: string | null }): Promise<TokenData> {
+  async function postRefresh(payload: { refresh_token: string | null }): Promise<unknown> {
     let response: Response
     try {
       response = await ctx.fetch(`${ctx.baseUrl}${REFRESH_PATH}`, {
@@ -84,13 +84,13 @@ export function createFaultyClient(ctx: ClientContext, bug: RefreshBug): Client 
       if (bug === 'logout-on-any-error') await signOut()
       throw new ApiError(0, 'NETWORK_ERROR', 'the refresh request got no answer', { cause })
     }
-    const body = (await response.json().catch(() => null)) as { data?: TokenData } | null
+    const body: unknown = await response.json().catch(() => null)
     if (response.status === 401) {
       await signOut()
       throw ApiError.fromResponse(401, body)
     }
-    if (!response.ok || !body?.data) throw ApiError.fromResponse(response.status, body)
-    return body.data
+    if (!response.ok) throw ApiError.fromResponse(response.status, body)
+    return body
   }
 
   async function signOut(): Promise<void> {
@@ -99,11 +99,6 @@ export function createFaultyClient(ctx: ClientContext, bug: RefreshBug): Client 
   }
 
   return { request }
-}
-
-interface TokenData {
-  access_token: string
-  refresh_token: string
 }
 
 async function answer<T>(response: Response): Promise<T> {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { isDeepStrictEqual } from 'node:util'
 import type { Client, CreateClient } from '../../client/contract.js'
 import { parseDuration } from '../../shared/duration.js'
+import { wireCode, type Profile } from '../../shared/profiles.js'
 import { ROUTES } from '../../shared/wire.js'
 import { HarnessError } from '../errors.js'
 import { check, checkCount, type Expectation } from '../expectations.js'
@@ -42,7 +43,7 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
   const { lab } = options
   const started = performance.now()
   await lab.reset()
-  if (Object.keys(scenario.server).length > 0) await lab.configure(scenario.server)
+  const settings = Object.keys(scenario.server).length > 0 ? await lab.configure(scenario.server) : await lab.config()
 
   const storage = createRecordingStorage()
   const maxCalls = scenario.expect.maxCalls ?? defaultCallBound(scenario)
@@ -72,8 +73,8 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     switch (step.do) {
       case 'signIn': {
         const [email, password] = splitUser(step.user)
-        const tokens = await lab.login(email, password)
-        await storage.save({ accessToken: tokens.access_token, refreshToken: tokens.refresh_token })
+        const signedIn = await lab.login(email, password)
+        await storage.save({ accessToken: signedIn.accessToken, refreshToken: signedIn.refreshToken })
         return
       }
       case 'advanceClock':
@@ -147,6 +148,7 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     maxCalls,
     timedOut: bound.reason === 'TIMEOUT',
     timeoutMs: bound.timeoutMs,
+    profile: settings.profile,
   })
   const verdict = error !== undefined ? 'error' : expectations.every((e) => e.pass) ? 'pass' : 'fail'
   return {
@@ -187,6 +189,8 @@ interface Observed {
   maxCalls: number
   timedOut: boolean
   timeoutMs: number
+  /** Expected error codes are refresh-lab's own; the server's profile may put others on the wire. */
+  profile: Profile
 }
 
 function evaluate(expect: ScenarioExpectations, seen: Observed): Expectation[] {
@@ -205,7 +209,7 @@ function evaluate(expect: ScenarioExpectations, seen: Observed): Expectation[] {
     const named = expect.requests.failed
     for (const [id, code] of Object.entries(named)) {
       const outcome = seen.outcomes.find((o) => o.id === id)
-      results.push(check(`request ${id} fails with`, code, outcome === undefined ? 'not run' : outcome.ok ? 'success' : (outcome.code ?? 'ERROR')))
+      results.push(check(`request ${id} fails with`, wireCode(seen.profile, code), outcome === undefined ? 'not run' : outcome.ok ? 'success' : (outcome.code ?? 'ERROR')))
     }
     const others = seen.outcomes.filter((o) => !(o.id in named))
     results.push(check('other requests succeeded', others.length, others.filter((o) => o.ok).length))

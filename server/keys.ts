@@ -1,0 +1,57 @@
+import { readFile } from 'node:fs/promises'
+import { webcrypto } from 'node:crypto'
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, importPKCS8, type JWK } from 'jose'
+import { ConfigError } from './config-error.js'
+
+export const SIGNING_ALGS = ['HS256', 'ES256', 'RS256', 'EdDSA'] as const
+export type SigningAlg = (typeof SIGNING_ALGS)[number]
+
+/** The keys tokens are signed and verified with, and what `/.well-known/jwks.json` publishes. */
+export interface SigningKeys {
+  alg: SigningAlg
+  signKey: webcrypto.CryptoKey
+  verifyKey: webcrypto.CryptoKey
+  /** The public key with its `kid`; none for HS256, whose secret is never published. */
+  publicJwk?: JWK & { kid: string }
+}
+
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const
+
+/**
+ * HS256 imports the secret once as a CryptoKey. The asymmetric algorithms load a private key from
+ * `--key` (PKCS#8 PEM or a private JWK) or generate a fresh pair, and publish the public half with
+ * its RFC 7638 thumbprint as `kid`, so a backend can verify tokens with `createRemoteJWKSet`.
+ */
+export async function loadSigningKeys(options: { alg: SigningAlg; secret: Uint8Array; keyFile?: string }): Promise<SigningKeys> {
+  const { alg } = options
+  if (alg === 'HS256') {
+    const key = await webcrypto.subtle.importKey('raw', options.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
+    return { alg, signKey: key, verifyKey: key }
+  }
+  const privateKey = options.keyFile === undefined ? (await generateKeyPair(alg, { extractable: true })).privateKey : await readPrivateKey(options.keyFile, alg)
+  const jwk = await exportJWK(privateKey)
+  for (const member of PRIVATE_MEMBERS) delete jwk[member]
+  const kid = await calculateJwkThumbprint(jwk)
+  const publicJwk = { ...jwk, kid, alg, use: 'sig' }
+  const verifyKey = (await importJWK(publicJwk, alg)) as webcrypto.CryptoKey
+  return { alg, signKey: privateKey as webcrypto.CryptoKey, verifyKey, publicJwk }
+}
+
+async function readPrivateKey(file: string, alg: SigningAlg): Promise<webcrypto.CryptoKey> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`--key: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+  }
+  try {
+    if (text.trimStart().startsWith('{')) {
+      const jwk = JSON.parse(text) as JWK
+      if (jwk.d === undefined) throw new Error('the JWK has no private part ("d")')
+      return (await importJWK(jwk, alg, { extractable: true })) as webcrypto.CryptoKey
+    }
+    return (await importPKCS8(text, alg, { extractable: true })) as webcrypto.CryptoKey
+  } catch (error) {
+    throw new ConfigError(`--key: ${file} is not a ${alg} private key as PKCS#8 PEM or JWK (${(error as Error).message})`)
+  }
+}

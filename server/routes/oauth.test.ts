@@ -1,0 +1,129 @@
+import { createLocalJWKSet, jwtVerify } from 'jose'
+import { describe, expect, it } from 'vitest'
+import { lab } from '../../test/support/app.js'
+
+const PASSWORD_GRANT = { grant_type: 'password', username: 'demo@example.com', password: 'password', client_id: 'my-app' }
+
+describe('POST /oauth/token (RFC 6749)', () => {
+  it('answers the password grant with §5.1 fields, never cached', async () => {
+    const res = await lab().call('POST', '/oauth/token', { form: { ...PASSWORD_GRANT, scope: 'api' } })
+    expect(res.status).toBe(200)
+    expect(Object.keys(res.body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type'])
+    expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'api' })
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.headers.get('pragma')).toBe('no-cache')
+  })
+
+  it('rotates with the refresh_token grant, and answers invalid_grant for the rotated token, which revokes the session', async () => {
+    const { call } = lab()
+    const first = (await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).body
+    const second = await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token, client_id: 'my-app' } })
+    expect(second.status).toBe(200)
+    expect(second.body.refresh_token).not.toBe(first.refresh_token)
+    const replay = await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })
+    expect(replay.status).toBe(400)
+    expect(replay.body.error).toBe('invalid_grant')
+    expect(replay.body.error_description).toContain('REFRESH_TOKEN_REUSED')
+    const stats = (await call('GET', '/_lab/stats')).body
+    expect(stats).toMatchObject({ reuseDetected: 1, refresh: { calls: 2, succeeded: 1, rejected: 1 } })
+  })
+
+  it.each([
+    [{ grant_type: 'refresh_token', refresh_token: 'unknown' }, 'invalid_grant'],
+    [{ grant_type: 'password', username: 'demo@example.com', password: 'wrong' }, 'invalid_grant'],
+    [{ grant_type: 'refresh_token' }, 'invalid_request'],
+    [{ grant_type: 'password', username: 'demo@example.com' }, 'invalid_request'],
+    [{ username: 'demo@example.com' }, 'invalid_request'],
+    [{ grant_type: 'client_credentials' }, 'unsupported_grant_type'],
+    [{ grant_type: 'authorization_code', code: 'x' }, 'unsupported_grant_type'],
+  ])('answers %j with 400 %s (§5.2)', async (form, error) => {
+    const res = await lab().call('POST', '/oauth/token', { form })
+    expect(res.status).toBe(400)
+    expect(res.body.error).toBe(error)
+    expect(typeof res.body.error_description).toBe('string')
+    expect(res.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('refuses JSON and repeated parameters as invalid_request', async () => {
+    const { call } = lab()
+    expect((await call('POST', '/oauth/token', { json: PASSWORD_GRANT })).body.error).toBe('invalid_request')
+    const repeated = await call('POST', '/oauth/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=password&grant_type=refresh_token',
+    })
+    expect(repeated.body).toMatchObject({ error: 'invalid_request', error_description: 'the parameter grant_type appears more than once' })
+  })
+
+  it('answers invalid_grant for an expired refresh token', async () => {
+    const { call, advance } = lab({ refreshTtl: '1h' })
+    const { refresh_token } = (await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).body
+    await advance('2h')
+    const res = await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token } })
+    expect(res.body).toMatchObject({ error: 'invalid_grant' })
+    expect(res.body.error_description).toContain('REFRESH_TOKEN_EXPIRED')
+  })
+})
+
+describe('POST /oauth/revoke (RFC 7009)', () => {
+  it('answers 200 even for an unknown token', async () => {
+    expect((await lab().call('POST', '/oauth/revoke', { form: { token: 'never-issued' } })).status).toBe(200)
+  })
+
+  it('revokes the whole family of a refresh token', async () => {
+    const { call } = lab()
+    const first = (await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).body
+    const second = (await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })).body
+    expect((await call('POST', '/oauth/revoke', { form: { token: second.refresh_token, token_type_hint: 'refresh_token' } })).status).toBe(200)
+    const after = await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: second.refresh_token } })
+    expect(after.body.error).toBe('invalid_grant')
+    expect((await call('GET', '/api/users', { token: second.access_token })).body.error.code).toBe('TOKEN_REVOKED')
+  })
+
+  it('needs a token', async () => {
+    expect((await lab().call('POST', '/oauth/revoke', { form: {} })).body).toMatchObject({ error: 'invalid_request' })
+  })
+})
+
+describe('POST /oauth/introspect (RFC 7662)', () => {
+  it('describes an active access and refresh token, and anything else as {"active":false}', async () => {
+    const { call } = lab()
+    const tokens = (await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).body
+    const access = (await call('POST', '/oauth/introspect', { form: { token: tokens.access_token } })).body
+    expect(access).toMatchObject({ active: true, token_type: 'access_token', sub: 'usr_1', username: 'demo@example.com', aud: 'refresh-lab' })
+    const refresh = (await call('POST', '/oauth/introspect', { form: { token: tokens.refresh_token } })).body
+    expect(refresh).toMatchObject({ active: true, token_type: 'refresh_token', sub: 'usr_1' })
+    await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: tokens.refresh_token } })
+    expect((await call('POST', '/oauth/introspect', { form: { token: tokens.refresh_token } })).body).toEqual({ active: false })
+    expect((await call('POST', '/oauth/introspect', { form: { token: 'garbage' } })).body).toEqual({ active: false })
+  })
+})
+
+describe('discovery and JWKS', () => {
+  it('describes the endpoints under the issuer', async () => {
+    const res = await lab({ issuer: 'https://auth.example.test' }).call('GET', '/.well-known/openid-configuration')
+    expect(res.body).toMatchObject({
+      issuer: 'https://auth.example.test',
+      token_endpoint: 'https://auth.example.test/oauth/token',
+      revocation_endpoint: 'https://auth.example.test/oauth/revoke',
+      introspection_endpoint: 'https://auth.example.test/oauth/introspect',
+      jwks_uri: 'https://auth.example.test/.well-known/jwks.json',
+      grant_types_supported: ['password', 'refresh_token'],
+    })
+  })
+
+  it('publishes no key for HS256, whose secret stays secret', async () => {
+    expect((await lab().call('GET', '/.well-known/jwks.json')).body).toEqual({ keys: [] })
+  })
+
+  it.each(['ES256', 'RS256', 'EdDSA'])('publishes the %s public key, and tokens verify against it by kid', async (alg) => {
+    const { call, login } = lab({ alg })
+    const jwks = (await call('GET', '/.well-known/jwks.json')).body
+    expect(jwks.keys).toHaveLength(1)
+    expect(jwks.keys[0]).toMatchObject({ alg, use: 'sig', kid: expect.any(String) })
+    expect(JSON.stringify(jwks)).not.toMatch(/"d"|"p"|"q"/)
+    const { access_token } = await login()
+    const { payload, protectedHeader } = await jwtVerify(access_token, createLocalJWKSet(jwks), { audience: 'refresh-lab' })
+    expect(protectedHeader).toMatchObject({ alg, kid: jwks.keys[0].kid })
+    expect(payload).toMatchObject({ typ: 'access', sub: 'usr_1' })
+  })
+})

@@ -1,0 +1,198 @@
+import type { Context, Hono } from 'hono'
+import { LabError } from '../../src/shared/errors.js'
+import { ROUTES } from '../../src/shared/wire.js'
+import type { AuthedEnv } from '../http/bearer.js'
+import type { Lab } from '../lab.js'
+import { checkCredentials, refreshSession, signIn, type IssuedTokens } from '../sessions.js'
+
+type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type'
+
+/** RFC 6749 §5.2: `{"error","error_description"}`, status 400, never cached. */
+class OAuthError extends Error {
+  constructor(
+    readonly error: OAuthErrorCode,
+    description: string,
+  ) {
+    super(description)
+  }
+}
+
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
+
+/**
+ * The OAuth 2.0 face of the same sessions, always on beside the wire profile: the token endpoint
+ * (password and refresh_token grants, RFC 6749), revocation (RFC 7009), introspection (RFC 7662),
+ * and the discovery document and JWKS a backend or `openid-client` reads.
+ */
+export function registerOAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
+  app.post(ROUTES.oauthToken, async function token(c) {
+    try {
+      const form = await readForm(c)
+      const grant = form.get('grant_type')
+      if (grant === 'password') return tokenAnswer(c, await passwordGrant(lab, form), form.get('scope'))
+      if (grant === 'refresh_token') return tokenAnswer(c, await refreshGrant(lab, form), form.get('scope'))
+      if (grant === null) throw new OAuthError('invalid_request', 'grant_type is required')
+      throw new OAuthError('unsupported_grant_type', `grant_type "${grant}" is not supported; use password or refresh_token`)
+    } catch (error) {
+      if (error instanceof OAuthError) return c.json({ error: error.error, error_description: error.message }, 400, NO_STORE)
+      throw error
+    }
+  })
+
+  // RFC 7009: 200 whatever the token, so a client cannot probe which tokens exist.
+  app.post(ROUTES.oauthRevoke, async function revoke(c) {
+    try {
+      const token = required(await readForm(c), 'token')
+      const familyId = await familyOfToken(lab, token)
+      if (familyId !== undefined && lab.revokeFamily(familyId, 'logout')) {
+        lab.events.record({ type: 'logout', family: familyId, status: 200, detail: 'revoked through /oauth/revoke' })
+      }
+      return c.body(null, 200, NO_STORE)
+    } catch (error) {
+      if (error instanceof OAuthError) return c.json({ error: error.error, error_description: error.message }, 400, NO_STORE)
+      throw error
+    }
+  })
+
+  app.post(ROUTES.oauthIntrospect, async function introspect(c) {
+    try {
+      const token = required(await readForm(c), 'token')
+      return c.json(await introspection(lab, token), 200, NO_STORE)
+    } catch (error) {
+      if (error instanceof OAuthError) return c.json({ error: error.error, error_description: error.message }, 400, NO_STORE)
+      throw error
+    }
+  })
+
+  app.get(ROUTES.discovery, (c) => {
+    const issuer = lab.tokens.issuer
+    return c.json({
+      issuer,
+      token_endpoint: `${issuer}${ROUTES.oauthToken}`,
+      revocation_endpoint: `${issuer}${ROUTES.oauthRevoke}`,
+      introspection_endpoint: `${issuer}${ROUTES.oauthIntrospect}`,
+      jwks_uri: `${issuer}${ROUTES.jwks}`,
+      grant_types_supported: ['password', 'refresh_token'],
+      response_types_supported: ['none'],
+      subject_types_supported: ['public'],
+      token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+      revocation_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+      introspection_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+      id_token_signing_alg_values_supported: [lab.config.alg],
+    })
+  })
+
+  app.get(ROUTES.jwks, async (c) => {
+    const { publicJwk } = await lab.tokens.keys()
+    return c.json({ keys: publicJwk ? [publicJwk] : [] })
+  })
+}
+
+async function passwordGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
+  const email = required(form, 'username')
+  const password = required(form, 'password')
+  let user
+  try {
+    user = checkCredentials(lab, email, password)
+  } catch (error) {
+    if (error instanceof LabError) throw new OAuthError('invalid_grant', 'the resource owner credentials are invalid')
+    throw error
+  }
+  return signIn(lab, user)
+}
+
+async function refreshGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
+  const presented = form.get('refresh_token')
+  if (presented === null || presented === '') {
+    lab.counters.refreshRejected('VALIDATION_ERROR')
+    throw new OAuthError('invalid_request', 'refresh_token is required')
+  }
+  try {
+    return await refreshSession(lab, presented)
+  } catch (error) {
+    // Unknown, expired, revoked and reused refresh tokens are all invalid_grant (RFC 6749 §5.2).
+    if (error instanceof LabError) throw new OAuthError('invalid_grant', `${error.message} (${error.code})`)
+    throw error
+  }
+}
+
+function tokenAnswer(c: Context, issued: IssuedTokens, scope: string | null): Response {
+  return c.json(
+    {
+      access_token: issued.accessToken,
+      token_type: 'Bearer',
+      expires_in: issued.expiresIn,
+      refresh_token: issued.refreshToken,
+      ...(scope === null ? {} : { scope }),
+    },
+    200,
+    NO_STORE,
+  )
+}
+
+/** RFC 7662: the token's claims when it is active, `{"active":false}` for anything else. */
+async function introspection(lab: Lab, token: string): Promise<Record<string, unknown>> {
+  const now = lab.clock.now()
+  const record = lab.store.lookup(token)
+  if (record) {
+    const family = lab.store.family(record.familyId)
+    const active = family?.status === 'active' && record.rotatedAt === null && now < record.expiresAt && now < family.expiresAt
+    if (!active || !family) return { active: false }
+    return {
+      active: true,
+      token_type: 'refresh_token',
+      sub: family.userId,
+      username: lab.userById(family.userId)?.email,
+      sid: family.id,
+      iat: Math.floor(record.issuedAt / 1000),
+      exp: Math.floor(record.expiresAt / 1000),
+    }
+  }
+  try {
+    const claims = await lab.tokens.verify(token, now)
+    if (lab.isExpiredEarly(claims) || (!lab.config.statelessAccess && !lab.store.isActive(claims.sid))) return { active: false }
+    return { active: true, token_type: 'access_token', username: lab.userById(claims.sub)?.email, ...claims }
+  } catch (error) {
+    if (error instanceof LabError) return { active: false }
+    throw error
+  }
+}
+
+async function familyOfToken(lab: Lab, token: string): Promise<string | undefined> {
+  const record = lab.store.lookup(token)
+  if (record) return record.familyId
+  try {
+    return (await lab.tokens.verify(token, lab.clock.now())).sid
+  } catch (error) {
+    if (error instanceof LabError) return undefined
+    throw error
+  }
+}
+
+/** An `application/x-www-form-urlencoded` body, each parameter at most once (RFC 6749 §3.2). */
+async function readForm(c: Context): Promise<URLSearchParams> {
+  const type = c.req.header('content-type') ?? ''
+  if (!type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded')
+  }
+  let text: string
+  try {
+    text = await c.req.text()
+  } catch (error) {
+    if (error instanceof LabError) throw error
+    throw new OAuthError('invalid_request', 'the request body could not be read')
+  }
+  const form = new URLSearchParams(text)
+  const seen = new Set<string>()
+  for (const key of form.keys()) {
+    if (seen.has(key)) throw new OAuthError('invalid_request', `the parameter ${key} appears more than once`)
+    seen.add(key)
+  }
+  return form
+}
+
+function required(form: URLSearchParams, name: string): string {
+  const value = form.get(name)
+  if (value === null || value === '') throw new OAuthError('invalid_request', `${name} is required`)
+  return value
+}
