@@ -1,6 +1,12 @@
-/** The harness as a library: run a burst against any refresh-lab server from your own tests. */
+/** The harness as a library: run a burst or the scenarios against any refresh-lab server from your own tests. */
 export { runBurst, type BurstOptions } from './burst.js'
 export { formatBurstReport, type BurstReport } from './burst-report.js'
 export type { Expectation } from './expectations.js'
 export { HarnessError } from './errors.js'
+export { toJUnit } from './junit.js'
 export { LabApi } from './lab-api.js'
+export { loadClient } from './load-client.js'
+export { builtInScenarioNames, loadScenarioFile, resolveScenarios, type LoadedScenario } from './scenario/catalog.js'
+export { formatRunReport, type RunReport, type ScenarioResult } from './scenario/report.js'
+export { runScenarios, type RunScenariosOptions } from './scenario/run-scenarios.js'
+export type { Scenario } from './scenario/schema.js'

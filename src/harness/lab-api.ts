@@ -53,6 +53,10 @@ export class LabApi {
     return this.#call<LabClockState>('POST', ROUTES.labClock, { advance: `${ms}ms` })
   }
 
+  setClock(to: string | number): Promise<LabClockState> {
+    return this.#call<LabClockState>('POST', ROUTES.labClock, { set: to })
+  }
+
   events(after = 0): Promise<LabEventsPage> {
     return this.#call<LabEventsPage>('GET', `${ROUTES.labEvents}?after=${after}`)
   }

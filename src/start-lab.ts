@@ -1,0 +1,130 @@
+import type { ServerFlags } from '../server/config.js'
+import type { SigningAlg } from '../server/keys.js'
+import { LabApi } from './harness/lab-api.js'
+import { parseDuration } from './shared/duration.js'
+import type { Profile } from './shared/profiles.js'
+import type { LabClockState, LabConfigView, LabEventsPage, LabSession, LabStats } from './shared/wire.js'
+
+/** The same settings as `refresh-lab serve`, as values; durations as strings such as `'30s'`. */
+export interface LabOptions {
+  /** Default 0: a free port, so parallel test files never collide. */
+  port?: number
+  /** Default 127.0.0.1. */
+  host?: string
+  accessTtl?: string
+  refreshTtl?: string
+  sessionTtl?: string
+  reuseGrace?: string
+  reuseGraceCount?: number
+  graceReturns?: 'existing' | 'new'
+  /** HS256 secret; random per start when absent. */
+  secret?: string
+  /** `email:password` each; default the demo user `demo@example.com:password`. */
+  users?: string[]
+  statelessAccess?: boolean
+  profile?: Profile
+  alg?: SigningAlg
+  /** A private key file for ES256, RS256 or EdDSA. */
+  key?: string
+  issuer?: string
+}
+
+/** A fault for the next `times` calls of a path: a delay, an answer with a status, or a dropped connection. */
+export interface FaultOptions {
+  path: string
+  method?: string
+  times?: number
+  delay?: string
+  status?: number
+  code?: string
+  message?: string
+  drop?: boolean
+}
+
+export interface RunningLab {
+  /** Base URL, e.g. `http://127.0.0.1:41234`: point your client here. */
+  readonly url: string
+  /** Closes the server; idempotent. */
+  stop(): Promise<void>
+  /** The virtual clock every expiry reads: advance it instead of sleeping. */
+  readonly clock: {
+    advance(by: string | number): Promise<LabClockState>
+    set(to: string | number | Date): Promise<LabClockState>
+    now(): Promise<LabClockState>
+  }
+  stats(): Promise<LabStats>
+  events(after?: number): Promise<LabEventsPage>
+  sessions(): Promise<LabSession[]>
+  /** Back to a fresh start: no sessions, faults or counts, real time, startup settings. */
+  reset(): Promise<void>
+  /** Expires the access tokens issued so far (or the refresh tokens, or both). */
+  expire(what?: { tokens?: 'access' | 'refresh' | 'both'; user?: string; family?: string }): Promise<void>
+  fault(fault: FaultOptions): Promise<void>
+  /** Revokes every session, or a user's, or one family; resolves with how many. */
+  revoke(scope?: { user?: string; family?: string }): Promise<number>
+  configure(settings: Pick<LabOptions, 'accessTtl' | 'refreshTtl' | 'sessionTtl' | 'reuseGrace' | 'reuseGraceCount' | 'graceReturns'>): Promise<LabConfigView>
+}
+
+/**
+ * Starts a refresh-lab server in your test process, on a free loopback port.
+ *
+ * @example
+ * let lab: RunningLab
+ * beforeAll(async () => { lab = await startLab({ accessTtl: '30s' }) })
+ * afterAll(() => lab.stop())
+ * it('refreshes once', async () => {
+ *   await lab.clock.advance('35s')
+ *   // … drive your client against lab.url …
+ *   expect((await lab.stats()).refresh.calls).toBe(1)
+ * })
+ */
+export async function startLab(options: LabOptions = {}): Promise<RunningLab> {
+  const [{ resolveServerConfig }, { startServer }] = await Promise.all([import('../server/config.js'), import('../server/start.js')])
+  const server = await startServer(resolveServerConfig(toFlags(options), {}))
+  const api = new LabApi(server.url)
+  let stopped: Promise<void> | undefined
+  return {
+    url: server.url,
+    stop: () => (stopped ??= api.close().then(() => server.close())),
+    clock: {
+      advance: (by) => api.advanceClock(typeof by === 'number' ? by : parseDuration(by)),
+      set: (to) => api.setClock(to instanceof Date ? to.toISOString() : to),
+      now: () => api.clock(),
+    },
+    stats: () => api.stats(),
+    events: (after) => api.events(after),
+    sessions: () => api.sessions(),
+    reset: async () => {
+      await api.reset()
+    },
+    expire: async (what = {}) => {
+      await api.expire(what)
+    },
+    fault: async (fault) => {
+      await api.fault({ ...fault })
+    },
+    revoke: async (scope = {}) => (await api.revoke(scope)).revoked,
+    configure: (settings) => api.configure(settings),
+  }
+}
+
+function toFlags(options: LabOptions): ServerFlags {
+  const flags: ServerFlags = { host: options.host ?? '127.0.0.1', port: String(options.port ?? 0) }
+  const copy = <K extends keyof ServerFlags>(key: K, value: ServerFlags[K] | undefined) => {
+    if (value !== undefined) flags[key] = value
+  }
+  copy('accessTtl', options.accessTtl)
+  copy('refreshTtl', options.refreshTtl)
+  copy('sessionTtl', options.sessionTtl)
+  copy('reuseGrace', options.reuseGrace)
+  copy('reuseGraceCount', options.reuseGraceCount === undefined ? undefined : String(options.reuseGraceCount))
+  copy('graceReturns', options.graceReturns)
+  copy('secret', options.secret)
+  copy('user', options.users)
+  copy('statelessAccess', options.statelessAccess)
+  copy('profile', options.profile)
+  copy('alg', options.alg)
+  copy('key', options.key)
+  copy('issuer', options.issuer)
+  return flags
+}
