@@ -30,8 +30,10 @@ export function createApp(config: ServerConfig): LabApp {
   const app = new Hono<AuthedEnv>()
 
   app.use('*', async function countRequests(c, next) {
+    const epoch = lab.epoch
     await next()
-    if (c.req.path.startsWith('/_lab/')) return
+    // Lab calls are not the client's traffic, and a request from before a reset is not this test's.
+    if (c.req.path.startsWith('/_lab/') || lab.epoch !== epoch) return
     const matched = routePath(c, -1)
     // Unknown paths share one bucket, so a scanner cannot grow the counters without bound.
     const route = matched.endsWith('*') ? 'unmatched' : `${c.req.method} ${matched}`
@@ -57,7 +59,7 @@ export function createApp(config: ServerConfig): LabApp {
     }),
   )
 
-  app.use('*', requestDelay)
+  app.use('*', requestDelay(lab))
   app.use('*', injectFaults(lab))
 
   registerAuthRoutes(app, lab)

@@ -17,6 +17,8 @@ export interface LiveSettings {
   reuseGraceMs: number
   reuseGraceCount: number
   graceReturns: 'existing' | 'new'
+  /** Access tokens stay valid until `exp` even after their session is revoked. */
+  statelessAccess: boolean
 }
 
 /** Which sessions a lab action (revoke, expire) applies to; everything when empty. */
@@ -37,6 +39,11 @@ export interface Lab {
   readonly counters: LabCounters
   readonly events: EventLog
   readonly faults: FaultTable
+  /**
+   * Counts resets. A request that began before the latest reset (held by a delay, say) must not
+   * count or act after it, or it would leak into the next test.
+   */
+  readonly epoch: number
   findUser(email: string): UserAccount | undefined
   userById(id: string): UserAccount | undefined
   /** Every user: the configured ones, then those who registered since the last reset. */
@@ -64,6 +71,7 @@ export function createLab(config: ServerConfig): Lab {
     reuseGraceMs: config.reuseGraceMs,
     reuseGraceCount: config.reuseGraceCount,
     graceReturns: config.graceReturns,
+    statelessAccess: config.statelessAccess,
   })
   const settings = startupSettings()
   const clock = new LabClock()
@@ -93,7 +101,11 @@ export function createLab(config: ServerConfig): Lab {
   let expiredThroughAll = 0
   const expiredThroughFamily = new Map<string, number>()
 
+  let epoch = 0
   const lab: Lab = {
+    get epoch() {
+      return epoch
+    },
     config,
     settings,
     clock,
@@ -142,13 +154,13 @@ export function createLab(config: ServerConfig): Lab {
     },
     configView: () => ({
       ...settings,
-      statelessAccess: config.statelessAccess,
       profile: config.profile,
       alg: config.alg,
       issuer: tokens.issuer,
       users: [...usersById.values()].map((u) => u.email),
     }),
     reset() {
+      epoch += 1
       Object.assign(settings, startupSettings())
       store.clear()
       faults.clear()

@@ -37,6 +37,11 @@ export class LabCounters {
     this.#stats.faults[kind] += 1
   }
 
+  /** A lab control action that changed what clients see: visible in stats, not only in events. */
+  labAction(kind: keyof LabStats['lab']): void {
+    this.#stats.lab[kind] += 1
+  }
+
   reuseDetected(): void {
     this.#stats.reuseDetected += 1
   }
@@ -58,6 +63,7 @@ function emptyStats(): LabStats {
   return {
     refresh: { calls: 0, succeeded: 0, rejected: 0, rejectedByCode: {}, graceReuses: 0, faulted: 0 },
     faults: { injected: 0, delay: 0, status: 0, drop: 0 },
+    lab: { clockMoves: 0, expiries: 0, revocations: 0, configChanges: 0 },
     logins: 0,
     reuseDetected: 0,
     familiesRevoked: 0,

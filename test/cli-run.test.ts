@@ -43,6 +43,17 @@ describe('refresh-lab run', () => {
     expect(xml).toContain('tests="2" failures="1"')
   })
 
+  it.each([
+    [['--output', 'report.xml'], '--output writes the json or junit report'],
+    [['--reporter', 'junit', '--output', '/nonexistent-dir/report.xml'], '--output: cannot write /nonexistent-dir/report.xml (ENOENT)'],
+    [['--json', '--reporter', 'junit'], '--json and --reporter junit ask for two different reports'],
+    [['--reporter', 'json', '--timeline'], '--timeline is drawn under the table'],
+  ])('refuses %j before running anything, with one line and exit 2', async (args, fragment) => {
+    const result = await runCli(['run', 'burst', ...args], { cwd: mkdtempSync(join(tmpdir(), 'refresh-lab-out-')) })
+    expect(result.code).toBe(2)
+    expectOneLine(result.stderr, fragment)
+  })
+
   it("proves the example user client from examples/, written in TypeScript", async () => {
     const result = await runCli(['run', '--client', './examples/lesson-client.ts', '--json'])
     expect(result.code).toBe(0)

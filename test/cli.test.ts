@@ -31,7 +31,7 @@ describe('refresh-lab serve', () => {
     expect(serve.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     expect(serve.banner).toContain('user: demo@example.com / password')
     expect(serve.banner.find((line) => line.startsWith('settings:'))).toBe(
-      'settings: access-ttl 30s, refresh-ttl 168h, session-ttl 720h, reuse-grace 0s, HS256, access tokens die with their session',
+      'settings: access-ttl 30s, refresh-ttl 168h, session-ttl 720h, reuse-grace 0s, profile simple, HS256, access tokens die with their session',
     )
   })
 

@@ -1,5 +1,5 @@
 import type { HttpBindings } from '@hono/node-server'
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { wireCode } from '../../src/shared/profiles.js'
@@ -19,7 +19,11 @@ export function injectFaults(lab: Lab): MiddlewareHandler {
     const kind = faultKind(fault)
     lab.counters.faultInjected(kind)
     lab.events.record({ type: 'fault', route: `${c.req.method} ${c.req.path}`, detail: describeFault(fault) })
-    if (fault.delayMs !== undefined) await sleep(fault.delayMs)
+    if (fault.delayMs !== undefined) {
+      const epoch = lab.epoch
+      await sleep(fault.delayMs)
+      if (lab.epoch !== epoch) return abandoned(c) // the lab was reset meanwhile: this call belongs to the past
+    }
     if (kind === 'delay') return next()
 
     if (c.req.method === 'POST' && c.req.path === ROUTES.refresh) lab.counters.refreshFaulted()
@@ -33,6 +37,12 @@ export function injectFaults(lab: Lab): MiddlewareHandler {
     const code = wireCode(lab.config.profile, fault.code ?? 'LAB_FAULT')
     return c.json({ error: { code, message: fault.message ?? `injected by the lab: status ${status}` } }, status)
   }
+}
+
+/** A request the lab gave up on because it was reset while the request waited. */
+export function abandoned(c: Context): Response {
+  ;(c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.destroy()
+  return c.body(null, 503, { [DROPPED_HEADER]: '1' })
 }
 
 export function describeFault(fault: Fault): string {

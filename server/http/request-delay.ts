@@ -1,7 +1,10 @@
 import type { MiddlewareHandler } from 'hono'
+import { routePath } from 'hono/route'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DurationError, parseDuration } from '../../src/shared/duration.js'
 import { LabError } from '../../src/shared/errors.js'
+import type { Lab } from '../lab.js'
+import { abandoned } from './inject-faults.js'
 
 /** The query parameter that delays one request's answer, e.g. `GET /api/users?_delay=300ms`. */
 export const DELAY_PARAM = '_delay'
@@ -11,18 +14,27 @@ const MAX_DELAY_MS = 30_000
  * Holds a request for the delay its URL asks for, so a test can make answers arrive staggered
  * (a 401 that lands after another request already refreshed) without a fault per request.
  */
-export const requestDelay: MiddlewareHandler = async function delayRequest(c, next) {
-  const raw = c.req.query(DELAY_PARAM)
-  if (raw !== undefined && !c.req.path.startsWith('/_lab/')) {
-    let ms: number
-    try {
-      ms = parseDuration(raw)
-    } catch (error) {
-      if (error instanceof DurationError) throw new LabError('VALIDATION_ERROR', `query "${DELAY_PARAM}": ${error.message}`, 400)
-      throw error
+export function requestDelay(lab: Lab): MiddlewareHandler {
+  return async function delayRequest(c, next) {
+    const raw = c.req.query(DELAY_PARAM)
+    // Only on a real route: an unknown path answers 404 at once, whatever it asks for.
+    if (raw !== undefined && !c.req.path.startsWith('/_lab/') && !routePath(c, -1).endsWith('*')) {
+      const epoch = lab.epoch
+      await sleep(delayOf(raw))
+      if (lab.epoch !== epoch) return abandoned(c)
     }
-    if (ms > MAX_DELAY_MS) throw new LabError('VALIDATION_ERROR', `query "${DELAY_PARAM}" must be at most 30s`, 400)
-    await sleep(ms)
+    await next()
   }
-  await next()
+}
+
+function delayOf(raw: string): number {
+  let ms: number
+  try {
+    ms = parseDuration(raw)
+  } catch (error) {
+    if (error instanceof DurationError) throw new LabError('VALIDATION_ERROR', `query "${DELAY_PARAM}": ${error.message}`, 400)
+    throw error
+  }
+  if (ms > MAX_DELAY_MS) throw new LabError('VALIDATION_ERROR', `query "${DELAY_PARAM}" must be at most 30s`, 400)
+  return ms
 }

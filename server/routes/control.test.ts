@@ -103,7 +103,10 @@ describe('POST /_lab/revoke', () => {
     expect((await call('POST', '/_lab/revoke', { json: { family: sid } })).body).toEqual({ revoked: 1 })
     expect((await refresh(second.refresh_token)).status).toBe(200)
     expect((await call('POST', '/_lab/revoke')).body).toEqual({ revoked: 1 })
-    expect((await call('POST', '/_lab/revoke', { json: { user: 'nobody@x.io' } })).body).toEqual({ revoked: 0 })
+    const unknown = await call('POST', '/_lab/revoke', { json: { user: 'nobody@x.io' } })
+    expect(unknown).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'no user nobody@x.io' } } })
+    expect((await call('POST', '/_lab/expire', { json: { family: 'fam_nope' } })).status).toBe(404)
+    expect((await call('GET', '/_lab/stats')).body.lab).toEqual({ clockMoves: 0, expiries: 0, revocations: 2, configChanges: 0 })
   })
 
   it('refuses both a user and a family', async () => {

@@ -44,6 +44,7 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
       if (error instanceof RangeError) throw new LabError('VALIDATION_ERROR', error.message)
       throw error
     }
+    lab.counters.labAction('clockMoves')
     const state = clockState(lab)
     lab.events.record({ type: 'clock', detail: `clock now ${state.now} (offset ${state.offsetMs} ms)` })
     return c.json(state)
@@ -52,19 +53,22 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   app.get(ROUTES.labConfig, (c) => c.json(lab.configView()))
 
   app.post(ROUTES.labConfig, async (c) => {
-    const fields = new LabFields(await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'), ['accessTtl', 'refreshTtl', 'sessionTtl', 'reuseGrace', 'reuseGraceCount', 'graceReturns'])
+    const fields = new LabFields(await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'), ['accessTtl', 'refreshTtl', 'sessionTtl', 'reuseGrace', 'reuseGraceCount', 'graceReturns', 'statelessAccess'])
     const accessTtlMs = fields.duration('accessTtl', { min: 1 })
     const refreshTtlMs = fields.duration('refreshTtl', { min: 1 })
     const sessionTtlMs = fields.duration('sessionTtl', { min: 1 })
     const reuseGraceMs = fields.duration('reuseGrace', { min: 0 })
     const reuseGraceCount = fields.integer('reuseGraceCount', 0, 999_999)
     const graceReturns = fields.choice('graceReturns', ['existing', 'new'] as const)
+    const statelessAccess = fields.boolean('statelessAccess')
+    if (statelessAccess !== undefined) lab.settings.statelessAccess = statelessAccess
     if (reuseGraceCount !== undefined) lab.settings.reuseGraceCount = reuseGraceCount
     if (graceReturns !== undefined) lab.settings.graceReturns = graceReturns
     if (accessTtlMs !== undefined) lab.settings.accessTtlMs = accessTtlMs
     if (refreshTtlMs !== undefined) lab.settings.refreshTtlMs = refreshTtlMs
     if (sessionTtlMs !== undefined) lab.settings.sessionTtlMs = sessionTtlMs
     if (reuseGraceMs !== undefined) lab.settings.reuseGraceMs = reuseGraceMs
+    lab.counters.labAction('configChanges')
     const view = lab.configView()
     lab.events.record({
       type: 'config',
@@ -129,15 +133,16 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   })
 
   app.post(ROUTES.labRevoke, async (c) => {
-    const scope = sessionScope(await readJson(c), [])
+    const scope = sessionScope(lab, await readJson(c), [])
     const revoked = lab.familiesIn(scope).filter((family) => lab.revokeFamily(family.id, 'lab')).length
+    lab.counters.labAction('revocations')
     lab.events.record({ type: 'revoke', detail: `${revoked} session${revoked === 1 ? '' : 's'} revoked (${describeScope(scope)})` })
     return c.json({ revoked })
   })
 
   app.post(ROUTES.labExpire, async (c) => {
     const body = await readJson(c)
-    const scope = sessionScope(body, ['tokens'])
+    const scope = sessionScope(lab, body, ['tokens'])
     const which = new LabFields(asObject(body), ['tokens', 'user', 'family']).choice('tokens', ['access', 'refresh', 'both'] as const) ?? 'access'
     const expired = { access: 0, refresh: 0 }
     if (which !== 'refresh') expired.access = lab.expireAccessTokens(scope)
@@ -145,6 +150,7 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
       const families = scope.user === undefined && scope.family === undefined ? undefined : new Set(lab.familiesIn(scope).map((f) => f.id))
       expired.refresh = lab.store.expireRefreshTokens(lab.clock.now(), families)
     }
+    lab.counters.labAction('expiries')
     lab.events.record({ type: 'expire', detail: `${which} tokens expired now (${describeScope(scope)})` })
     return c.json({ tokens: which, sessions: expired.access, refreshTokens: expired.refresh })
   })
@@ -155,12 +161,17 @@ function clockState(lab: Lab): LabClockState {
   return { now: new Date(nowMs).toISOString(), nowMs, offsetMs: lab.clock.offsetMs }
 }
 
-/** `{}` (or no body) means every session; `{"user":"a@b.c"}` or `{"family":"fam_…"}` narrows it. */
-function sessionScope(body: unknown, extraFields: readonly string[]): SessionScope {
+/**
+ * `{}` (or no body) means every session; `{"user":"a@b.c"}` or `{"family":"fam_…"}` narrows it.
+ * A user or family the lab does not know is a 404: a typo must not look like "nothing to do".
+ */
+function sessionScope(lab: Lab, body: unknown, extraFields: readonly string[]): SessionScope {
   const fields = new LabFields(asObject(body), ['user', 'family', ...extraFields])
   const user = fields.string('user', 320)
   const family = fields.string('family', 100)
   if (user !== undefined && family !== undefined) throw new LabError('VALIDATION_ERROR', 'give "user" or "family", not both')
+  if (user !== undefined && !lab.findUser(user)) throw new LabError('NOT_FOUND', `no user ${user}`)
+  if (family !== undefined && !lab.store.family(family)) throw new LabError('NOT_FOUND', `no session ${family}`)
   return { ...(user === undefined ? {} : { user }), ...(family === undefined ? {} : { family }) }
 }
 

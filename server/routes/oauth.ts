@@ -150,7 +150,7 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
   }
   try {
     const claims = await lab.tokens.verify(token, now)
-    if (lab.isExpiredEarly(claims) || (!lab.config.statelessAccess && !lab.store.isActive(claims.sid))) return { active: false }
+    if (lab.isExpiredEarly(claims) || (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid))) return { active: false }
     return { active: true, token_type: 'access_token', username: lab.userById(claims.sub)?.email, ...claims }
   } catch (error) {
     if (error instanceof LabError) return { active: false }

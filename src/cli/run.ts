@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
+import { HarnessError } from '../harness/errors.js'
 import { startEmbeddedServer } from './embedded-server.js'
 import { parseUrl } from './lab-url.js'
 
@@ -39,7 +40,20 @@ async function run(specs: string[], options: RunOptions): Promise<number> {
     import('../harness/junit.js'),
     import('../harness/timeline.js'),
   ])
+  if (options.json && options.reporter !== 'table' && options.reporter !== 'json') {
+    throw new HarnessError('usage', `--json and --reporter ${options.reporter} ask for two different reports; give one`)
+  }
   const reporter = options.json ? 'json' : options.reporter
+  if (options.output !== undefined && reporter === 'table') {
+    throw new HarnessError('usage', '--output writes the json or junit report; add --reporter json or --reporter junit')
+  }
+  if (options.timeline && reporter !== 'table' && options.output === undefined) {
+    throw new HarnessError('usage', '--timeline is drawn under the table; with --reporter json or junit, also give --output FILE')
+  }
+  // Find out now, not after a run of several seconds, that the report cannot be written.
+  if (options.output !== undefined) await writeFile(options.output, '').catch((error: NodeJS.ErrnoException) => {
+    throw new HarnessError('usage', `--output: cannot write ${options.output} (${error.code ?? error.message})`)
+  })
   const createClient = await loadClient(options.client)
   const scenarios = await resolveScenarios(specs)
   const url = options.url === undefined ? undefined : parseUrl(options.url)

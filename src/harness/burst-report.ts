@@ -35,11 +35,11 @@ export interface BurstReport {
     graceReuses: number
   }
   reuse: {
-    /** True when the server detected reuse or the client re-sent a refresh token it had already spent. */
+    /** True when the server detected reuse of a rotated refresh token (outside any reuse grace). */
     detected: boolean
     /** Reuse detections on the server (each revokes a session). */
     count: number
-    /** Refresh calls that re-sent a refresh token an earlier call of this run had already sent. */
+    /** Refresh calls that re-sent a refresh token an earlier call of this run had already sent (inside a grace, too). */
     replays: number
   }
   /** The client called onLogout or cleared its tokens. */

@@ -79,6 +79,7 @@ export class LabApi {
     reuseGrace?: string | undefined
     reuseGraceCount?: number | undefined
     graceReturns?: 'existing' | 'new' | undefined
+    statelessAccess?: boolean | undefined
   }): Promise<LabConfigView> {
     return this.#call<LabConfigView>('POST', ROUTES.labConfig, patch)
   }

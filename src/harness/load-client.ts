@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { BUILT_IN_CLIENTS, type CreateClient } from '../client/index.js'
@@ -15,7 +16,8 @@ export async function loadClient(spec: string, cwd = process.cwd()): Promise<Cre
   try {
     module = (await importModule(file)) as typeof module
   } catch (error) {
-    const reason = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ? 'file not found' : (error as Error).message
+    // "Not found" may be the file itself, or a package the module imports.
+    const reason = existsSync(file) ? (error as Error).message.split('\n')[0] : 'file not found'
     throw new HarnessError('usage', `cannot load client module ${spec}: ${reason}`, { cause: error })
   }
   const createClient = module.createClient ?? module.default?.createClient

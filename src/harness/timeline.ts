@@ -4,6 +4,8 @@ import type { FetchRecord } from './recording-fetch.js'
 export interface TimelineRow {
   request: string
   steps: TimelineStep[]
+  /** How the request ended for the client: `ok`, or the error code it was rejected with. */
+  outcome?: string
 }
 
 export interface TimelineStep {
@@ -21,7 +23,14 @@ export interface TimelineStep {
  * on, and its retry. This is the picture the silent-refresh lesson draws by hand, taken from what
  * really happened.
  */
-export function buildTimeline(calls: readonly FetchRecord[]): TimelineRow[] {
+export function buildTimeline(records: readonly FetchRecord[], outcomes: ReadonlyMap<string, string> = new Map()): TimelineRow[] {
+  // Times from the first call, whenever the recorder was created.
+  const origin = records[0]?.startedAt ?? 0
+  const calls = records.map((call) => ({
+    ...call,
+    startedAt: call.startedAt - origin,
+    ...(call.endedAt === undefined ? {} : { endedAt: call.endedAt - origin }),
+  }))
   const refreshes = calls.filter((call) => call.refresh)
   const rows = new Map<string, TimelineRow>()
   for (const call of calls) {
@@ -42,13 +51,25 @@ export function buildTimeline(calls: readonly FetchRecord[]): TimelineRow[] {
     }
     row.steps.push({ kind: row.steps.length === 0 ? 'attempt' : 'retry', ...span })
   }
+  for (const row of rows.values()) {
+    // A 401 with nothing after it: if a refresh was running, the request waited on it and failed with it.
+    const last = row.steps.at(-1)
+    if (row.steps.length === 1 && last?.status === 401) {
+      const waitedOn = refreshes.find((r) => (r.endedAt ?? Infinity) >= (last.until ?? 0) && r.startedAt <= (last.until ?? 0))
+      if (waitedOn) row.steps.push({ kind: 'waited', at: last.until ?? last.at, refresh: refreshes.indexOf(waitedOn) + 1 })
+    }
+    const outcome = outcomes.get(row.request)
+    if (outcome !== undefined) row.outcome = outcome
+  }
   return [...rows.values()]
 }
 
 /** A compact text sequence diagram, one line per request, at most `limit` requests. */
 export function formatTimeline(rows: readonly TimelineRow[], limit = 20): string {
   const ms = (n: number | undefined) => (n === undefined ? '…' : n < 10 ? n.toFixed(1) : String(Math.round(n)))
-  const lines = rows.slice(0, limit).map((row) => {
+  const shown = rows.slice(0, limit)
+  const width = Math.max(4, ...shown.map((row) => row.request.length))
+  const lines = shown.map((row) => {
     const parts = row.steps.map((step) => {
       switch (step.kind) {
         case 'attempt':
@@ -61,7 +82,8 @@ export function formatTimeline(rows: readonly TimelineRow[], limit = 20): string
           return `retry ${ms(step.at)}→${ms(step.until)} ${step.status}`
       }
     })
-    return `  ${row.request.padEnd(8)} ${parts.join('  │  ')}`
+    if (row.outcome !== undefined) parts.push(row.outcome === 'ok' ? '→ ok' : `→ ${row.outcome}`)
+    return `  ${row.request.padEnd(width)}  ${parts.join('  │  ')}`
   })
   if (rows.length > limit) lines.push(`  … ${rows.length - limit} more requests`)
   return ['timeline (ms since the first call; ⟳ = POST /refresh)', ...lines].join('\n')

@@ -52,6 +52,8 @@ export interface LabStats {
   }
   /** Faults injected by `/_lab/faults`, by kind. */
   faults: { injected: number; delay: number; status: number; drop: number }
+  /** Lab control actions since the last reset (the runner's own setup calls count too). */
+  lab: { clockMoves: number; expiries: number; revocations: number; configChanges: number }
   logins: number
   reuseDetected: number
   familiesRevoked: number

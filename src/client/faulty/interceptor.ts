@@ -2,13 +2,17 @@ import { tokensFromAnswer } from '../../shared/profiles.js'
 import { ApiError, type Client, type ClientContext } from '../contract.js'
 
 /**
- * One bug each, as seen in the wild. Every faulty client is the same refresh-on-401 interceptor
- * with exactly one of these switched on, so a scenario that fails it can only be failing that bug.
+ * One bug each, as seen in the wild. Every faulty client is the reference client's logic (see
+ * reference.ts, which stays free of switches because people copy it) with exactly one of these
+ * switched on, so a scenario that fails it can only be failing that bug.
  */
 export type RefreshBug =
-  /** No single-flight lock: every request that gets a 401 refreshes on its own. */
+  /**
+   * No single-flight lock and no late-401 check: every request that gets a 401 refreshes on its own
+   * with the tokens it read when it started, as the lesson's first interceptor does.
+   */
   | 'no-lock'
-  /** Reads the refresh token when the request starts; a late 401 spends that, already rotated, token. */
+  /** Spends the refresh token read when the request started, and ignores a newer stored access token. */
   | 'stale-capture'
   /** Saves the new access token but keeps the old refresh token, so the next refresh is a reuse. */
   | 'access-only'
@@ -16,17 +20,17 @@ export type RefreshBug =
   | 'logout-on-any-error'
   /** Retries a request without its body. */
   | 'body-lost'
-  /** Sends the refresh call through the same 401 handler, which then waits on itself. */
+  /** Sends the refresh call through its own 401 handler, which then waits on that very refresh. */
   | 'self-intercept'
 
 const REFRESH_PATH = '/api/auth/refresh'
 
 export function createFaultyClient(ctx: ClientContext, bug: RefreshBug): Client {
   let refreshing: Promise<string> | null = null
+  let refreshesFinished = 0
 
-  async function send(method: string, path: string, body: unknown, accessToken: string | null): Promise<Response> {
-    const headers: Record<string, string> = {}
-    if (accessToken !== null) headers['authorization'] = `Bearer ${accessToken}`
+  async function send(method: string, path: string, body: unknown, accessToken: string): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${accessToken}` }
     if (body !== undefined) headers['content-type'] = 'application/json'
     try {
       return await ctx.fetch(`${ctx.baseUrl}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
@@ -35,74 +39,91 @@ export function createFaultyClient(ctx: ClientContext, bug: RefreshBug): Client 
     }
   }
 
-  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const captured = await ctx.storage.load()
-    if (captured.accessToken === null) throw new ApiError(401, 'NOT_SIGNED_IN', 'no access token stored')
-    const first = await send(method, path, body, captured.accessToken)
-    if (first.status !== 401) return answer<T>(first)
-    await first.arrayBuffer().catch(() => undefined)
-    const token = await tokenAfter401(captured.accessToken, captured.refreshToken)
-    return answer<T>(await send(method, path, bug === 'body-lost' ? undefined : body, token))
-  }
-
-  async function tokenAfter401(rejected: string, capturedRefresh: string | null): Promise<string> {
-    if (bug === 'no-lock') return refreshTokens(null)
-    if (refreshing) return refreshing
-    if (bug !== 'stale-capture') {
-      const stored = await ctx.storage.load()
+  async function freshAccessToken(rejected: string, capturedRefresh: string | null): Promise<string> {
+    if (bug === 'no-lock') return refreshTokens(capturedRefresh)
+    for (;;) {
       if (refreshing) return refreshing
-      if (stored.accessToken === null) throw new ApiError(401, 'NOT_SIGNED_IN', 'signed out meanwhile')
-      if (stored.accessToken !== rejected) return stored.accessToken
+      const finishedBefore = refreshesFinished
+      const { accessToken: stored } = await ctx.storage.load()
+      if (refreshing) return refreshing
+      if (refreshesFinished !== finishedBefore) continue
+      if (stored === null) throw new ApiError(401, 'NOT_SIGNED_IN', 'signed out meanwhile; sign in again')
+      if (stored !== rejected && bug !== 'stale-capture') return stored
+      refreshing = refreshTokens(bug === 'stale-capture' ? capturedRefresh : null).finally(() => {
+        refreshesFinished += 1
+        refreshing = null
+      })
+      return refreshing
     }
-    refreshing = refreshTokens(bug === 'stale-capture' ? capturedRefresh : null).finally(() => {
-      refreshing = null
-    })
-    return refreshing
   }
 
   async function refreshTokens(capturedRefresh: string | null): Promise<string> {
-    const { refreshToken } = capturedRefresh === null ? await ctx.storage.load() : { refreshToken: capturedRefresh }
-    const payload = { refresh_token: refreshToken }
-    // self-intercept: the refresh goes through request(), whose 401 handler waits on this very refresh.
-    const answer = bug === 'self-intercept' ? await request<unknown>('POST', REFRESH_PATH, payload) : await postRefresh(payload)
+    const refreshToken = capturedRefresh ?? (await ctx.storage.load()).refreshToken
+    if (refreshToken === null) return signOut(new ApiError(401, 'NOT_SIGNED_IN', 'no refresh token stored; sign in again'))
+    const answer = bug === 'self-intercept' ? await request<unknown>('POST', REFRESH_PATH, { refresh_token: refreshToken }) : await postRefresh(refreshToken)
     const tokens = tokensFromAnswer(answer)
-    if (!tokens) throw new ApiError(200, 'BAD_REFRESH_RESPONSE', 'the refresh answer has no tokens')
-    const newRefresh = bug === 'access-only' && refreshToken !== null ? refreshToken : tokens.refreshToken
-    await ctx.storage.save({ accessToken: tokens.accessToken, refreshToken: newRefresh })
+    if (!tokens) throw new ApiError(200, 'BAD_REFRESH_RESPONSE', 'the refresh answer has no access_token and refresh_token under data')
+    await ctx.storage.save({ accessToken: tokens.accessToken, refreshToken: bug === 'access-only' ? refreshToken : tokens.refreshToken })
     return tokens.accessToken
   }
 
-  async function postRefresh(payload: { refresh_token: string | null }): Promise<unknown> {
+  async function postRefresh(refreshToken: string): Promise<unknown> {
     let response: Response
+    let text: string
     try {
       response = await ctx.fetch(`${ctx.baseUrl}${REFRESH_PATH}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(payload),
+        body: JSON.stringify({ refresh_token: refreshToken }),
       })
+      text = await response.text()
     } catch (cause) {
-      if (bug === 'logout-on-any-error') await signOut()
-      throw new ApiError(0, 'NETWORK_ERROR', 'the refresh request got no answer', { cause })
+      const error = new ApiError(0, 'NETWORK_ERROR', 'the refresh request got no answer', { cause })
+      if (bug === 'logout-on-any-error') return signOut(error)
+      throw error
     }
-    const body: unknown = await response.json().catch(() => null)
-    if (response.status === 401) {
-      await signOut()
-      throw ApiError.fromResponse(401, body)
-    }
+    const body = parseJson(text)
+    if (response.status === 401) return signOut(ApiError.fromResponse(401, body))
     if (!response.ok) throw ApiError.fromResponse(response.status, body)
     return body
   }
 
-  async function signOut(): Promise<void> {
+  async function signOut(reason: ApiError): Promise<never> {
     await ctx.storage.clear()
     ctx.onLogout()
+    throw reason
+  }
+
+  async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const { accessToken, refreshToken } = await ctx.storage.load()
+    if (accessToken === null) throw new ApiError(401, 'NOT_SIGNED_IN', 'no access token stored; sign in first')
+    const first = await send(method, path, body, accessToken)
+    if (first.status !== 401) return answer<T>(first)
+    await first.arrayBuffer().catch(() => undefined)
+    const token = await freshAccessToken(accessToken, refreshToken)
+    return answer<T>(await send(method, path, bug === 'body-lost' ? undefined : body, token))
   }
 
   return { request }
 }
 
 async function answer<T>(response: Response): Promise<T> {
-  const body: unknown = await response.json().catch(() => null)
+  let text: string
+  try {
+    text = await response.text()
+  } catch (cause) {
+    throw new ApiError(0, 'NETWORK_ERROR', 'the connection dropped while the answer was read', { cause })
+  }
+  const body = parseJson(text)
   if (!response.ok) throw ApiError.fromResponse(response.status, body)
   return body as T
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return null
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return null
+  }
 }

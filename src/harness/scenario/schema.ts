@@ -1,25 +1,32 @@
 import { z } from 'zod'
-import { DurationError, parseDuration } from '../../shared/duration.js'
+import { DurationError, formatDuration, parseDuration } from '../../shared/duration.js'
 
 /**
  * The scenario file format, checked with zod on load. A scenario is a name, the real-world bug it
  * catches, server settings, steps and expectations; see scenarios/README.md for the reference.
  */
 
-const duration = z.string().superRefine((text, ctx) => {
-  try {
-    parseDuration(text)
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: error instanceof DurationError ? error.message : String(error) })
-  }
-})
+/** A duration string such as "35s", at most `maxMs` when given (the server's own caps). */
+const durationUpTo = (maxMs?: number) =>
+  z.string().superRefine((text, ctx) => {
+    try {
+      const ms = parseDuration(text)
+      if (maxMs !== undefined && ms > maxMs) ctx.addIssue({ code: 'custom', message: `"${text}" is longer than ${formatDuration(maxMs)}` })
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof DurationError ? error.message : String(error) })
+    }
+  })
+const duration = durationUpTo()
 
-const count = z.union([
-  z.number().int().min(0),
-  z
-    .strictObject({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() })
-    .refine((range) => range.min !== undefined || range.max !== undefined, 'a range needs "min", "max" or both'),
-])
+const count = z.union(
+  [
+    z.number().int().min(0),
+    z
+      .strictObject({ min: z.number().int().min(0).optional(), max: z.number().int().min(0).optional() })
+      .refine((range) => range.min !== undefined || range.max !== undefined, 'a range needs "min", "max" or both'),
+  ],
+  { error: 'expected a count such as 1, or a range such as {"min":1,"max":2}' },
+)
 
 const request = z.strictObject({
   /** A name for expectations and the timeline, e.g. "late". */
@@ -28,9 +35,9 @@ const request = z.strictObject({
   path: z.string().startsWith('/', 'a path starting with "/"').default('/api/users'),
   body: z.unknown().optional(),
   /** Server-side delay of this request's answer (sent as `?_delay=`), so answers arrive staggered. */
-  delay: duration.optional(),
+  delay: durationUpTo(30_000).optional(),
   /** Wait this long after the step starts before issuing the request. */
-  after: duration.optional(),
+  after: durationUpTo(600_000).optional(),
   /** Which tab (client) sends it, from 0; by default the requests of a step go round the tabs. */
   tab: z.number().int().min(0).optional(),
 })
@@ -46,17 +53,21 @@ const step = z.discriminatedUnion('do', [
   z.strictObject({ do: z.literal('signIn'), user: z.string().regex(/^[^:]+:.+$/, 'email:password').optional() }),
   z.strictObject({ do: z.literal('advanceClock'), by: duration }),
   z.strictObject({ do: z.literal('expire'), tokens: z.enum(['access', 'refresh', 'both']).default('access') }),
-  z.strictObject({
-    do: z.literal('fault'),
-    path: z.string().startsWith('/'),
-    method: z.string().optional(),
-    times: z.number().int().min(1).optional(),
-    delay: duration.optional(),
-    status: z.number().int().min(400).max(599).optional(),
-    code: z.string().optional(),
-    message: z.string().optional(),
-    drop: z.boolean().optional(),
-  }),
+  z
+    .strictObject({
+      do: z.literal('fault'),
+      path: z.string().startsWith('/', 'a path starting with "/"'),
+      method: z.string().optional(),
+      times: z.number().int().min(1).optional(),
+      delay: durationUpTo(60_000).optional(),
+      status: z.number().int().min(400).max(599).optional(),
+      code: z.string().optional(),
+      message: z.string().optional(),
+      drop: z.boolean().optional(),
+    })
+    .refine((f) => f.delay !== undefined || f.status !== undefined || f.drop === true, 'a fault needs "delay", "status" or "drop": true')
+    .refine((f) => !(f.drop === true && f.status !== undefined), 'a fault either answers a "status" or "drop"s the connection, not both')
+    .refine((f) => f.status !== undefined || (f.code === undefined && f.message === undefined), '"code" and "message" go with "status"'),
   serverSettings.extend({ do: z.literal('configure') }),
   z.strictObject({
     do: z.literal('parallel'),
@@ -83,7 +94,7 @@ const expectations = z.strictObject({
   signedOut: z.boolean().optional(),
   onLogout: count.optional(),
   /** Every POST to /api/echo got back exactly the body it sent, retries included. */
-  echoIntact: z.boolean().optional(),
+  echoIntact: z.literal(true).optional(),
   /** Upper bound on the client's HTTP calls; calls past it are refused, so a loop ends. */
   maxCalls: z.number().int().min(1).max(1_000_000).optional(),
 })
@@ -96,9 +107,31 @@ export const scenarioSchema = z.strictObject({
   /** Clients sharing one token storage, each with its own lock: browser tabs. */
   tabs: z.number().int().min(1).max(16).default(1),
   /** The whole scenario's time bound. */
-  timeout: duration.default('10s'),
+  timeout: durationUpTo(600_000).default('10s'),
   steps: z.array(step).min(1),
   expect: expectations,
+}).superRefine((scenario, ctx) => {
+  // Mistakes that span fields, caught on load rather than halfway through a run.
+  const ids = new Set<string>()
+  scenario.steps.forEach((step, stepIndex) => {
+    const requests = step.do === 'parallel' ? (step.requests ?? (step.request ? [step.request] : [])) : step.do === 'sequence' ? step.requests : []
+    const key = step.do === 'parallel' && step.requests === undefined ? 'request' : 'requests'
+    requests.forEach((request, index) => {
+      const path = key === 'request' ? ['steps', stepIndex, 'request'] : ['steps', stepIndex, 'requests', index]
+      if (request.tab !== undefined && request.tab >= scenario.tabs) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'tab'], message: `tab ${request.tab} does not exist: the scenario has ${scenario.tabs} tab(s), numbered from 0` })
+      }
+      if (request.id === undefined) return
+      if (ids.has(request.id)) ctx.addIssue({ code: 'custom', path: [...path, 'id'], message: `the id "${request.id}" is used twice` })
+      ids.add(request.id)
+    })
+  })
+  const failed = scenario.expect.requests
+  if (typeof failed === 'object') {
+    for (const id of Object.keys(failed.failed)) {
+      if (!ids.has(id)) ctx.addIssue({ code: 'custom', path: ['expect', 'requests', 'failed', id], message: `no request has the id "${id}"` })
+    }
+  }
 })
 
 export type Scenario = z.infer<typeof scenarioSchema>
