@@ -62,8 +62,8 @@ async function serve(options: ServeCommandOptions): Promise<void> {
   console.log(`refresh-lab listening on ${server.url}`)
   console.log(`user: ${users}`)
   console.log(`settings: ${settings}`)
-  console.log(`lab: ${server.url}/_lab/stats, ${server.url}/_lab/events, POST ${server.url}/_lab/clock {"advance":"35s"}`)
   if (config.alg !== 'HS256') console.log(`jwks: ${server.url}/.well-known/jwks.json (kid ${(await server.lab.tokens.keys()).publicJwk?.kid ?? '?'})`)
+  console.log(`lab: ${server.url}/_lab/stats, ${server.url}/_lab/events, POST ${server.url}/_lab/clock {"advance":"35s"}`)
   if (config.secretSource === 'random' && config.alg === 'HS256') {
     console.warn('warning: no --secret or JWT_SECRET set; using a random secret, so tokens die with this process')
   }

@@ -32,8 +32,8 @@ export interface ServeProcess {
 }
 
 /** Spawns `refresh-lab serve` on a free port and resolves once it prints its URL. */
-export function startServe(args: string[] = [], env: Record<string, string> = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: cliEnv(env) })
+export function startServe(args: string[] = [], env: Record<string, string> = {}, cwd?: string): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: cliEnv(env), ...(cwd === undefined ? {} : { cwd }) })
   let stdout = ''
   let stderr = ''
   const closed = new Promise<number | null>((resolve) => child.once('close', resolve))

@@ -1,0 +1,64 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { BurstReport } from '../src/harness/burst-report.js'
+import type { RunReport } from '../src/harness/scenario/report.js'
+import { runCli, startServe } from './support/cli.js'
+
+describe('the grit profile end to end', () => {
+  it('serve --profile grit: burst and run pass with the reference client against it', async () => {
+    const serve = await startServe(['--profile', 'grit'])
+    try {
+      expect(serve.banner.find((line) => line.startsWith('settings:'))).toContain('profile grit')
+      const burst = await runCli(['burst', '--url', serve.url, '--json'])
+      expect(burst.code).toBe(0)
+      expect(JSON.parse(burst.stdout) as BurstReport).toMatchObject({ verdict: 'pass', refresh: { serverCalls: 1 } })
+      const run = await runCli(['run', '--url', serve.url, '--json'])
+      expect(run.code).toBe(0)
+      expect((JSON.parse(run.stdout) as RunReport).summary).toEqual({ total: 12, passed: 12, failed: 0 })
+    } finally {
+      await serve.stop()
+    }
+  })
+
+  it('burst --profile grit starts its in-process server in that profile', async () => {
+    const result = await runCli(['burst', '--profile', 'grit', '--client', 'naive', '--json'])
+    expect(result.code).toBe(1)
+    // Grit's wire code for a refused reuse is SESSION_REVOKED; the counts are the same as ever.
+    expect((JSON.parse(result.stdout) as BurstReport).requests.failures).toMatchObject({ SESSION_REVOKED: 1 })
+  })
+})
+
+describe('serve reads .env', () => {
+  it('from the working directory, and from --env-file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-dotenv-'))
+    writeFileSync(join(dir, '.env'), 'JWT_ACCESS_EXPIRY=30s\nJWT_SECRET=from-dotenv-from-dotenv-from-dotenv\n')
+    writeFileSync(join(dir, 'other.env'), 'JWT_ACCESS_EXPIRY=45s\n')
+    const fromDotenv = await startServe([], {}, dir)
+    expect(fromDotenv.banner.find((line) => line.startsWith('settings:'))).toContain('access-ttl 30s')
+    const first = await fromDotenv.stop()
+    expect(first.stderr).not.toContain('no --secret or JWT_SECRET')
+    const fromFlag = await startServe(['--env-file', 'other.env'], {}, dir)
+    expect(fromFlag.banner.find((line) => line.startsWith('settings:'))).toContain('access-ttl 45s')
+    await fromFlag.stop()
+    const missing = await runCli(['serve', '--port', '0', '--env-file', 'nope.env'], { cwd: dir })
+    if (process.versions.node.startsWith('20.')) {
+      // Node 20 reads --env-file itself, even after the script name, and stops first.
+      expect(missing.code).toBe(9)
+      expect(missing.stderr).toContain('nope.env: not found')
+    } else {
+      expect(missing.code).toBe(2)
+      expect(missing.stderr.trim()).toBe('refresh-lab: --env-file: cannot read nope.env (ENOENT)')
+    }
+  })
+
+  it('serve --alg ES256 prints where its JWKS is', async () => {
+    const serve = await startServe(['--alg', 'ES256'])
+    try {
+      expect(serve.banner.some((line) => line.startsWith(`jwks: ${serve.url}/.well-known/jwks.json (kid `))).toBe(true)
+    } finally {
+      await serve.stop()
+    }
+  })
+})
