@@ -23,6 +23,7 @@ export interface ServerFlags {
   alg?: string
   key?: string
   issuer?: string
+  requestTimeout?: string
 }
 
 export interface UserAccount {
@@ -55,6 +56,8 @@ export interface ServerConfig {
   /** The `iss` of every token and the discovery issuer; the server's own URL when not set. */
   readonly issuer?: string
   readonly audience: string
+  /** A request (headers and body) that takes longer than this to arrive gets 408 and is closed. */
+  readonly requestTimeoutMs: number
   /** Request bodies larger than this get 413 before any handler reads them. */
   readonly bodyLimitBytes: number
   /** How many events `/_lab/events` keeps before the oldest fall out. */
@@ -133,6 +136,7 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
     users: Object.freeze(parseUsers(flags.user)),
     statelessAccess: flags.statelessAccess === true,
     audience: 'refresh-lab',
+    requestTimeoutMs: duration('request-timeout', flags.requestTimeout, undefined, '30s', 100),
     bodyLimitBytes: 64 * 1024,
     eventLogSize: 1_000,
   })

@@ -26,8 +26,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const server = createServer(
     {
       // A client that trickles its headers or body does not hold a connection forever.
-      headersTimeout: 10_000,
-      requestTimeout: 30_000,
+      headersTimeout: Math.min(10_000, config.requestTimeoutMs),
+      requestTimeout: config.requestTimeoutMs,
+      // How often Node looks for requests past those timeouts (its default, 30 s, would let a slow drip run long).
+      connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
     },
     listener,
   )

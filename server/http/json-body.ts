@@ -11,11 +11,50 @@ export async function readJson(c: Context): Promise<unknown> {
     throw new LabError('BAD_REQUEST', 'the request body could not be read to its end (did the client disconnect?)')
   }
   if (text.trim() === '') return undefined
+  let value: unknown
   try {
-    return JSON.parse(text) as unknown
+    value = JSON.parse(text) as unknown
   } catch {
+    // Also where a body nested too deep for the parser ends up.
     throw new LabError('VALIDATION_ERROR', 'the request body is not valid JSON', 400)
   }
+  const duplicate = duplicateKey(text)
+  if (duplicate !== undefined) throw new LabError('VALIDATION_ERROR', `the key "${duplicate}" appears twice in one object`, 400)
+  return value
+}
+
+/**
+ * The first key that appears twice in one object of a valid JSON text. JSON.parse keeps the last
+ * silently, and two parsers that disagree on which one wins is how auth checks get bypassed.
+ */
+export function duplicateKey(text: string): string | undefined {
+  const objects: (Set<string> | null)[] = [] // null marks an array
+  let expectingKey = false
+  for (let i = 0; i < text.length; i += 1) {
+    const ch = text[i]
+    if (ch === '"') {
+      let end = i + 1
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1
+      const keys = objects.at(-1)
+      if (keys && expectingKey) {
+        const key = JSON.parse(text.slice(i, end + 1)) as string
+        if (keys.has(key)) return key
+        keys.add(key)
+        expectingKey = false
+      }
+      i = end
+    } else if (ch === '{') {
+      objects.push(new Set())
+      expectingKey = true
+    } else if (ch === '[') {
+      objects.push(null)
+    } else if (ch === '}' || ch === ']') {
+      objects.pop()
+    } else if (ch === ',') {
+      expectingKey = objects.at(-1) instanceof Set
+    }
+  }
+  return undefined
 }
 
 /** Reads a JSON object body; `example` shows the caller what was expected. */

@@ -24,6 +24,7 @@ export function registerServe(program: Command): void {
     .option('--alg <HS256|ES256|RS256|EdDSA>', 'access token signing algorithm (default HS256)')
     .option('--key <file>', 'private key for ES256/RS256/EdDSA, PKCS#8 PEM or JWK (default: a new pair per start)')
     .option('--issuer <url>', "the tokens' iss and the discovery issuer (default: the server's URL)")
+    .option('--request-timeout <duration>', 'close a request whose headers and body take longer to arrive (default 30s)')
     .option('--env-file <path>', 'read settings from this file (default: .env in the working directory, when present)')
     .option('--secret <secret>', 'HS256 signing secret (env JWT_SECRET; default: random per start)')
     .option('--user <email:password>', 'a user who can sign in; repeatable (default demo@example.com:password)', collect)

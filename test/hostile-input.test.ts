@@ -1,0 +1,218 @@
+import { connect } from 'node:net'
+import { exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolveServerConfig } from '../server/config.js'
+import { startServer, type RunningServer } from '../server/start.js'
+import { lab, type CallOptions } from './support/app.js'
+
+/**
+ * Hostile input, as a table: every row is a request a broken or malicious client could send, with
+ * the 4xx and error code it must get. None may get a 500, and the server answers the next request.
+ */
+const SECRET = 'test-secret-test-secret-test-secret'
+const secretKey = new TextEncoder().encode(SECRET)
+const now = () => Math.floor(Date.now() / 1000)
+
+async function signed(claims: Record<string, unknown>, options: { key?: Uint8Array; header?: Record<string, unknown> } = {}) {
+  return new SignJWT({ sid: 'fam_x', typ: 'access', ...claims })
+    .setProtectedHeader({ alg: 'HS256', ...options.header })
+    .setIssuer((claims['iss'] as string | undefined) ?? 'http://localhost')
+    .setAudience((claims['aud'] as string | undefined) ?? 'refresh-lab')
+    .setSubject('usr_1')
+    .setJti('1.abc')
+    .setIssuedAt(now())
+    .setExpirationTime((claims['exp'] as number | undefined) ?? now() + 600)
+    .sign(options.key ?? secretKey)
+}
+
+const json = (value: unknown): CallOptions => ({ json: value })
+const raw = (body: string, contentType = 'application/json'): CallOptions => ({ body, headers: { 'content-type': contentType } })
+const bearer = (value: string): CallOptions => ({ headers: { authorization: value } })
+const login = (body: CallOptions) => ['POST', '/api/auth/login', body] as const
+const refresh = (body: CallOptions) => ['POST', '/api/auth/refresh', body] as const
+const users = (options: CallOptions) => ['GET', '/api/users', options] as const
+
+const deepArray = `${'['.repeat(20_000)}${']'.repeat(20_000)}`
+let deepObject = '"x"'
+for (let i = 0; i < 500; i += 1) deepObject = `{"a":${deepObject}}`
+
+type Row = [name: string, request: () => Promise<readonly [string, string, CallOptions]>, status: number, code: string]
+const rows: Row[] = [
+  // Malformed and truncated JSON, wrong content type
+  ['truncated JSON', async () => login(raw('{"email":"demo@example.com","pass')), 400, 'VALIDATION_ERROR'],
+  ['unquoted keys', async () => login(raw('{email:"demo@example.com"}')), 400, 'VALIDATION_ERROR'],
+  ['single quotes', async () => login(raw("{'email':'demo@example.com'}")), 400, 'VALIDATION_ERROR'],
+  ['a trailing comma', async () => login(raw('{"email":"a@b.c","password":"x",}')), 400, 'VALIDATION_ERROR'],
+  ['an empty body', async () => login(raw('')), 400, 'VALIDATION_ERROR'],
+  ['a body of blanks', async () => login(raw('   \n ')), 400, 'VALIDATION_ERROR'],
+  ['a form-encoded body', async () => login(raw('email=demo%40example.com&password=password', 'application/x-www-form-urlencoded')), 400, 'VALIDATION_ERROR'],
+  ['a multipart body', async () => login(raw('--b\r\nContent-Disposition: form-data; name="email"\r\n\r\nx\r\n--b--', 'multipart/form-data; boundary=b')), 400, 'VALIDATION_ERROR'],
+  ['an XML body', async () => login(raw('<login><email>x</email></login>', 'application/xml')), 400, 'VALIDATION_ERROR'],
+  // JSON of the wrong shape
+  ['a JSON array', async () => login(json([])), 422, 'VALIDATION_ERROR'],
+  ['a JSON number', async () => login(raw('42')), 422, 'VALIDATION_ERROR'],
+  ['JSON null', async () => login(raw('null')), 422, 'VALIDATION_ERROR'],
+  ['a JSON string', async () => login(raw('"demo@example.com"')), 422, 'VALIDATION_ERROR'],
+  ['JSON true', async () => login(raw('true')), 422, 'VALIDATION_ERROR'],
+  ['deeply nested arrays', async () => login(raw(deepArray)), 422, 'VALIDATION_ERROR'],
+  ['a deeply nested object in a field', async () => login(raw(`{"email":${deepObject},"password":"p"}`)), 422, 'VALIDATION_ERROR'],
+  ['duplicate keys', async () => login(raw('{"email":"x@y.z","email":"demo@example.com","password":"password"}')), 400, 'VALIDATION_ERROR'],
+  ['duplicate keys, nested', async () => login(raw('{"email":"demo@example.com","password":"password","meta":{"a":1,"a":2}}')), 400, 'VALIDATION_ERROR'],
+  // Missing, extra, mistyped and empty fields
+  ['no password', async () => login(json({ email: 'demo@example.com' })), 422, 'VALIDATION_ERROR'],
+  ['no email', async () => login(json({ password: 'password' })), 422, 'VALIDATION_ERROR'],
+  ['an email that is a number', async () => login(json({ email: 42, password: 'password' })), 422, 'VALIDATION_ERROR'],
+  ['a password that is an object', async () => login(json({ email: 'demo@example.com', password: { $ne: null } })), 422, 'VALIDATION_ERROR'],
+  ['a password that is an array', async () => login(json({ email: 'demo@example.com', password: ['password'] })), 422, 'VALIDATION_ERROR'],
+  ['an email that is null', async () => login(json({ email: null, password: 'password' })), 422, 'VALIDATION_ERROR'],
+  ['an empty email', async () => login(json({ email: '', password: 'password' })), 422, 'VALIDATION_ERROR'],
+  ['an empty password', async () => login(json({ email: 'demo@example.com', password: '' })), 422, 'VALIDATION_ERROR'],
+  ['extra fields with a wrong password', async () => login(json({ email: 'demo@example.com', password: 'nope', admin: true })), 401, 'INVALID_CREDENTIALS'],
+  ['a 1 MB email', async () => login(json({ email: 'a'.repeat(1 << 20), password: 'x' })), 413, 'PAYLOAD_TOO_LARGE'],
+  ['a 60 KB email, under the limit', async () => login(json({ email: 'a'.repeat(60_000), password: 'x' })), 401, 'INVALID_CREDENTIALS'],
+  ['unicode in the email', async () => login(json({ email: 'ḋemo@例え.jp', password: 'пароль' })), 401, 'INVALID_CREDENTIALS'],
+  ['a NUL byte in the email', async () => login(json({ email: 'demo\u0000@example.com', password: 'password' })), 401, 'INVALID_CREDENTIALS'],
+  ['a NUL byte in the password', async () => login(json({ email: 'demo@example.com', password: 'password\u0000' })), 401, 'INVALID_CREDENTIALS'],
+  ['lone surrogates', async () => login(raw('{"email":"\\ud800@x.y","password":"\\udfff"}')), 401, 'INVALID_CREDENTIALS'],
+  // Refresh bodies
+  ['refresh without refresh_token', async () => refresh(json({})), 422, 'VALIDATION_ERROR'],
+  ['a numeric refresh_token', async () => refresh(json({ refresh_token: 12345 })), 422, 'VALIDATION_ERROR'],
+  ['an empty refresh_token', async () => refresh(json({ refresh_token: '' })), 422, 'VALIDATION_ERROR'],
+  ['a 1 MB refresh_token', async () => refresh(json({ refresh_token: 'r'.repeat(1 << 20) })), 413, 'PAYLOAD_TOO_LARGE'],
+  ['a 50 KB garbage refresh_token', async () => refresh(json({ refresh_token: 'r'.repeat(50_000) })), 401, 'INVALID_REFRESH_TOKEN'],
+  ['a refresh_token with a NUL byte', async () => refresh(json({ refresh_token: 'abc\u0000def' })), 401, 'INVALID_REFRESH_TOKEN'],
+  ['an access token at /refresh', async () => refresh(json({ refresh_token: await signed({}) })), 401, 'INVALID_REFRESH_TOKEN'],
+  ['an array at /refresh', async () => refresh(json([{ refresh_token: 'x' }])), 422, 'VALIDATION_ERROR'],
+  // Bearer headers
+  ['no Authorization header', async () => users({}), 401, 'MISSING_TOKEN'],
+  ['an empty Authorization header', async () => users(bearer('')), 401, 'MISSING_TOKEN'],
+  ['"Bearer" and nothing else', async () => users(bearer('Bearer')), 401, 'INVALID_TOKEN'],
+  ['"Bearer" and blanks', async () => users(bearer('Bearer    ')), 401, 'INVALID_TOKEN'],
+  ['a token without the scheme', async () => users(bearer(await signed({}))), 401, 'INVALID_TOKEN'],
+  ['two schemes', async () => users(bearer(`Bearer Bearer ${await signed({})}`)), 401, 'INVALID_TOKEN'],
+  ['the Basic scheme', async () => users(bearer('Basic ZGVtbzpwYXNzd29yZA==')), 401, 'INVALID_TOKEN'],
+  ['garbage', async () => users(bearer('Bearer %%%$$$')), 401, 'INVALID_TOKEN'],
+  ['three dots of garbage', async () => users(bearer('Bearer a.b.c')), 401, 'INVALID_TOKEN'],
+  ['an 8 KB token', async () => users(bearer(`Bearer ${'x'.repeat(8_000)}`)), 401, 'INVALID_TOKEN'],
+  // JWT tampering
+  ['alg:none', async () => users(bearer(`Bearer ${new UnsecuredJWT({ sid: 'fam_x', typ: 'access', sub: 'usr_1', jti: '1.a', iat: now() }).setIssuer('http://localhost').setAudience('refresh-lab').setExpirationTime(now() + 600).encode()}`)), 401, 'INVALID_TOKEN'],
+  ['a flipped signature byte', async () => {
+    const token = await signed({})
+    const last = token.at(-2) === 'A' ? 'B' : 'A'
+    return users(bearer(`Bearer ${token.slice(0, -2)}${last}${token.at(-1)}`))
+  }, 401, 'INVALID_TOKEN'],
+  ['a changed payload', async () => {
+    const [header, , signature] = (await signed({})).split('.')
+    const payload = Buffer.from(JSON.stringify({ sub: 'usr_2', sid: 'fam_x', typ: 'access', iss: 'http://localhost', aud: 'refresh-lab', exp: now() + 600, iat: now(), jti: '1.a' })).toString('base64url')
+    return users(bearer(`Bearer ${header}.${payload}.${signature}`))
+  }, 401, 'INVALID_TOKEN'],
+  ['a wrong iss', async () => users(bearer(`Bearer ${await signed({ iss: 'https://evil.example' })}`)), 401, 'INVALID_TOKEN'],
+  ['a wrong aud', async () => users(bearer(`Bearer ${await signed({ aud: 'another-api' })}`)), 401, 'INVALID_TOKEN'],
+  ['a wrong typ', async () => users(bearer(`Bearer ${await signed({ typ: 'refresh' })}`)), 401, 'INVALID_TOKEN'],
+  ['exp in the past', async () => users(bearer(`Bearer ${await signed({ exp: now() - 60 })}`)), 401, 'TOKEN_EXPIRED'],
+  ['nbf in the future', async () => users(bearer(`Bearer ${await signed({ nbf: now() + 3_600 })}`)), 401, 'INVALID_TOKEN'],
+  ['a token from a server start with another secret', async () => users(bearer(`Bearer ${await signed({}, { key: new TextEncoder().encode('an-old-secret-an-old-secret-an-old') })}`)), 401, 'INVALID_TOKEN'],
+  ['a well-signed token of a session that never existed', async () => users(bearer(`Bearer ${await signed({}, { header: { kid: 'nope', typ: 'JWT' } })}`)), 401, 'TOKEN_REVOKED'],
+  // Routes, methods, paths
+  ['an unknown path', async () => ['GET', '/api/nothing', {}] as const, 404, 'NOT_FOUND'],
+  ['path traversal', async () => ['GET', '/api/../../etc/passwd', {}] as const, 404, 'NOT_FOUND'],
+  ['a 6 KB path', async () => ['GET', `/${'a'.repeat(6_000)}`, {}] as const, 404, 'NOT_FOUND'],
+  ['bad percent-encoding', async () => ['GET', '/api/%ZZ%', {}] as const, 404, 'NOT_FOUND'],
+  ['the wrong method', async () => ['PUT', '/api/auth/login', json({})] as const, 405, 'METHOD_NOT_ALLOWED'],
+  ['a bad _delay', async () => ['GET', '/api/users?_delay=forever', {}] as const, 400, 'VALIDATION_ERROR'],
+  // The lab control API
+  ['a negative clock advance', async () => ['POST', '/_lab/clock', json({ advance: '-5s' })] as const, 422, 'VALIDATION_ERROR'],
+  ['a fault with status 200', async () => ['POST', '/_lab/faults', json({ path: '/api/users', status: 200 })] as const, 422, 'VALIDATION_ERROR'],
+  ['a non-numeric event cursor', async () => ['GET', '/_lab/events?after=abc', {}] as const, 400, 'VALIDATION_ERROR'],
+  ['an unknown config field', async () => ['POST', '/_lab/config', json({ accesTtl: '1s' })] as const, 422, 'VALIDATION_ERROR'],
+  ['a revoke of an unknown user', async () => ['POST', '/_lab/revoke', json({ user: 'ghost@x.y' })] as const, 404, 'NOT_FOUND'],
+]
+
+describe('hostile input, table-driven', () => {
+  const { call } = lab({ secret: SECRET })
+
+  it(`has at least 60 rows (it has ${rows.length})`, () => {
+    expect(rows.length).toBeGreaterThanOrEqual(60)
+  })
+
+  it.each(rows.map(([name, request, status, code]) => [name, status, code, request] as const))('%s → %i %s', async (_, status, code, request) => {
+    const [method, path, options] = await request()
+    const res = await call(method, path, options)
+    expect(res.status).toBe(status)
+    expect(res.body.error.code).toBe(code)
+    expect(typeof res.body.error.message).toBe('string')
+    // And the server answers the next request as ever.
+    expect((await call('GET', '/_lab/stats')).status).toBe(200)
+  })
+
+  it('never answered 500 to any of them', async () => {
+    const stats = (await call('GET', '/_lab/stats')).body as { requests: Record<string, Record<string, number>> }
+    expect(Object.values(stats.requests).some((byStatus) => '500' in byStatus)).toBe(false)
+  })
+})
+
+describe('algorithm confusion', () => {
+  it('refuses an HS256 token signed with the public key of an ES256 server', async () => {
+    const { call, lab: labState } = lab({ alg: 'ES256' })
+    const jwk = (await labState.tokens.keys()).publicJwk
+    const { importJWK } = await import('jose')
+    const publicKey = (await importJWK(jwk as object, 'ES256')) as Parameters<typeof exportSPKI>[0]
+    const pem = await exportSPKI(publicKey)
+    const forged = await signed({}, { key: new TextEncoder().encode(pem) })
+    const res = await call('GET', '/api/users', bearer(`Bearer ${forged}`))
+    expect(res).toMatchObject({ status: 401, body: { error: { code: 'INVALID_TOKEN' } } })
+    // …and a token signed with a different ES256 key is refused too.
+    const { privateKey } = await generateKeyPair('ES256')
+    const other = await new SignJWT({ sid: 'fam_x', typ: 'access' }).setProtectedHeader({ alg: 'ES256' }).setIssuer('http://localhost').setAudience('refresh-lab').setSubject('usr_1').setJti('1.a').setIssuedAt().setExpirationTime('5m').sign(privateKey)
+    expect((await call('GET', '/api/users', bearer(`Bearer ${other}`))).body.error.code).toBe('INVALID_TOKEN')
+  })
+})
+
+describe('bodies on a real socket', () => {
+  let server: RunningServer
+  beforeAll(async () => {
+    server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', requestTimeout: '1s' }, {}))
+  })
+  afterAll(async () => {
+    await server.close()
+  })
+
+  /** Writes the chunks, the last after `dripMs` each, and resolves with the answer. */
+  function send(chunks: string[], dripMs = 0): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1')
+      let answer = ''
+      socket.on('data', (data) => (answer += data.toString()))
+      socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' || error.code === 'EPIPE' ? resolve(answer) : reject(error)))
+      socket.on('close', () => resolve(answer))
+      let index = 0
+      const next = () => {
+        if (index >= chunks.length || socket.destroyed) return
+        socket.write(chunks[index++] as string)
+        setTimeout(next, dripMs)
+      }
+      next()
+      setTimeout(() => socket.destroy(), 10_000)
+    })
+  }
+  const statusOf = (answer: string) => Number(answer.split(' ')[1])
+  const codeOf = (answer: string) => (JSON.parse(answer.split('\r\n\r\n')[1] ?? '{}') as { error?: { code?: string } }).error?.code
+
+  it('answers 413 to a body over the limit announced by Content-Length', async () => {
+    const answer = await send([`POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n`, 'a'.repeat(100_000)])
+    expect([statusOf(answer), codeOf(answer)]).toEqual([413, 'PAYLOAD_TOO_LARGE'])
+  })
+
+  it('answers 413 to a chunked body without a length that grows past the limit', async () => {
+    const chunk = `${(16_384).toString(16)}\r\n${'a'.repeat(16_384)}\r\n`
+    const answer = await send([`POST /api/auth/refresh HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`, ...Array(8).fill(chunk), '0\r\n\r\n'], 5)
+    expect([statusOf(answer), codeOf(answer)]).toEqual([413, 'PAYLOAD_TOO_LARGE'])
+  })
+
+  it('closes a slow-drip body at the request timeout with 408', async () => {
+    const head = 'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n'
+    const answer = await send([head, ...'{"email":"demo@example.com",'.split('')], 400)
+    expect([statusOf(answer), codeOf(answer)]).toEqual([408, 'REQUEST_TIMEOUT'])
+    expect((await fetch(`${server.url}/_lab/stats`)).status).toBe(200)
+  })
+})
