@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import { routePath } from 'hono/route'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
@@ -8,6 +9,7 @@ import { ROUTES } from '../src/shared/wire.js'
 import type { ServerConfig } from './config.js'
 import type { AuthedEnv } from './http/bearer.js'
 import { DROPPED_HEADER, injectFaults } from './http/inject-faults.js'
+import { requireLabToken } from './http/lab-token.js'
 import { requestDelay } from './http/request-delay.js'
 import { createLab, type Lab } from './lab.js'
 import { wireProfile } from './profiles.js'
@@ -48,6 +50,19 @@ export function createApp(config: ServerConfig): LabApp {
       ...(claims ? { user: claims.sub, family: claims.sid } : {}),
     })
   })
+
+  if (config.corsOrigins.length > 0) {
+    app.use(
+      '*',
+      cors({
+        origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
+        allowHeaders: ['authorization', 'content-type'],
+        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        maxAge: 600,
+      }),
+    )
+  }
+  if (config.labToken !== undefined) app.use('/_lab/*', requireLabToken(config.labToken))
 
   app.use(
     '*',

@@ -20,7 +20,14 @@ describe('resolveServerConfig', () => {
   })
 
   it('reads the environment, and flags win over it', () => {
-    const env = { PORT: '5000', HOST: '0.0.0.0', JWT_ACCESS_EXPIRY: '30s', JWT_REFRESH_EXPIRY: '7d', JWT_SECRET: 'from-env' }
+    const env = {
+      PORT: '5000',
+      HOST: '0.0.0.0',
+      REFRESH_LAB_TOKEN: 'a-lab-token-of-some-length',
+      JWT_ACCESS_EXPIRY: '30s',
+      JWT_REFRESH_EXPIRY: '7d',
+      JWT_SECRET: 'from-env',
+    }
     expect(resolveServerConfig({}, env)).toMatchObject({
       port: 5000,
       host: '0.0.0.0',
@@ -53,6 +60,9 @@ describe('resolveServerConfig', () => {
     [{ user: ['a@x.io:1', 'A@x.io:2'] }, {}, /^--user: "A@x.io" is given twice/],
     [{ secret: '' }, {}, /^--secret: the secret must not be empty/],
     [{ host: ' 127.0.0.1' }, {}, /^--host: " 127.0.0.1" is not a host name or IP address/],
+    [{ host: '0.0.0.0' }, {}, /^--host 0\.0\.0\.0 is not a loopback address: .* give --lab-token/],
+    [{ host: '0.0.0.0', labToken: 'short' }, {}, /^--lab-token: use at least 16 characters/],
+    [{ cors: ['localhost:8081'] }, {}, /^--cors: "localhost:8081" is not an origin/],
     [{}, { HOST: 'http://x' }, /^HOST: "http:\/\/x" is not a host name/],
   ])('refuses %j %j with one line naming the setting', (flags, env, message) => {
     expect(() => resolveServerConfig(flags, env)).toThrow(ConfigError)

@@ -24,6 +24,8 @@ export interface ServerFlags {
   key?: string
   issuer?: string
   requestTimeout?: string
+  labToken?: string
+  cors?: string[]
 }
 
 export interface UserAccount {
@@ -56,6 +58,10 @@ export interface ServerConfig {
   /** The `iss` of every token and the discovery issuer; the server's own URL when not set. */
   readonly issuer?: string
   readonly audience: string
+  /** When set, `/_lab/*` needs `Authorization: Bearer <labToken>`; required off loopback. */
+  readonly labToken?: string
+  /** Browser origins allowed to call the API (CORS); none by default. */
+  readonly corsOrigins: readonly string[]
   /** A request (headers and body) that takes longer than this to arrive gets 408 and is closed. */
   readonly requestTimeoutMs: number
   /** Request bodies larger than this get 413 before any handler reads them. */
@@ -114,6 +120,15 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
   const alg = choice('alg', flags.alg, undefined, SIGNING_ALGS, 'HS256')
   if (alg !== 'HS256' && flags.secret !== undefined) throw new ConfigError(`--secret: signs HS256 only; with --alg ${alg} give --key or let a key pair be generated`)
   if (alg === 'HS256' && flags.key !== undefined) throw new ConfigError('--key: is for --alg ES256, RS256 or EdDSA; HS256 signs with --secret')
+  const labToken = setting('lab-token', flags.labToken, 'REFRESH_LAB_TOKEN')?.value
+  if (labToken !== undefined && labToken.length < 16) throw new ConfigError('--lab-token: use at least 16 characters')
+  if (!isLoopback(host) && labToken === undefined) {
+    throw new ConfigError(`--host ${host} is not a loopback address: anyone on the network could reset or steer the lab, so give --lab-token (or REFRESH_LAB_TOKEN)`)
+  }
+  const corsOrigins = (flags.cors ?? []).map((origin) => {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) throw new ConfigError(`--cors: "${origin}" is not an origin such as http://localhost:8081`)
+    return origin
+  })
   const graceCount = flags.reuseGraceCount ?? '0'
   if (!/^\d{1,6}$/.test(graceCount)) throw new ConfigError(`--reuse-grace-count: "${graceCount}" is not a whole number from 0 to 999999`)
   if (flags.issuer !== undefined && !/^https?:\/\/\S+$/.test(flags.issuer)) throw new ConfigError(`--issuer: "${flags.issuer}" is not an http(s) URL`)
@@ -136,6 +151,8 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
     users: Object.freeze(parseUsers(flags.user)),
     statelessAccess: flags.statelessAccess === true,
     audience: 'refresh-lab',
+    ...(labToken === undefined ? {} : { labToken }),
+    corsOrigins: Object.freeze(corsOrigins),
     requestTimeoutMs: duration('request-timeout', flags.requestTimeout, undefined, '30s', 100),
     bodyLimitBytes: 64 * 1024,
     eventLogSize: 1_000,
@@ -156,4 +173,9 @@ function parseUsers(specs: readonly string[] | undefined): UserAccount[] {
     seen.add(email.toLowerCase())
     return Object.freeze({ id: `usr_${index + 1}`, email, password, name: email.split('@')[0] ?? email })
   })
+}
+
+/** 127.0.0.0/8, ::1 and localhost: addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1' || host === 'localhost'
 }

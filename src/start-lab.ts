@@ -27,6 +27,10 @@ export interface LabOptions {
   /** A private key file for ES256, RS256 or EdDSA. */
   key?: string
   issuer?: string
+  /** Guard the lab API with this token (required for a non-loopback `host`). */
+  labToken?: string
+  /** Browser origins allowed to call the API. */
+  cors?: string[]
 }
 
 /** A fault for the next `times` calls of a path: a delay, an answer with a status, or a dropped connection. */
@@ -81,7 +85,7 @@ export interface RunningLab {
 export async function startLab(options: LabOptions = {}): Promise<RunningLab> {
   const [{ resolveServerConfig }, { startServer }] = await Promise.all([import('../server/config.js'), import('../server/start.js')])
   const server = await startServer(resolveServerConfig(toFlags(options), {}))
-  const api = new LabApi(server.url)
+  const api = new LabApi(server.url, options.labToken)
   let stopped: Promise<void> | undefined
   return {
     url: server.url,
@@ -126,5 +130,7 @@ function toFlags(options: LabOptions): ServerFlags {
   copy('alg', options.alg)
   copy('key', options.key)
   copy('issuer', options.issuer)
+  copy('labToken', options.labToken)
+  copy('cors', options.cors)
   return flags
 }

@@ -62,3 +62,20 @@ describe('serve reads .env', () => {
     }
   })
 })
+
+describe('serve --lab-token', () => {
+  it('guards the lab API; the lab commands and burst pass the token from the flag or REFRESH_LAB_TOKEN', async () => {
+    const token = 'a-lab-token-of-some-length'
+    const serve = await startServe(['--lab-token', token])
+    try {
+      expect(serve.banner).toContain('lab API: guarded by --lab-token')
+      const without = await runCli(['stats', '--url', serve.url])
+      expect(without.code).toBe(2)
+      expect(without.stderr.trim()).toBe(`refresh-lab: ${serve.url} guards its lab API with a token: give --lab-token or set REFRESH_LAB_TOKEN`)
+      expect((await runCli(['stats', '--url', serve.url, '--lab-token', token])).code).toBe(0)
+      expect((await runCli(['burst', '--url', serve.url], { env: { REFRESH_LAB_TOKEN: token } })).code).toBe(0)
+    } finally {
+      await serve.stop()
+    }
+  })
+})

@@ -4,6 +4,7 @@ import { labUrl, withLabUrl } from './lab-url.js'
 
 interface AssertOptions {
   url?: string
+  labToken?: string
   refreshes?: CountExpectation
   reuse?: boolean
   json?: boolean
@@ -24,7 +25,7 @@ export function registerAssert(program: Command): void {
     .option('--json', 'print the checks as JSON (schema refresh-lab/assert@1)')
     .action(async (options: AssertOptions) => {
       const { LabApi } = await import('../harness/lab-api.js')
-      const lab = new LabApi(labUrl(options.url))
+      const lab = new LabApi(labUrl(options.url), options.labToken)
       let stats
       try {
         stats = await lab.stats()

@@ -18,6 +18,7 @@ interface BurstCommandOptions {
   timeout: string
   timeline?: boolean
   profile?: string
+  labToken?: string
 }
 
 export function registerBurst(program: Command): void {
@@ -30,6 +31,7 @@ export function registerBurst(program: Command): void {
     .option('--method <method>', 'HTTP method of the requests', 'GET')
     .option('--url <url>', 'a running `refresh-lab serve` (default: start one in-process)')
     .option('--profile <simple|grit>', 'wire profile of the in-process server (with --url, the server decides)')
+    .option('--lab-token <token>', 'the lab token of the server at --url (env REFRESH_LAB_TOKEN)')
     .option('--json', 'print the report as one JSON object (schema refresh-lab/burst@1)')
     .option('--expect-refreshes <n>', 'refresh calls the run must see', wholeNumber(0, 1_000_000), 1)
     .option('--allow-reuse', 'do not fail when a rotated refresh token is reused')
@@ -56,6 +58,7 @@ async function burst(options: BurstCommandOptions): Promise<number> {
     const report = await runBurst({
       url: server?.url ?? parseUrl(options.url as string),
       embedded: server !== undefined,
+      ...(options.labToken === undefined ? {} : { labToken: options.labToken }),
       createClient,
       clientName: options.client,
       parallel: options.parallel,

@@ -3,6 +3,7 @@ import { labUrl, withLabUrl } from './lab-url.js'
 
 interface ExpireOptions {
   url?: string
+  labToken?: string
   refresh?: boolean
   both?: boolean
   user?: string
@@ -19,7 +20,7 @@ export function registerExpire(program: Command): void {
     .option('--user <email>', "only this user's sessions")
     .action(async (options: ExpireOptions) => {
       const { LabApi } = await import('../harness/lab-api.js')
-      const lab = new LabApi(labUrl(options.url))
+      const lab = new LabApi(labUrl(options.url), options.labToken)
       try {
         const tokens = options.both ? 'both' : options.refresh ? 'refresh' : 'access'
         const result = await lab.expire({ tokens, ...(options.user === undefined ? {} : { user: options.user }) })

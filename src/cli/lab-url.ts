@@ -5,7 +5,9 @@ export const DEFAULT_LAB_URL = 'http://127.0.0.1:4000'
 
 /** Adds `--url`, defaulting to `REFRESH_LAB_URL` or the port `serve` uses by default. */
 export function withLabUrl(command: Command): Command {
-  return command.option('--url <url>', `the running \`refresh-lab serve\` (env REFRESH_LAB_URL; default ${DEFAULT_LAB_URL})`)
+  return command
+    .option('--url <url>', `the running \`refresh-lab serve\` (env REFRESH_LAB_URL; default ${DEFAULT_LAB_URL})`)
+    .option('--lab-token <token>', 'the lab token the server was started with (env REFRESH_LAB_TOKEN)')
 }
 
 export function labUrl(flag: string | undefined): string {

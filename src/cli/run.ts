@@ -12,6 +12,7 @@ interface RunOptions {
   output?: string
   timeline?: boolean
   profile?: string
+  labToken?: string
 }
 
 export function registerRun(program: Command): void {
@@ -22,6 +23,7 @@ export function registerRun(program: Command): void {
     .option('--client <name|path>', 'reference, a built-in faulty client, or your module exporting createClient(ctx)', 'reference')
     .option('--url <url>', 'a running `refresh-lab serve`; each scenario resets it (default: start one in-process)')
     .option('--profile <simple|grit>', 'wire profile of the in-process server (with --url, the server decides)')
+    .option('--lab-token <token>', 'the lab token of the server at --url (env REFRESH_LAB_TOKEN)')
     .option('--json', 'print the report as JSON (schema refresh-lab/run@1); same as --reporter json')
     .addOption(new Option('--reporter <kind>', 'table, json or junit').choices(['table', 'json', 'junit']).default('table'))
     .option('--output <file>', 'write the json or junit report to this file; the table still goes to stdout')
@@ -62,6 +64,7 @@ async function run(specs: string[], options: RunOptions): Promise<number> {
     const report = await runScenarios({
       url: server?.url ?? (url as string),
       embedded: server !== undefined,
+      ...(options.labToken === undefined ? {} : { labToken: options.labToken }),
       createClient,
       clientName: options.client,
       scenarios,

@@ -6,8 +6,6 @@ import { collect } from './options.js'
 /** commander hands the flags over as strings, exactly the shape the server's config resolves. */
 type ServeCommandOptions = ServerFlags & { envFile?: string }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/
-
 export function registerServe(program: Command): void {
   program
     .command('serve')
@@ -24,6 +22,8 @@ export function registerServe(program: Command): void {
     .option('--alg <HS256|ES256|RS256|EdDSA>', 'access token signing algorithm (default HS256)')
     .option('--key <file>', 'private key for ES256/RS256/EdDSA, PKCS#8 PEM or JWK (default: a new pair per start)')
     .option('--issuer <url>', "the tokens' iss and the discovery issuer (default: the server's URL)")
+    .option('--lab-token <token>', 'require this Bearer token on /_lab/*; needed when --host is not loopback (env REFRESH_LAB_TOKEN)')
+    .option('--cors <origin>', 'let a browser app at this origin call the API; repeatable (default: none)', collect)
     .option('--request-timeout <duration>', 'close a request whose headers and body take longer to arrive (default 30s)')
     .option('--env-file <path>', 'read settings from this file (default: .env in the working directory, when present)')
     .option('--secret <secret>', 'HS256 signing secret (env JWT_SECRET; default: random per start)')
@@ -64,12 +64,11 @@ async function serve(options: ServeCommandOptions): Promise<void> {
   console.log(`user: ${users}`)
   console.log(`settings: ${settings}`)
   if (config.alg !== 'HS256') console.log(`jwks: ${server.url}/.well-known/jwks.json (kid ${(await server.lab.tokens.keys()).publicJwk?.kid ?? '?'})`)
+  if (config.labToken !== undefined) console.log('lab API: guarded by --lab-token')
+  if (config.corsOrigins.length > 0) console.log(`cors: ${config.corsOrigins.join(', ')}`)
   console.log(`lab: ${server.url}/_lab/stats, ${server.url}/_lab/events, POST ${server.url}/_lab/clock {"advance":"35s"}`)
   if (config.secretSource === 'random' && config.alg === 'HS256') {
     console.warn('warning: no --secret or JWT_SECRET set; using a random secret, so tokens die with this process')
-  }
-  if (!LOOPBACK.test(config.host)) {
-    console.warn(`warning: --host ${config.host} exposes the lab control API (/_lab) to your network; anyone there can reset or move the clock`)
   }
 
   await stopped

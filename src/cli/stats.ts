@@ -5,9 +5,9 @@ import { labUrl, withLabUrl } from './lab-url.js'
 export function registerStats(program: Command): void {
   withLabUrl(program.command('stats').description("print the server's counters since it started or was last reset"))
     .option('--json', 'print /_lab/stats as JSON')
-    .action(async (options: { url?: string; json?: boolean }) => {
+    .action(async (options: { url?: string; labToken?: string; json?: boolean }) => {
       const { LabApi } = await import('../harness/lab-api.js')
-      const lab = new LabApi(labUrl(options.url))
+      const lab = new LabApi(labUrl(options.url), options.labToken)
       try {
         const stats = await lab.stats()
         console.log(options.json ? JSON.stringify(stats, null, 2) : formatStats(stats))

@@ -22,6 +22,8 @@ const MAX_CONNECTIONS = 1024
 export interface BurstOptions {
   /** A running refresh-lab server. */
   url: string
+  /** Its lab token, when it was started with one (default: REFRESH_LAB_TOKEN). */
+  labToken?: string
   /** Whether the caller started that server for this run (shown in the report). */
   embedded?: boolean
   createClient: CreateClient
@@ -62,7 +64,7 @@ export async function runBurst(options: BurstOptions): Promise<BurstReport> {
   const path = options.path ?? ROUTES.users
   if (!path.startsWith('/')) throw new HarnessError('usage', `--path must start with "/", got "${path}"`)
   const url = options.url.replace(/\/+$/, '')
-  const lab = new LabApi(url)
+  const lab = new LabApi(url, options.labToken)
   try {
     return await burstThrough(lab, { ...options, parallel, method, path, url })
   } finally {

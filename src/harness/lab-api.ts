@@ -21,7 +21,11 @@ export class LabApi {
   // Its own small pool, closed by `close()`, so no idle socket keeps the CLI's process alive.
   readonly #dispatcher = new Agent({ connections: 2 })
 
-  constructor(readonly baseUrl: string) {}
+  /** `labToken`: for a server started with `--lab-token` (off loopback it always is). */
+  constructor(
+    readonly baseUrl: string,
+    private readonly labToken: string | undefined = process.env['REFRESH_LAB_TOKEN'],
+  ) {}
 
   close(): Promise<void> {
     return this.#dispatcher.close()
@@ -102,7 +106,8 @@ export class LabApi {
     return this.#call('POST', ROUTES.logout, undefined, { authorization: `Bearer ${accessToken}` })
   }
 
-  async #call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async #call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
+    const headers = path.startsWith('/_lab/') && this.labToken !== undefined ? { ...extraHeaders, authorization: `Bearer ${this.labToken}` } : extraHeaders
     let response: Awaited<ReturnType<typeof undiciFetch>>
     try {
       response = await undiciFetch(`${this.baseUrl}${path}`, {
@@ -125,7 +130,12 @@ export class LabApi {
     }
     const envelope = json as { error?: { code?: unknown } } | null
     const isLabAnswer = json !== null && (response.ok || typeof envelope?.error?.code === 'string')
-    if (!isLabAnswer || envelope?.error?.code === 'NOT_FOUND') {
+    if (envelope?.error?.code === 'LAB_TOKEN_REQUIRED') {
+      throw new HarnessError('usage', `${this.baseUrl} guards its lab API with a token: give --lab-token or set REFRESH_LAB_TOKEN`)
+    }
+    // A 404 for the route itself (not for a user or session it names) means an older or other server.
+    const noSuchRoute = envelope?.error?.code === 'NOT_FOUND' && String((envelope.error as { message?: unknown }).message).startsWith('no route')
+    if (!isLabAnswer || noSuchRoute) {
       throw new HarnessError('unreachable', `${this.baseUrl} does not answer like refresh-lab (${method} ${path} gave HTTP ${response.status}); point --url at \`refresh-lab serve\``)
     }
     if (!response.ok) {

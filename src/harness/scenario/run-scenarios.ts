@@ -7,6 +7,8 @@ import { runScenario } from './runner.js'
 export interface RunScenariosOptions {
   /** A running refresh-lab server; every scenario resets it first. */
   url: string
+  /** Its lab token, when it was started with one (default: REFRESH_LAB_TOKEN). */
+  labToken?: string
   embedded?: boolean
   createClient: CreateClient
   clientName: string
@@ -24,7 +26,7 @@ export interface RunScenariosOptions {
  */
 export async function runScenarios(options: RunScenariosOptions): Promise<RunReport> {
   const url = options.url.replace(/\/+$/, '')
-  const lab = new LabApi(url)
+  const lab = new LabApi(url, options.labToken)
   const started = performance.now()
   const results: ScenarioResult[] = []
   try {
