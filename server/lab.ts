@@ -58,6 +58,8 @@ export interface Lab {
   expireAccessTokens(scope: SessionScope): number
   /** True when the lab expired this access token early (`/_lab/expire`). */
   isExpiredEarly(claims: AccessClaims): boolean
+  /** Forgets sessions and tokens that can no longer matter (see RefreshStore.sweep). */
+  sweep(): number
   configView(): LabConfigView
   /** Back to a fresh start: no sessions, faults or early expiries, zero counters, empty log, real time, startup settings and users. */
   reset(): void
@@ -151,6 +153,11 @@ export function createLab(config: ServerConfig): Lab {
     isExpiredEarly(claims) {
       const serial = serialOf(claims)
       return serial <= expiredThroughAll || serial <= (expiredThroughFamily.get(claims.sid) ?? 0)
+    },
+    sweep() {
+      const swept = store.sweep(clock.now())
+      for (const id of expiredThroughFamily.keys()) if (!store.family(id)) expiredThroughFamily.delete(id)
+      return swept
     },
     configView: () => ({
       ...settings,

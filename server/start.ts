@@ -47,12 +47,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   const url = `http://${host}:${port}`
   lab.tokens.issuer = config.issuer ?? url
+  // Memory stays flat on a server left running: ended sessions are forgotten an hour later.
+  const sweeper = setInterval(() => lab.sweep(), 60_000).unref()
   return {
     url,
     port,
     lab,
     close: (graceMs = 5_000) =>
       new Promise<void>((resolve, reject) => {
+        clearInterval(sweeper)
         const cut = setTimeout(() => server.closeAllConnections(), graceMs).unref()
         server.close((error) => {
           clearTimeout(cut)

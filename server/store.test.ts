@@ -160,6 +160,34 @@ describe('RefreshStore.rotate', () => {
   })
 })
 
+describe('RefreshStore.sweep', () => {
+  it('forgets sessions an hour after they were revoked or expired, with their tokens, and nothing live', () => {
+    const { store, login } = setup({ refreshTtlMs: 60_000, sessionTtlMs: 600_000 })
+    const live = store.createFamily('usr_2', T0)
+    const liveChild = issued(store.rotate(live.token, T0 + 30_000))
+    store.revokeFamily(login.family.id, 'logout', T0 + 1_000)
+    expect(store.sweep(T0 + 1_000 + 3_599_999)).toBe(0)
+    expect(store.rotate(login.token, T0 + 2_000).kind).toBe('rejected') // still known: REVOKED, not INVALID
+    expect(store.sweep(T0 + 1_000 + 3_600_000)).toBe(1)
+    expect(store.family(login.family.id)).toBeUndefined()
+    expect(store.rotate(login.token, T0 + 3_601_001)).toEqual({ kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' })
+    // The live session keeps its tokens until an hour past their own expiry.
+    expect(store.family(live.family.id)?.status).toBe('active')
+    expect(store.size).toEqual({ families: 1, tokens: 2 })
+    store.sweep(T0 + 30_000 + 60_000 + 3_600_000 - 1)
+    expect(store.size).toEqual({ families: 1, tokens: 1 }) // the rotated login token has gone
+    expect(liveChild.generation).toBe(2)
+  })
+
+  it('forgets an expired session an hour after its absolute end', () => {
+    const { store } = setup({ refreshTtlMs: 60_000, sessionTtlMs: 120_000 })
+    store.createFamily('usr_3', T0)
+    expect(store.sweep(T0 + 120_000 + 3_600_000 - 1)).toBe(0)
+    expect(store.sweep(T0 + 120_000 + 3_600_000)).toBe(2) // this one and setup()'s, both signed in at T0
+    expect(store.size).toEqual({ families: 0, tokens: 0 })
+  })
+})
+
 describe('RefreshStore.revokeFamily', () => {
   it('revokes once and reports whether anything changed', () => {
     const { store, login } = setup()

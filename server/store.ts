@@ -168,6 +168,29 @@ export class RefreshStore {
     return this.#families.get(familyId)?.status === 'active'
   }
 
+  /**
+   * Forgets what can no longer matter, so a server left running keeps its memory flat: tokens an
+   * hour past their expiry (until then a replay still gets REFRESH_TOKEN_EXPIRED, not INVALID),
+   * and sessions revoked or expired an hour ago, with their tokens. Returns how many sessions went.
+   */
+  sweep(now: number, retainMs = 3_600_000): number {
+    const gone = new Set<string>()
+    for (const family of this.#families.values()) {
+      const endedAt = family.status === 'revoked' ? (family.revokedAt ?? now) : family.expiresAt
+      if (now >= endedAt + retainMs) gone.add(family.id)
+    }
+    for (const id of gone) this.#families.delete(id)
+    for (const [hash, record] of this.#tokens) {
+      if (gone.has(record.familyId) || now >= record.expiresAt + retainMs) this.#tokens.delete(hash)
+    }
+    return gone.size
+  }
+
+  /** How much the store holds, for the soak test and stats. */
+  get size(): { families: number; tokens: number } {
+    return { families: this.#families.size, tokens: this.#tokens.size }
+  }
+
   /** Forgets every session, as `POST /_lab/reset` promises. */
   clear(): void {
     this.#families.clear()

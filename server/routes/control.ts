@@ -15,7 +15,7 @@ const MAX_FAULT_DELAY_MS = 60_000
  * settings, faults, revocation and early expiry.
  */
 export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
-  app.get(ROUTES.labStats, (c) => c.json(lab.counters.snapshot()))
+  app.get(ROUTES.labStats, (c) => c.json({ ...lab.counters.snapshot(), store: lab.store.size }))
 
   app.get(ROUTES.labEvents, (c) => {
     const after = queryInteger(c.req.query('after'), 'after', 0)

@@ -57,6 +57,8 @@ export interface LabStats {
   logins: number
   reuseDetected: number
   familiesRevoked: number
+  /** What the server holds now: sessions and refresh-token records (swept an hour after they end). */
+  store?: { families: number; tokens: number }
   /** Requests by route (`"GET /api/users"`) and status (`"200"`, or `"dropped"` for an injected drop); `/_lab` calls are not counted. */
   requests: Record<string, Record<string, number>>
 }
