@@ -2,7 +2,9 @@
 // Soak: drives sign-in, authed requests, refreshes, expiries and sign-outs against a real
 // `refresh-lab serve` child process for a set time, on loopback only, and reports throughput,
 // errors, and the server's RSS after warm-up and at the end. Bounded by --duration (max 1h).
-//   node scripts/soak.mjs [--duration 60s] [--users 20] [--json]
+// The server runs with a V8 heap cap (--heap-mb, default 128): with Node's default cap V8 lets
+// garbage pile up for minutes before collecting, which reads like a leak in RSS and is not one.
+//   node scripts/soak.mjs [--duration 60s] [--users 20] [--heap-mb 128] [--json]
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -11,13 +13,23 @@ import { parseArgs } from 'node:util'
 import { Agent, fetch } from 'undici'
 import { parseDuration } from '../dist/src/shared/duration.js'
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '60s' }, users: { type: 'string', default: '20' }, json: { type: 'boolean', default: false } } })
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '60s' },
+    users: { type: 'string', default: '20' },
+    'heap-mb': { type: 'string', default: '128' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const heapMb = Number(values['heap-mb'])
 const durationMs = Math.min(parseDuration(values.duration), 3_600_000)
 const users = Math.max(1, Math.min(Number(values.users), 500))
 const warmUpMs = Math.min(10_000, durationMs / 6)
 
 const bin = fileURLToPath(new URL('../bin/refresh-lab', import.meta.url))
-const server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--access-ttl', '1m'], { stdio: ['ignore', 'pipe', 'inherit'] })
+const server = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, bin, 'serve', '--port', '0', '--access-ttl', '1m', '--secret', 'soak-secret-soak-secret-soak-secret'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
 const url = await new Promise((resolve, reject) => {
   let out = ''
   server.stdout.on('data', (chunk) => {
@@ -103,6 +115,7 @@ await dispatcher.close()
 const report = {
   durationS: Math.round(elapsed / 1000),
   users,
+  heapCapMb: heapMb,
   requests: counts.requests,
   requestsPerSecond: Math.round(counts.requests / (elapsed / 1000)),
   refreshes: counts.refreshes,
@@ -114,7 +127,7 @@ const report = {
 }
 if (values.json) console.log(JSON.stringify(report, null, 2))
 else {
-  console.log(`soak: ${report.durationS} s, ${users} users, ${report.requests} requests (${report.requestsPerSecond}/s), ${report.refreshes} refreshes, ${report.logins} sign-ins`)
+  console.log(`soak: ${report.durationS} s, ${users} users, server heap cap ${heapMb} MB, ${report.requests} requests (${report.requestsPerSecond}/s), ${report.refreshes} refreshes, ${report.logins} sign-ins`)
   console.log(`errors: ${report.unexpectedAnswers} unexpected answers, ${report.server5xx} server 5xx`)
   console.log(`server RSS: ${report.rssMb.afterWarmUp} MB after warm-up, ${report.rssMb.max} MB at most, ${report.rssMb.atEnd} MB at the end; store at the end: ${report.storeAtEnd.families} sessions, ${report.storeAtEnd.tokens} tokens`)
 }

@@ -41,4 +41,9 @@ export class LabClock implements Clock {
   reset(): void {
     this.#offsetMs = 0
   }
+
+  /** Restores an offset kept by --data-dir. */
+  restoreOffset(offsetMs: number): void {
+    this.#offsetMs = offsetMs
+  }
 }

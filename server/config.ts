@@ -26,6 +26,8 @@ export interface ServerFlags {
   requestTimeout?: string
   labToken?: string
   cors?: string[]
+  dataDir?: string
+  fsync?: boolean
 }
 
 export interface UserAccount {
@@ -62,6 +64,10 @@ export interface ServerConfig {
   readonly labToken?: string
   /** Browser origins allowed to call the API (CORS); none by default. */
   readonly corsOrigins: readonly string[]
+  /** Where sessions, keys and users persist across restarts; memory only when absent. */
+  readonly dataDir?: string
+  /** Flush every change to disk, not only to the operating system (survives power loss, slower). */
+  readonly fsync: boolean
   /** A request (headers and body) that takes longer than this to arrive gets 408 and is closed. */
   readonly requestTimeoutMs: number
   /** Request bodies larger than this get 413 before any handler reads them. */
@@ -121,6 +127,8 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
   if (alg !== 'HS256' && flags.secret !== undefined) throw new ConfigError(`--secret: signs HS256 only; with --alg ${alg} give --key or let a key pair be generated`)
   if (alg === 'HS256' && flags.key !== undefined) throw new ConfigError('--key: is for --alg ES256, RS256 or EdDSA; HS256 signs with --secret')
   const labToken = setting('lab-token', flags.labToken, 'REFRESH_LAB_TOKEN')?.value
+  if (flags.dataDir === '') throw new ConfigError('--data-dir: give a directory')
+  if (flags.fsync === true && flags.dataDir === undefined) throw new ConfigError('--fsync: only means something with --data-dir')
   if (labToken !== undefined && labToken.length < 16) throw new ConfigError('--lab-token: use at least 16 characters')
   if (!isLoopback(host) && labToken === undefined) {
     throw new ConfigError(`--host ${host} is not a loopback address: anyone on the network could reset or steer the lab, so give --lab-token (or REFRESH_LAB_TOKEN)`)
@@ -153,6 +161,8 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
     audience: 'refresh-lab',
     ...(labToken === undefined ? {} : { labToken }),
     corsOrigins: Object.freeze(corsOrigins),
+    ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
+    fsync: flags.fsync === true,
     requestTimeoutMs: duration('request-timeout', flags.requestTimeout, undefined, '30s', 100),
     bodyLimitBytes: 64 * 1024,
     eventLogSize: 1_000,

@@ -13,6 +13,8 @@ export interface SigningKeys {
   verifyKey: webcrypto.CryptoKey
   /** The public key with its `kid`; none for HS256, whose secret is never published. */
   publicJwk?: JWK & { kid: string }
+  /** The private key, as a JWK, when it was generated here (so --data-dir can keep it). */
+  generatedPrivateJwk?: JWK
 }
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const
@@ -22,19 +24,26 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const
  * `--key` (PKCS#8 PEM or a private JWK) or generate a fresh pair, and publish the public half with
  * its RFC 7638 thumbprint as `kid`, so a backend can verify tokens with `createRemoteJWKSet`.
  */
-export async function loadSigningKeys(options: { alg: SigningAlg; secret: Uint8Array; keyFile?: string }): Promise<SigningKeys> {
+export async function loadSigningKeys(options: { alg: SigningAlg; secret: Uint8Array; keyFile?: string; privateJwk?: JWK }): Promise<SigningKeys> {
   const { alg } = options
   if (alg === 'HS256') {
     const key = await webcrypto.subtle.importKey('raw', options.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
     return { alg, signKey: key, verifyKey: key }
   }
-  const privateKey = options.keyFile === undefined ? (await generateKeyPair(alg, { extractable: true })).privateKey : await readPrivateKey(options.keyFile, alg)
-  const jwk = await exportJWK(privateKey)
+  const generated = options.keyFile === undefined && options.privateJwk === undefined
+  const privateKey =
+    options.keyFile !== undefined
+      ? await readPrivateKey(options.keyFile, alg)
+      : options.privateJwk !== undefined
+        ? ((await importJWK(options.privateJwk, alg, { extractable: true })) as webcrypto.CryptoKey)
+        : (await generateKeyPair(alg, { extractable: true })).privateKey
+  const privateJwk = await exportJWK(privateKey)
+  const jwk = { ...privateJwk }
   for (const member of PRIVATE_MEMBERS) delete jwk[member]
   const kid = await calculateJwkThumbprint(jwk)
   const publicJwk = { ...jwk, kid, alg, use: 'sig' }
   const verifyKey = (await importJWK(publicJwk, alg)) as webcrypto.CryptoKey
-  return { alg, signKey: privateKey as webcrypto.CryptoKey, verifyKey, publicJwk }
+  return { alg, signKey: privateKey as webcrypto.CryptoKey, verifyKey, publicJwk, ...(generated ? { generatedPrivateJwk: privateJwk } : {}) }
 }
 
 async function readPrivateKey(file: string, alg: SigningAlg): Promise<webcrypto.CryptoKey> {

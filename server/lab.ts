@@ -2,6 +2,7 @@ import { LabError } from '../src/shared/errors.js'
 import type { LabConfigView } from '../src/shared/wire.js'
 import { LabClock } from './clock.js'
 import type { ServerConfig, UserAccount } from './config.js'
+import { DataDir, type JournalEntry } from './data-dir.js'
 import { EventLog } from './events.js'
 import { FaultTable } from './faults.js'
 import { LabCounters } from './stats.js'
@@ -61,6 +62,12 @@ export interface Lab {
   /** Forgets sessions and tokens that can no longer matter (see RefreshStore.sweep). */
   sweep(): number
   configView(): LabConfigView
+  /** Resolves once keys are loaded and, with --data-dir, the recovered state is written back. */
+  readonly ready: Promise<void>
+  /** With --data-dir: keeps the clock's offset after the lab moved it. */
+  clockMoved(): void
+  /** With --data-dir: flushes and closes the journal. */
+  close(): void
   /** Back to a fresh start: no sessions, faults or early expiries, zero counters, empty log, real time, startup settings and users. */
   reset(): void
 }
@@ -77,12 +84,18 @@ export function createLab(config: ServerConfig): Lab {
   })
   const settings = startupSettings()
   const clock = new LabClock()
-  const store = new RefreshStore(settings)
-  const tokens = new AccessTokens(
-    loadSigningKeys({ alg: config.alg, secret: config.secret, ...(config.keyFile === undefined ? {} : { keyFile: config.keyFile }) }),
-    config.audience,
-    config.issuer,
-  )
+  // --data-dir: what survives a restart comes back before anything else is built on it.
+  const opened = config.dataDir === undefined ? undefined : DataDir.open(config.dataDir, config.fsync)
+  const kept = opened?.recovered.keys
+  const store = new RefreshStore(settings, kept ? Buffer.from(kept.refreshKey, 'base64') : undefined)
+  const secret = config.secretSource === 'random' && kept?.hs256Secret !== undefined ? new Uint8Array(Buffer.from(kept.hs256Secret, 'base64')) : config.secret
+  const keys = loadSigningKeys({
+    alg: config.alg,
+    secret,
+    ...(config.keyFile === undefined ? {} : { keyFile: config.keyFile }),
+    ...(config.keyFile === undefined && kept?.privateJwk !== undefined ? { privateJwk: kept.privateJwk } : {}),
+  })
+  const tokens = new AccessTokens(keys, config.audience, config.issuer)
   const counters = new LabCounters()
   const events = new EventLog(config.eventLogSize, clock)
   const faults = new FaultTable()
@@ -99,6 +112,28 @@ export function createLab(config: ServerConfig): Lab {
     for (const user of config.users) addUser(user)
   }
   startupUsers()
+  for (const entry of opened?.recovered.entries ?? []) {
+    if (entry.store) store.apply(entry.store)
+    if (entry.user) addUser(entry.user)
+    if (entry.clockOffsetMs !== undefined) clock.restoreOffset(entry.clockOffsetMs)
+  }
+  /** The whole state as journal entries: what a compaction writes. */
+  const stateEntries = (): JournalEntry[] => [
+    { store: store.snapshot() },
+    ...[...usersById.values()].filter((user) => !config.users.includes(user)).map((user) => ({ user })),
+    { clockOffsetMs: clock.offsetMs },
+  ]
+  const ready = keys.then((loaded) => {
+    if (!opened) return
+    opened.dataDir.saveKeys({
+      refreshKey: store.key.toString('base64'),
+      ...(config.secretSource === 'random' ? { hs256Secret: Buffer.from(secret).toString('base64') } : {}),
+      ...((loaded.generatedPrivateJwk ?? kept?.privateJwk) ? { privateJwk: (loaded.generatedPrivateJwk ?? kept?.privateJwk) as Record<string, unknown> } : {}),
+    })
+    opened.dataDir.compact(stateEntries())
+    store.attachJournal((change) => opened.dataDir.append({ store: change }))
+  })
+  ready.catch(() => undefined) // reported where startServer awaits it
   // Access tokens with a serial up to these marks count as expired: one mark for all, one per family.
   let expiredThroughAll = 0
   const expiredThroughFamily = new Map<string, number>()
@@ -122,7 +157,16 @@ export function createLab(config: ServerConfig): Lab {
     addUser(email, password, name) {
       if (usersByEmail.has(email.toLowerCase())) throw new LabError('EMAIL_TAKEN', `a user with the email ${email} already exists`)
       const id = `usr_${usersById.size + 1}`
-      return addUser(Object.freeze({ id, email, password, name: name ?? email.split('@')[0] ?? email }))
+      const user = addUser(Object.freeze({ id, email, password, name: name ?? email.split('@')[0] ?? email }))
+      opened?.dataDir.append({ user })
+      return user
+    },
+    ready,
+    clockMoved() {
+      opened?.dataDir.append({ clockOffsetMs: clock.offsetMs })
+    },
+    close() {
+      opened?.dataDir.close()
     },
     revokeFamily(familyId, reason) {
       if (!store.revokeFamily(familyId, reason, clock.now())) return false
@@ -157,6 +201,7 @@ export function createLab(config: ServerConfig): Lab {
     sweep() {
       const swept = store.sweep(clock.now())
       for (const id of expiredThroughFamily.keys()) if (!store.family(id)) expiredThroughFamily.delete(id)
+      if (opened?.dataDir.wantsCompaction) opened.dataDir.compact(stateEntries())
       return swept
     },
     configView: () => ({
@@ -177,6 +222,7 @@ export function createLab(config: ServerConfig): Lab {
       expiredThroughAll = 0
       expiredThroughFamily.clear()
       startupUsers()
+      opened?.dataDir.compact(stateEntries())
     },
   }
   return lab

@@ -21,7 +21,7 @@ export interface RunningServer {
 /** Puts the lab app on a socket and resolves once it is listening. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const { app, lab } = createApp(config)
-  await lab.tokens.keys() // a bad --key stops startup here, before anything listens
+  await lab.ready // a bad --key stops startup here, before anything listens
   const listener = getRequestListener(app.fetch, { hostname: config.host, errorHandler: requestErrorAnswer })
   const server = createServer(
     {
@@ -59,6 +59,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         const cut = setTimeout(() => server.closeAllConnections(), graceMs).unref()
         server.close((error) => {
           clearTimeout(cut)
+          lab.close() // after the last request: its change is in the journal
           if (error) reject(error)
           else resolve()
         })

@@ -64,6 +64,20 @@ export type RotateOutcome =
   /** A rotated token spent again outside the grace: the whole family is now revoked. */
   | { kind: 'reuse'; code: 'REFRESH_TOKEN_REUSED'; family: Family; generation: number; sinceRotationMs: number }
 
+/**
+ * What one mutation changed, as whole records: the unit `--data-dir` writes to its journal, one line
+ * a change, so a crash can lose a change only whole and before its answer was sent.
+ */
+export interface StoreChange {
+  families?: Family[]
+  tokens?: [hash: string, record: TokenRecord][]
+  forgetFamilies?: string[]
+  forgetTokens?: string[]
+  clear?: true
+}
+
+export type { TokenRecord }
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url')
 }
@@ -72,12 +86,46 @@ export class RefreshStore {
   readonly #families = new Map<string, Family>()
   readonly #tokens = new Map<string, TokenRecord>()
   readonly #key: Buffer
+  /** With --data-dir: writes each change before the caller answers. None in memory-only mode. */
+  #journal: ((change: StoreChange) => void) | undefined
 
   constructor(
     private readonly settings: RotationSettings,
     key: Buffer = randomBytes(32),
   ) {
     this.#key = key
+  }
+
+  /** The key children are derived with; --data-dir keeps it so tokens survive a restart. */
+  get key(): Buffer {
+    return this.#key
+  }
+
+  attachJournal(write: (change: StoreChange) => void): void {
+    this.#journal = write
+  }
+
+  /** Replays a change from the journal or a snapshot, without writing it again. */
+  apply(change: StoreChange): void {
+    if (change.clear) this.#families.clear()
+    if (change.clear) this.#tokens.clear()
+    for (const family of change.families ?? []) this.#families.set(family.id, { ...family })
+    for (const [hash, record] of change.tokens ?? []) this.#tokens.set(hash, { ...record })
+    for (const id of change.forgetFamilies ?? []) this.#families.delete(id)
+    for (const hash of change.forgetTokens ?? []) this.#tokens.delete(hash)
+  }
+
+  /** Everything, as one change: what a compacted snapshot holds. */
+  snapshot(): StoreChange {
+    return { families: [...this.#families.values()], tokens: [...this.#tokens.entries()] }
+  }
+
+  #commit(families: Family[], hashes: string[]): void {
+    if (!this.#journal) return
+    this.#journal({
+      ...(families.length > 0 ? { families: families.map((f) => ({ ...f })) } : {}),
+      ...(hashes.length > 0 ? { tokens: hashes.map((h) => [h, { ...(this.#tokens.get(h) as TokenRecord) }] as [string, TokenRecord]) } : {}),
+    })
   }
 
   /** Starts a session (a family) for a user and issues its first refresh token. */
@@ -91,7 +139,9 @@ export class RefreshStore {
       generation: 1,
     }
     this.#families.set(family.id, family)
-    return this.#record(randomBytes(32).toString('base64url'), family, 1, now)
+    const issued = this.#record(randomBytes(32).toString('base64url'), family, 1, now)
+    this.#commit([family], [hashToken(issued.token)])
+    return issued
   }
 
   /**
@@ -99,7 +149,8 @@ export class RefreshStore {
    * expired, already rotated (grace or reuse), and only then the rotation itself.
    */
   rotate(token: string, now: number): RotateOutcome {
-    const record = this.#tokens.get(hashToken(token))
+    const presented = hashToken(token)
+    const record = this.#tokens.get(presented)
     if (!record) return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
     const family = this.#families.get(record.familyId)
     if (!family) return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
@@ -114,8 +165,11 @@ export class RefreshStore {
         record.graceUses += 1
         if (this.settings.graceReturns === 'new') {
           family.generation += 1
-          return { kind: 'grace', replayedGeneration: generation, ...this.#record(randomBytes(32).toString('base64url'), family, family.generation, now) }
+          const fresh = this.#record(randomBytes(32).toString('base64url'), family, family.generation, now)
+          this.#commit([family], [presented, hashToken(fresh.token)])
+          return { kind: 'grace', replayedGeneration: generation, ...fresh }
         }
+        this.#commit([], [presented])
         return this.#newestDescendant(token, generation, now)
       }
       this.revokeFamily(family.id, 'reuse', now)
@@ -124,7 +178,10 @@ export class RefreshStore {
 
     record.rotatedAt = now
     family.generation = generation + 1
-    return { kind: 'rotated', ...this.#record(this.#childOf(token), family, generation + 1, now) }
+    const child = this.#record(this.#childOf(token), family, generation + 1, now)
+    // One change for the whole rotation: a crash keeps it all or none of it, never half.
+    this.#commit([family], [presented, hashToken(child.token)])
+    return { kind: 'rotated', ...child }
   }
 
   /** Revokes a family; its refresh tokens and (unless stateless) its access tokens stop working. */
@@ -134,6 +191,7 @@ export class RefreshStore {
     family.status = 'revoked'
     family.revokedAt = now
     family.revokedReason = reason
+    this.#commit([family], [])
     return true
   }
 
@@ -145,14 +203,15 @@ export class RefreshStore {
 
   /** Makes the still-valid refresh tokens of these families (all when absent) expire at `now`. */
   expireRefreshTokens(now: number, familyIds?: ReadonlySet<string>): number {
-    let expired = 0
-    for (const record of this.#tokens.values()) {
+    const changed: string[] = []
+    for (const [hash, record] of this.#tokens) {
       if (familyIds && !familyIds.has(record.familyId)) continue
       if (record.expiresAt <= now) continue
       record.expiresAt = now
-      expired += 1
+      changed.push(hash)
     }
-    return expired
+    this.#commit([], changed)
+    return changed.length
   }
 
   /** What the store knows of a refresh token, without spending it: for introspection and revocation. */
@@ -180,9 +239,14 @@ export class RefreshStore {
       if (now >= endedAt + retainMs) gone.add(family.id)
     }
     for (const id of gone) this.#families.delete(id)
+    const forgotten: string[] = []
     for (const [hash, record] of this.#tokens) {
-      if (gone.has(record.familyId) || now >= record.expiresAt + retainMs) this.#tokens.delete(hash)
+      if (gone.has(record.familyId) || now >= record.expiresAt + retainMs) {
+        this.#tokens.delete(hash)
+        forgotten.push(hash)
+      }
     }
+    if (this.#journal && (gone.size > 0 || forgotten.length > 0)) this.#journal({ forgetFamilies: [...gone], forgetTokens: forgotten })
     return gone.size
   }
 
@@ -195,6 +259,7 @@ export class RefreshStore {
   clear(): void {
     this.#families.clear()
     this.#tokens.clear()
+    this.#journal?.({ clear: true })
   }
 
   #childOf(token: string): string {

@@ -45,6 +45,7 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
       throw error
     }
     lab.counters.labAction('clockMoves')
+    lab.clockMoved()
     const state = clockState(lab)
     lab.events.record({ type: 'clock', detail: `clock now ${state.now} (offset ${state.offsetMs} ms)` })
     return c.json(state)

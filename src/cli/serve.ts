@@ -24,6 +24,8 @@ export function registerServe(program: Command): void {
     .option('--issuer <url>', "the tokens' iss and the discovery issuer (default: the server's URL)")
     .option('--lab-token <token>', 'require this Bearer token on /_lab/*; needed when --host is not loopback (env REFRESH_LAB_TOKEN)')
     .option('--cors <origin>', 'let a browser app at this origin call the API; repeatable (default: none)', collect)
+    .option('--data-dir <dir>', 'keep sessions, keys and users here, so a restart (or kill -9) loses nothing answered')
+    .option('--fsync', 'with --data-dir, flush every change to disk too (survives power loss; slower)')
     .option('--request-timeout <duration>', 'close a request whose headers and body take longer to arrive (default 30s)')
     .option('--env-file <path>', 'read settings from this file (default: .env in the working directory, when present)')
     .option('--secret <secret>', 'HS256 signing secret (env JWT_SECRET; default: random per start)')
@@ -64,10 +66,11 @@ async function serve(options: ServeCommandOptions): Promise<void> {
   console.log(`user: ${users}`)
   console.log(`settings: ${settings}`)
   if (config.alg !== 'HS256') console.log(`jwks: ${server.url}/.well-known/jwks.json (kid ${(await server.lab.tokens.keys()).publicJwk?.kid ?? '?'})`)
+  if (config.dataDir !== undefined) console.log(`data: ${config.dataDir}${config.fsync ? ' (fsync)' : ''}, ${server.lab.store.size.families} session(s) restored`)
   if (config.labToken !== undefined) console.log('lab API: guarded by --lab-token')
   if (config.corsOrigins.length > 0) console.log(`cors: ${config.corsOrigins.join(', ')}`)
   console.log(`lab: ${server.url}/_lab/stats, ${server.url}/_lab/events, POST ${server.url}/_lab/clock {"advance":"35s"}`)
-  if (config.secretSource === 'random' && config.alg === 'HS256') {
+  if (config.secretSource === 'random' && config.alg === 'HS256' && config.dataDir === undefined) {
     console.warn('warning: no --secret or JWT_SECRET set; using a random secret, so tokens die with this process')
   }
 
