@@ -25,44 +25,35 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
  * and the discovery document and JWKS a backend or `openid-client` reads.
  */
 export function registerOAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
-  app.post(ROUTES.oauthToken, async function token(c) {
-    try {
-      const form = await readForm(c)
+  app.post(
+    ROUTES.oauthToken,
+    oauth(async function token(c, form) {
       const grant = form.get('grant_type')
       if (grant === 'password') return tokenAnswer(c, await passwordGrant(lab, form), form.get('scope'))
       if (grant === 'refresh_token') return tokenAnswer(c, await refreshGrant(lab, form), form.get('scope'))
       if (grant === null) throw new OAuthError('invalid_request', 'grant_type is required')
       throw new OAuthError('unsupported_grant_type', `grant_type "${grant}" is not supported; use password or refresh_token`)
-    } catch (error) {
-      if (error instanceof OAuthError) return c.json({ error: error.error, error_description: error.message }, 400, NO_STORE)
-      throw error
-    }
-  })
+    }),
+  )
 
   // RFC 7009: 200 whatever the token, so a client cannot probe which tokens exist.
-  app.post(ROUTES.oauthRevoke, async function revoke(c) {
-    try {
-      const token = required(await readForm(c), 'token')
-      const familyId = await familyOfToken(lab, token)
+  app.post(
+    ROUTES.oauthRevoke,
+    oauth(async function revoke(c, form) {
+      const familyId = await familyOfToken(lab, required(form, 'token'))
       if (familyId !== undefined && lab.revokeFamily(familyId, 'logout')) {
         lab.events.record({ type: 'logout', family: familyId, status: 200, detail: 'revoked through /oauth/revoke' })
       }
       return c.body(null, 200, NO_STORE)
-    } catch (error) {
-      if (error instanceof OAuthError) return c.json({ error: error.error, error_description: error.message }, 400, NO_STORE)
-      throw error
-    }
-  })
+    }),
+  )
 
-  app.post(ROUTES.oauthIntrospect, async function introspect(c) {
-    try {
-      const token = required(await readForm(c), 'token')
-      return c.json(await introspection(lab, token), 200, NO_STORE)
-    } catch (error) {
-      if (error instanceof OAuthError) return c.json({ error: error.error, error_description: error.message }, 400, NO_STORE)
-      throw error
-    }
-  })
+  app.post(
+    ROUTES.oauthIntrospect,
+    oauth(async function introspect(c, form) {
+      return c.json(await introspection(lab, required(form, 'token')), 200, NO_STORE)
+    }),
+  )
 
   app.get(ROUTES.discovery, (c) => {
     const issuer = lab.tokens.issuer
@@ -86,6 +77,18 @@ export function registerOAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     const { publicJwk } = await lab.tokens.keys()
     return c.json({ keys: publicJwk ? [publicJwk] : [] })
   })
+}
+
+/** An OAuth endpoint: reads the form, and turns an OAuthError into the RFC 6749 §5.2 answer. */
+function oauth(handler: (c: Context, form: URLSearchParams) => Promise<Response>) {
+  return async (c: Context): Promise<Response> => {
+    try {
+      return await handler(c, await readForm(c))
+    } catch (error) {
+      if (error instanceof OAuthError) return c.json({ error: error.error, error_description: error.message }, 400, NO_STORE)
+      throw error
+    }
+  }
 }
 
 async function passwordGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {

@@ -121,7 +121,8 @@ interface TokenFields {
   refresh_token?: unknown
 }
 
-async function answer<T>(response: Response): Promise<T> {
+/** The parsed body of a success, or the ApiError of a failure. Shared with the faulty clients. */
+export async function answer<T>(response: Response): Promise<T> {
   let text: string
   try {
     text = await response.text()
@@ -133,7 +134,8 @@ async function answer<T>(response: Response): Promise<T> {
   return body as T
 }
 
-function parseJson(text: string): unknown {
+/** JSON, or null for an empty or non-JSON body. */
+export function parseJson(text: string): unknown {
   if (text === '') return null
   try {
     return JSON.parse(text) as unknown

@@ -1,5 +1,6 @@
 import { tokensFromAnswer } from '../../shared/profiles.js'
 import { ApiError, type Client, type ClientContext } from '../contract.js'
+import { answer, parseJson } from '../reference.js'
 
 /**
  * One bug each, as seen in the wild. Every faulty client is the reference client's logic (see
@@ -105,25 +106,4 @@ export function createFaultyClient(ctx: ClientContext, bug: RefreshBug): Client 
   }
 
   return { request }
-}
-
-async function answer<T>(response: Response): Promise<T> {
-  let text: string
-  try {
-    text = await response.text()
-  } catch (cause) {
-    throw new ApiError(0, 'NETWORK_ERROR', 'the connection dropped while the answer was read', { cause })
-  }
-  const body = parseJson(text)
-  if (!response.ok) throw ApiError.fromResponse(response.status, body)
-  return body as T
-}
-
-function parseJson(text: string): unknown {
-  if (text === '') return null
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return null
-  }
 }
