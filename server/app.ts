@@ -8,6 +8,7 @@ import { LabError } from '../src/shared/errors.js'
 import { ROUTES } from '../src/shared/wire.js'
 import type { ServerConfig } from './config.js'
 import type { AuthedEnv } from './http/bearer.js'
+import { BODY_LIMIT_BYTES, payloadTooLarge } from './http/json-body.js'
 import { DROPPED_HEADER, injectFaults } from './http/inject-faults.js'
 import { requireLabToken } from './http/lab-token.js'
 import { requestDelay } from './http/request-delay.js'
@@ -64,15 +65,21 @@ export function createApp(config: ServerConfig): LabApp {
   }
   if (config.labToken !== undefined) app.use('/_lab/*', requireLabToken(config.labToken))
 
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: config.bodyLimitBytes,
-      onError: () => {
-        throw new LabError('PAYLOAD_TOO_LARGE', `the request body is larger than ${config.bodyLimitBytes} bytes`)
-      },
-    }),
-  )
+  const limitBody = bodyLimit({
+    maxSize: BODY_LIMIT_BYTES,
+    onError: () => {
+      throw payloadTooLarge()
+    },
+  })
+  // On a socket, a declared length over the limit is refused at once, and readBodyText enforces
+  // the limit on what really arrives. Hono's bodyLimit is kept for app.request(), without a socket:
+  // on a socket it would build a full Request object per call (@hono/node-server makes them lazily).
+  app.use('*', function limitBodies(c, next) {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
+    if (!(c.env as { incoming?: unknown } | undefined)?.incoming) return limitBody(c, next)
+    if (Number(c.req.header('content-length') ?? 0) > BODY_LIMIT_BYTES) throw payloadTooLarge()
+    return next()
+  })
 
   app.use('*', requestDelay(lab))
   app.use('*', injectFaults(lab))

@@ -70,8 +70,6 @@ export interface ServerConfig {
   readonly fsync: boolean
   /** A request (headers and body) that takes longer than this to arrive gets 408 and is closed. */
   readonly requestTimeoutMs: number
-  /** Request bodies larger than this get 413 before any handler reads them. */
-  readonly bodyLimitBytes: number
   /** How many events `/_lab/events` keeps before the oldest fall out. */
   readonly eventLogSize: number
 }
@@ -164,7 +162,6 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
     ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
     fsync: flags.fsync === true,
     requestTimeoutMs: duration('request-timeout', flags.requestTimeout, undefined, '30s', 100),
-    bodyLimitBytes: 64 * 1024,
     eventLogSize: 1_000,
   })
 }

@@ -13,6 +13,8 @@ export interface SigningKeys {
   verifyKey: webcrypto.CryptoKey
   /** The public key with its `kid`; none for HS256, whose secret is never published. */
   publicJwk?: JWK & { kid: string }
+  /** HS256 only: the raw secret, for signing with node:crypto's HMAC on the hot path. */
+  hmacSecret?: Uint8Array
   /** The private key, as a JWK, when it was generated here (so --data-dir can keep it). */
   generatedPrivateJwk?: JWK
 }
@@ -28,7 +30,7 @@ export async function loadSigningKeys(options: { alg: SigningAlg; secret: Uint8A
   const { alg } = options
   if (alg === 'HS256') {
     const key = await webcrypto.subtle.importKey('raw', options.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
-    return { alg, signKey: key, verifyKey: key }
+    return { alg, signKey: key, verifyKey: key, hmacSecret: options.secret }
   }
   const generated = options.keyFile === undefined && options.privateJwk === undefined
   const privateKey =

@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto'
+import { randomBase64url } from './random.js'
 
 /**
  * Refresh-token families and their rotation. Everything here is synchronous on purpose: `rotate`
@@ -131,7 +132,7 @@ export class RefreshStore {
   /** Starts a session (a family) for a user and issues its first refresh token. */
   createFamily(userId: string, now: number): IssuedRefreshToken {
     const family: Family = {
-      id: `fam_${randomBytes(9).toString('base64url')}`,
+      id: `fam_${randomBase64url(9)}`,
       userId,
       createdAt: now,
       expiresAt: now + this.settings.sessionTtlMs,
@@ -139,7 +140,7 @@ export class RefreshStore {
       generation: 1,
     }
     this.#families.set(family.id, family)
-    const issued = this.#record(randomBytes(32).toString('base64url'), family, 1, now)
+    const issued = this.#record(randomBase64url(32), family, 1, now)
     this.#commit([family], [hashToken(issued.token)])
     return issued
   }
@@ -165,7 +166,7 @@ export class RefreshStore {
         record.graceUses += 1
         if (this.settings.graceReturns === 'new') {
           family.generation += 1
-          const fresh = this.#record(randomBytes(32).toString('base64url'), family, family.generation, now)
+          const fresh = this.#record(randomBase64url(32), family, family.generation, now)
           this.#commit([family], [presented, hashToken(fresh.token)])
           return { kind: 'grace', replayedGeneration: generation, ...fresh }
         }

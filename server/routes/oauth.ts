@@ -2,6 +2,7 @@ import type { Context, Hono } from 'hono'
 import { LabError } from '../../src/shared/errors.js'
 import { ROUTES } from '../../src/shared/wire.js'
 import type { AuthedEnv } from '../http/bearer.js'
+import { readBodyText } from '../http/json-body.js'
 import type { Lab } from '../lab.js'
 import { checkCredentials, refreshSession, signIn, type IssuedTokens } from '../sessions.js'
 
@@ -180,7 +181,7 @@ async function readForm(c: Context): Promise<URLSearchParams> {
   }
   let text: string
   try {
-    text = await c.req.text()
+    text = await readBodyText(c)
   } catch (error) {
     if (error instanceof LabError) throw error
     throw new OAuthError('invalid_request', 'the request body could not be read')

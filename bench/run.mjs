@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// refresh-lab benchmarks: every server in its own process, loaded by autocannon from this one, on
+// loopback only, each figure beside a bare Hono server measured in the same run.
+//   npm run bench              full run (about 4 minutes)
+//   npm run bench -- --quick   a few seconds per figure, as CI runs it so this never rots
+// Prints a table and writes bench/latest.json (--output to change).
+import { spawn, spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import autocannon from 'autocannon'
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, output: { type: 'string' } } })
+const quick = values.quick
+const seconds = quick ? 2 : 10
+const connections = 50
+const root = fileURLToPath(new URL('..', import.meta.url))
+const bin = `${root}bin/refresh-lab`
+const results = { machine: machine(), quick, date: new Date().toISOString(), server: {}, cli: {}, burst: [], sessions: {} }
+
+function machine() {
+  return { cpus: cpus().length, cpu: cpus()[0]?.model ?? '?', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }
+}
+
+/** Starts a server process and resolves with its URL once it prints "listening on". */
+function startProcess(args, env = {}) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (chunk) => {
+      out += chunk
+      const match = /listening on (http:\/\/[^\s/]+)/.exec(out)
+      if (match) resolve({ url: match[1], child, stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM') }) })
+    })
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)))
+  })
+}
+const serve = (...flags) => startProcess([bin, 'serve', '--port', '0', ...flags])
+const rssMb = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+
+function load(options) {
+  return new Promise((resolve, reject) => {
+    const length = options.amount === undefined ? { duration: seconds } : {}
+    autocannon({ connections, ...length, ...options }, (error, result) => (error ? reject(error) : resolve(result)))
+  })
+}
+const summary = (r) => ({ rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors })
+
+async function post(url, path, body) {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return res.json()
+}
+
+// ---- servers -------------------------------------------------------------------------------
+{
+  const bare = await startProcess([`${root}bench/servers/bare-hono.mjs`])
+  results.server.bareHono = summary(await load({ url: `${bare.url}/json` }))
+  await bare.stop()
+}
+for (const alg of ['HS256', 'ES256']) {
+  const lab = await serve('--alg', alg, ...(alg === 'HS256' ? ['--secret', 'bench-secret-bench-secret-bench-secret'] : []))
+  const { data } = await post(lab.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })
+  results.server[`authedGet${alg}`] = summary(await load({ url: `${lab.url}/api/users`, headers: { authorization: `Bearer ${data.access_token}` } }))
+  await lab.stop()
+}
+{
+  // A rotation loop: each connection spends the refresh token it last received.
+  const lab = await serve('--secret', 'bench-secret-bench-secret-bench-secret')
+  const tokens = []
+  for (let i = 0; i < connections; i += 1) tokens.push((await post(lab.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })).data.refresh_token)
+  let next = 0
+  results.server.refreshRotation = summary(
+    await load({
+      url: lab.url,
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/auth/refresh',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (request, context) => {
+            context.token ??= tokens[next++ % tokens.length]
+            return { ...request, body: JSON.stringify({ refresh_token: context.token }) }
+          },
+          onResponse: (status, body, context) => {
+            if (status === 200) context.token = JSON.parse(body).data.refresh_token
+          },
+        },
+      ],
+    }),
+  )
+  results.server.login = summary(
+    await load({
+      url: `${lab.url}/api/auth/login`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'demo@example.com', password: 'password' }),
+    }),
+  )
+  await lab.stop()
+}
+{
+  const peer = await startProcess([`${root}bench/servers/oauth2-mock.mjs`])
+  results.server.oauth2MockServerToken = summary(
+    await load({
+      url: `${peer.url}/token`,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=refresh_token&refresh_token=anything&client_id=bench',
+    }),
+  )
+  await peer.stop()
+}
+
+// ---- the CLI -------------------------------------------------------------------------------
+function wallMs(args, runs) {
+  const times = []
+  for (let i = 0; i < runs; i += 1) {
+    const started = performance.now()
+    const result = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: `--require ${root}bench/print-maxrss.cjs` } })
+    times.push(performance.now() - started)
+    if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`)
+    times.maxRssMb = Math.max(times.maxRssMb ?? 0, Number(/maxrss-kb (\d+)/.exec(result.stderr)?.[1] ?? 0) / 1024)
+  }
+  const sorted = [...times].sort((a, b) => a - b)
+  return { medianMs: Math.round(sorted[Math.floor(sorted.length / 2)]), maxRssMb: Math.round(times.maxRssMb) }
+}
+const runs = quick ? 3 : 10
+results.cli.nodeE0 = wallMs(['-e', '0'], runs)
+results.cli.help = wallMs([bin, '--help'], runs)
+results.cli.burst10 = wallMs([bin, 'burst', '--parallel', '10'], runs)
+for (const n of quick ? [10, 100, 1000] : [10, 100, 1000, 10000]) {
+  const measured = wallMs([bin, 'burst', '--parallel', String(n), '--json'], quick ? 1 : 3)
+  results.burst.push({ parallel: n, ...measured })
+}
+
+// ---- memory per session --------------------------------------------------------------------
+{
+  const sessions = quick ? 10_000 : 100_000
+  const lab = await serve('--secret', 'bench-secret-bench-secret-bench-secret')
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const idle = rssMb(lab.child.pid)
+  await load({
+    url: `${lab.url}/api/auth/login`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'demo@example.com', password: 'password' }),
+    amount: sessions,
+  })
+  const stats = await (await fetch(`${lab.url}/_lab/stats`)).json()
+  results.sessions = { sessions: stats.store.families, idleRssMb: Math.round(idle), rssMb: Math.round(rssMb(lab.child.pid)), aboveIdleMb: Math.round(rssMb(lab.child.pid) - idle) }
+  await lab.stop()
+}
+
+// ---- report --------------------------------------------------------------------------------
+const s = results.server
+const ratio = (x, of) => Math.round((x / of) * 100) / 100
+const rows = [
+  ['bare Hono, GET small JSON', s.bareHono, '1.00×', 'baseline'],
+  ['authed GET /api/users, HS256', s.authedGetHS256, `${ratio(s.authedGetHS256.rps, s.bareHono.rps)}×`, '≥ 0.75×'],
+  ['authed GET /api/users, ES256', s.authedGetES256, `${ratio(s.authedGetES256.rps, s.bareHono.rps)}×`, '≥ 0.6×'],
+  ['POST /api/auth/refresh, rotation loop', s.refreshRotation, `${ratio(s.refreshRotation.rps, s.bareHono.rps)}×`, '≥ 0.35×'],
+  ['POST /api/auth/login', s.login, `${ratio(s.login.rps, s.bareHono.rps)}×`, '—'],
+  ['oauth2-mock-server POST /token', s.oauth2MockServerToken, `${ratio(s.oauth2MockServerToken.rps, s.bareHono.rps)}×`, '—'],
+]
+const lines = [
+  `refresh-lab bench${quick ? ' (quick)' : ''}: ${results.machine.cpus} × ${results.machine.cpu}, ${results.machine.memGiB} GiB, Node ${results.machine.node}; ${connections} connections, ${seconds} s each`,
+  '',
+  '| server | req/s | p50 ms | p99 ms | vs bare Hono | target |',
+  '| --- | --- | --- | --- | --- | --- |',
+  ...rows.map(([name, r, x, target]) => `| ${name} | ${r.rps} | ${r.p50} | ${r.p99} | ${x} | ${target} |`),
+  '',
+  `refresh rotation vs oauth2-mock-server's token endpoint: ${ratio(s.refreshRotation.rps, s.oauth2MockServerToken.rps)}× (target ≥ 10×)`,
+  '',
+  '| command | median wall ms | vs node -e 0 | peak RSS MB | target |',
+  '| --- | --- | --- | --- | --- |',
+  `| node -e 0 | ${results.cli.nodeE0.medianMs} | 1.00× | ${results.cli.nodeE0.maxRssMb} | baseline |`,
+  `| refresh-lab --help | ${results.cli.help.medianMs} | ${ratio(results.cli.help.medianMs, results.cli.nodeE0.medianMs)}× | ${results.cli.help.maxRssMb} | ≤ 1.5× |`,
+  `| refresh-lab burst --parallel 10 | ${results.cli.burst10.medianMs} | ${ratio(results.cli.burst10.medianMs, results.cli.nodeE0.medianMs)}× | ${results.cli.burst10.maxRssMb} | ≤ 3× |`,
+  ...results.burst.map((b) => `| refresh-lab burst --parallel ${b.parallel} | ${b.medianMs} | ${ratio(b.medianMs, results.cli.nodeE0.medianMs)}× | ${b.maxRssMb} | ${b.parallel === 10000 ? '≤ 3000 ms, ≤ 300 MB' : '—'} |`),
+  '',
+  `${results.sessions.sessions} live sessions: server RSS ${results.sessions.rssMb} MB, ${results.sessions.aboveIdleMb} MB above idle (${results.sessions.idleRssMb} MB)${quick ? '' : ' (target ≤ 100 MB for 100k)'}`,
+]
+console.log(lines.join('\n'))
+writeFileSync(values.output ?? `${root}bench/latest.json`, `${JSON.stringify(results, null, 2)}\n`)
