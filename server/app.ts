@@ -16,6 +16,7 @@ import { createLab, type Lab } from './lab.js'
 import { wireProfile } from './profiles.js'
 import { registerAuthRoutes } from './routes/auth.js'
 import { registerControlRoutes } from './routes/control.js'
+import { registerLabPage } from './routes/lab-page.js'
 import { registerOAuthRoutes } from './routes/oauth.js'
 import { registerResourceRoutes } from './routes/resources.js'
 
@@ -43,12 +44,14 @@ export function createApp(config: ServerConfig): LabApp {
     const dropped = c.res.headers.has(DROPPED_HEADER)
     lab.counters.request(route, dropped ? 'dropped' : c.res.status)
     const claims = c.get('claims')
+    const family = claims?.sid ?? unverifiedSessionOf(c.req.header('authorization'))
     lab.events.record({
       type: 'request',
       route,
       status: dropped ? 0 : c.res.status,
       ...(c.res.status >= 400 && c.error instanceof LabError ? { code: c.error.code } : {}),
-      ...(claims ? { user: claims.sub, family: claims.sid } : {}),
+      ...(claims ? { user: claims.sub } : {}),
+      ...(family ? { family } : {}),
     })
   })
 
@@ -88,6 +91,7 @@ export function createApp(config: ServerConfig): LabApp {
   registerResourceRoutes(app, lab)
   registerOAuthRoutes(app, lab)
   registerControlRoutes(app, lab)
+  registerLabPage(app, lab)
 
   // A known path with the wrong method gets 405 rather than a misleading 404.
   for (const path of Object.values(ROUTES)) {
@@ -114,4 +118,19 @@ export function createApp(config: ServerConfig): LabApp {
   })
 
   return { app, lab }
+}
+
+/**
+ * The session an access token names, read without verifying it: only for drawing an expired
+ * token's 401 in its session's lane of the lab page, never for deciding anything.
+ */
+function unverifiedSessionOf(header: string | undefined): string | undefined {
+  const payload = /^Bearer +[^.\s]+\.([^.\s]+)\.[^.\s]+\s*$/i.exec(header ?? '')?.[1]
+  if (payload === undefined || payload.length > 4_000) return undefined
+  try {
+    const sid = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sid?: unknown }).sid
+    return typeof sid === 'string' && sid.length <= 64 ? sid : undefined
+  } catch {
+    return undefined
+  }
 }

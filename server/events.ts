@@ -7,9 +7,15 @@ export type NewLabEvent = Omit<LabEvent, 'id' | 'at'>
  * The lab's event log: a ring buffer, so a server left running for days keeps its memory flat.
  * Ids keep counting across the wrap, so a reader can tell how many events it missed.
  */
+interface Subscriber {
+  onEvent(event: LabEvent): void
+  onClose(): void
+}
+
 export class EventLog {
   readonly #ring: (LabEvent | undefined)[]
   #nextId = 1
+  readonly #subscribers = new Set<Subscriber>()
 
   constructor(
     readonly capacity: number,
@@ -23,7 +29,21 @@ export class EventLog {
     const full: LabEvent = { id: this.#nextId, at: new Date(this.clock.now()).toISOString(), ...event }
     this.#ring[(this.#nextId - 1) % this.capacity] = full
     this.#nextId += 1
+    for (const subscriber of this.#subscribers) subscriber.onEvent(full)
     return full
+  }
+
+  /** Live events as they are recorded (the lab page's stream); returns the unsubscribe. */
+  subscribe(onEvent: (event: LabEvent) => void, onClose: () => void): () => void {
+    const subscriber = { onEvent, onClose }
+    this.#subscribers.add(subscriber)
+    return () => this.#subscribers.delete(subscriber)
+  }
+
+  /** Ends every live stream, so a closing server does not wait on open pages. */
+  closeSubscribers(): void {
+    for (const subscriber of this.#subscribers) subscriber.onClose()
+    this.#subscribers.clear()
   }
 
   /** Events with an id greater than `afterId`, oldest first, and how many of those were lost. */

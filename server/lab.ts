@@ -166,6 +166,7 @@ export function createLab(config: ServerConfig): Lab {
       opened?.dataDir.append({ clockOffsetMs: clock.offsetMs })
     },
     close() {
+      events.closeSubscribers()
       opened?.dataDir.close()
     },
     revokeFamily(familyId, reason) {

@@ -57,6 +57,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       new Promise<void>((resolve, reject) => {
         clearInterval(sweeper)
         const cut = setTimeout(() => server.closeAllConnections(), graceMs).unref()
+        lab.events.closeSubscribers() // open lab pages would hold the server open
         server.close((error) => {
           clearTimeout(cut)
           lab.close() // after the last request: its change is in the journal

@@ -48,3 +48,15 @@ describe('CORS', () => {
     expect(actual.headers.get('access-control-allow-origin')).toBe('http://localhost:8081')
   })
 })
+
+describe('the lab page and its stream behind the lab token', () => {
+  it('take the token as ?lab_token=, since EventSource cannot send headers', async () => {
+    const { app } = lab({ labToken: TOKEN })
+    expect((await app.request('/_lab/')).status).toBe(401)
+    const page = await app.request(`/_lab/?lab_token=${TOKEN}`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toContain('text/html')
+    expect(await page.text()).toContain('<title>refresh-lab</title>')
+    expect((await app.request('/_lab/events/stream?lab_token=wrong-token-wrong-token')).status).toBe(401)
+  })
+})

@@ -2,13 +2,17 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { MiddlewareHandler } from 'hono'
 import { LabError } from '../../src/shared/errors.js'
 
-/** Guards the lab control API with `Authorization: Bearer <lab token>`, compared in constant time. */
+/**
+ * Guards the lab control API with `Authorization: Bearer <lab token>`, compared in constant time.
+ * The lab page's event stream cannot set headers (EventSource), so `?lab_token=` works too.
+ */
 export function requireLabToken(token: string): MiddlewareHandler {
   const expected = createHash('sha256').update(token).digest()
   return async function labToken(c, next) {
     const match = /^Bearer +(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')
-    const given = createHash('sha256').update(match?.[1] ?? '').digest()
-    if (!match || !timingSafeEqual(given, expected)) {
+    const presented = match?.[1] ?? c.req.query('lab_token')
+    const given = createHash('sha256').update(presented ?? '').digest()
+    if (presented === undefined || !timingSafeEqual(given, expected)) {
       throw new LabError('LAB_TOKEN_REQUIRED', 'the lab control API needs "Authorization: Bearer <lab token>" (--lab-token)')
     }
     await next()

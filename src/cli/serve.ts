@@ -4,7 +4,7 @@ import { formatDuration } from '../shared/duration.js'
 import { collect } from './options.js'
 
 /** commander hands the flags over as strings, exactly the shape the server's config resolves. */
-type ServeCommandOptions = ServerFlags & { envFile?: string }
+type ServeCommandOptions = ServerFlags & { envFile?: string; open?: boolean }
 
 export function registerServe(program: Command): void {
   program
@@ -27,6 +27,7 @@ export function registerServe(program: Command): void {
     .option('--data-dir <dir>', 'keep sessions, keys and users here, so a restart (or kill -9) loses nothing answered')
     .option('--fsync', 'with --data-dir, flush every change to disk too (survives power loss; slower)')
     .option('--request-timeout <duration>', 'close a request whose headers and body take longer to arrive (default 30s)')
+    .option('--open', 'open the live lab page in your browser')
     .option('--env-file <path>', 'read settings from this file (default: .env in the working directory, when present)')
     .option('--secret <secret>', 'HS256 signing secret (env JWT_SECRET; default: random per start)')
     .option('--user <email:password>', 'a user who can sign in; repeatable (default demo@example.com:password)', collect)
@@ -66,6 +67,9 @@ async function serve(options: ServeCommandOptions): Promise<void> {
   console.log(`user: ${users}`)
   console.log(`settings: ${settings}`)
   if (config.alg !== 'HS256') console.log(`jwks: ${server.url}/.well-known/jwks.json (kid ${(await server.lab.tokens.keys()).publicJwk?.kid ?? '?'})`)
+  const pageUrl = `${server.url}/_lab/${config.labToken === undefined ? '' : `?lab_token=${encodeURIComponent(config.labToken)}`}`
+  console.log(`page: ${pageUrl} (live requests, refreshes and reuse)`)
+  if (options.open) openInBrowser(pageUrl)
   if (config.dataDir !== undefined) console.log(`data: ${config.dataDir}${config.fsync ? ' (fsync)' : ''}, ${server.lab.store.size.families} session(s) restored`)
   if (config.labToken !== undefined) console.log('lab API: guarded by --lab-token')
   if (config.corsOrigins.length > 0) console.log(`cors: ${config.corsOrigins.join(', ')}`)
@@ -75,4 +79,16 @@ async function serve(options: ServeCommandOptions): Promise<void> {
   }
 
   await stopped
+}
+
+/** Best effort: the platform's opener, detached; a machine without a browser just keeps the hint line. */
+function openInBrowser(url: string): void {
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open'
+  import('node:child_process')
+    .then(({ spawn }) => {
+      const child = spawn(opener, [url], { detached: true, stdio: 'ignore' })
+      child.on('error', () => undefined)
+      child.unref()
+    })
+    .catch(() => undefined)
 }
