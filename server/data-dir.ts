@@ -14,11 +14,17 @@ export interface PersistedKeys {
   privateJwk?: Record<string, unknown>
 }
 
-/** One journal line: a store change, a registered user, or the lab clock's offset. */
+/** One journal line: a store change, a registered user, the lab clock's offset, or early-expiry marks. */
 export interface JournalEntry {
   store?: StoreChange
   user?: UserAccount
   clockOffsetMs?: number
+  /** Access-token serials start above this after a restart, so "expire" never misses an old token. */
+  serialFloor?: number
+  /** Access tokens up to this serial are expired (all sessions). */
+  expiredThroughAll?: number
+  /** Access tokens of one session up to a serial are expired. */
+  expiredFamily?: [familyId: string, through: number]
 }
 
 export interface Recovered {
@@ -56,9 +62,14 @@ export class DataDir {
       throw new ConfigError(`--data-dir: cannot use ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
     }
     const dataDir = new DataDir(dir, fsync)
-    const keys = dataDir.#readJson<PersistedKeys>(KEYS)
-    const snapshot = dataDir.#readJson<JournalEntry[]>(SNAPSHOT) ?? []
-    return { dataDir, recovered: { keys, entries: [...snapshot, ...dataDir.#readJournal()] } }
+    const keys = dataDir.#readJson<unknown>(KEYS)
+    if (keys !== undefined) checkKeys(keys, join(dir, KEYS))
+    const snapshot = dataDir.#readJson<unknown>(SNAPSHOT) ?? []
+    if (!Array.isArray(snapshot)) throw corrupt(join(dir, SNAPSHOT), 'not a list of entries')
+    snapshot.forEach((entry, index) => checkEntry(entry, `${join(dir, SNAPSHOT)} entry ${index + 1}`))
+    const journal = dataDir.#readJournal()
+    journal.forEach((entry, index) => checkEntry(entry, `${join(dir, JOURNAL)} line ${index + 1}`))
+    return { dataDir, recovered: { keys: keys as PersistedKeys | undefined, entries: [...(snapshot as JournalEntry[]), ...journal] } }
   }
 
   saveKeys(keys: PersistedKeys): void {
@@ -74,11 +85,17 @@ export class DataDir {
   }
 
   append(entry: JournalEntry): void {
-    if (this.#fd === undefined) this.#fd = openSync(join(this.dir, JOURNAL), 'a')
-    const line = `${JSON.stringify(entry)}\n`
-    // Synchronous on purpose: the change reaches the operating system before the answer leaves.
-    writeSync(this.#fd, line)
-    if (this.fsync) fsyncSync(this.#fd)
+    const line = Buffer.from(`${JSON.stringify(entry)}\n`)
+    try {
+      if (this.#fd === undefined) this.#fd = openSync(join(this.dir, JOURNAL), 'a')
+      // Synchronous on purpose: the change reaches the operating system before the answer leaves.
+      for (let written = 0; written < line.length; ) written += writeSync(this.#fd, line, written)
+      if (this.fsync) fsyncSync(this.#fd)
+    } catch (error) {
+      // Memory already holds the change: answering on would build on a state the disk never saw.
+      console.error(`refresh-lab: cannot write ${join(this.dir, JOURNAL)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); stopping rather than lose answered changes`)
+      process.exit(70)
+    }
     this.#bytes += line.length
   }
 
@@ -105,7 +122,7 @@ export class DataDir {
     try {
       return JSON.parse(text) as T
     } catch {
-      throw new ConfigError(`--data-dir: ${join(this.dir, name)} is corrupt (not JSON); refresh-lab will not start over it and lose data: move it away to start empty`)
+      throw corrupt(join(this.dir, name), 'not JSON')
     }
   }
 
@@ -125,7 +142,7 @@ export class DataDir {
       try {
         return JSON.parse(line) as JournalEntry
       } catch {
-        throw new ConfigError(`--data-dir: ${path} is corrupt at line ${index + 1}; refresh-lab will not start over it and lose data: move it away to start empty`)
+        throw corrupt(`${path} line ${index + 1}`, 'not JSON')
       }
     })
   }
@@ -138,6 +155,10 @@ export class DataDir {
     fsyncSync(fd)
     closeSync(fd)
     renameSync(temporary, path)
+    // The rename itself must reach the disk before the journal it replaces is emptied.
+    const dirFd = openSync(this.dir, 'r')
+    fsyncSync(dirFd)
+    closeSync(dirFd)
   }
 
   /** For the soak test and stats: how big the journal has grown. */
@@ -148,4 +169,52 @@ export class DataDir {
       return 0
     }
   }
+}
+
+function corrupt(where: string, what: string): ConfigError {
+  return new ConfigError(`--data-dir: ${where} is corrupt (${what}); refresh-lab will not start over it and lose data: move it away to start empty`)
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+const isInt = (value: unknown) => Number.isSafeInteger(value)
+const isTime = (value: unknown) => typeof value === 'number' && Number.isFinite(value)
+
+function checkKeys(keys: unknown, where: string): void {
+  if (!isObject(keys) || typeof keys['refreshKey'] !== 'string' || Buffer.from(keys['refreshKey'], 'base64').length !== 32) {
+    throw corrupt(where, 'no 32-byte refreshKey')
+  }
+  if (keys['hs256Secret'] !== undefined && typeof keys['hs256Secret'] !== 'string') throw corrupt(where, 'hs256Secret is not a string')
+  if (keys['privateJwk'] !== undefined && !isObject(keys['privateJwk'])) throw corrupt(where, 'privateJwk is not a JWK')
+}
+
+/** Every entry is checked before any is applied: a wrong shape stops startup, it is never half-loaded. */
+function checkEntry(entry: unknown, where: string): void {
+  if (!isObject(entry)) throw corrupt(where, 'not an object')
+  const { store, user, clockOffsetMs, serialFloor, expiredThroughAll, expiredFamily } = entry
+  if (clockOffsetMs !== undefined && !isTime(clockOffsetMs)) throw corrupt(where, 'clockOffsetMs is not a number')
+  if (serialFloor !== undefined && !isInt(serialFloor)) throw corrupt(where, 'serialFloor is not a whole number')
+  if (expiredThroughAll !== undefined && !isInt(expiredThroughAll)) throw corrupt(where, 'expiredThroughAll is not a whole number')
+  if (expiredFamily !== undefined && !(Array.isArray(expiredFamily) && typeof expiredFamily[0] === 'string' && isInt(expiredFamily[1]))) {
+    throw corrupt(where, 'expiredFamily is not [id, serial]')
+  }
+  if (user !== undefined && !(isObject(user) && ['id', 'email', 'password', 'name'].every((k) => typeof user[k] === 'string'))) {
+    throw corrupt(where, 'a user without id, email, password and name')
+  }
+  if (store === undefined) return
+  if (!isObject(store)) throw corrupt(where, 'store is not an object')
+  const { families = [], tokens = [], forgetFamilies = [], forgetTokens = [] } = store
+  const family = (f: unknown) =>
+    isObject(f) && typeof f['id'] === 'string' && typeof f['userId'] === 'string' && isTime(f['createdAt']) && isTime(f['expiresAt']) &&
+    (f['status'] === 'active' || f['status'] === 'revoked') && isInt(f['generation'])
+  const token = (t: unknown) => {
+    if (!Array.isArray(t) || typeof t[0] !== 'string' || !isObject(t[1])) return false
+    const r = t[1]
+    return typeof r['familyId'] === 'string' && isInt(r['generation']) && isTime(r['issuedAt']) && isTime(r['expiresAt']) &&
+      (r['rotatedAt'] === null || isTime(r['rotatedAt'])) && isInt(r['graceUses'])
+  }
+  const strings = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === 'string')
+  if (!Array.isArray(families) || !families.every(family)) throw corrupt(where, 'a session of the wrong shape')
+  if (!Array.isArray(tokens) || !tokens.every(token)) throw corrupt(where, 'a token record of the wrong shape')
+  if (!strings(forgetFamilies) || !strings(forgetTokens)) throw corrupt(where, 'a forget list of the wrong shape')
+  if (store['clear'] !== undefined && store['clear'] !== true) throw corrupt(where, 'clear is not true')
 }

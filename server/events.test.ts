@@ -26,12 +26,19 @@ describe('EventLog', () => {
     expect(log.since(5)).toMatchObject({ dropped: 0, events: [{ id: 6 }, { id: 7 }] })
   })
 
-  it('honours a limit and starts over on clear', () => {
+  it('honours a limit, and empties on clear while ids keep counting', () => {
     const log = new EventLog(5, clock)
     for (let i = 0; i < 4; i += 1) log.record({ type: 'request' })
     expect(log.since(0, 2).events.map((e) => e.id)).toEqual([1, 2])
     log.clear()
-    expect(log.since()).toEqual({ events: [], lastId: 0, dropped: 0 })
-    expect(log.record({ type: 'reset' }).id).toBe(1)
+    expect(log.since()).toEqual({ events: [], lastId: 4, dropped: 0 })
+    expect(log.record({ type: 'reset' }).id).toBe(5)
+    expect(log.since(2).events.map((e) => e.id)).toEqual([5])
+  })
+
+  it('answers a cursor from before a restart (past the end) with everything there is', () => {
+    const log = new EventLog(5, clock)
+    log.record({ type: 'login' })
+    expect(log.since(500).events.map((e) => e.id)).toEqual([1])
   })
 })

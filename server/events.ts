@@ -16,6 +16,8 @@ export class EventLog {
   readonly #ring: (LabEvent | undefined)[]
   #nextId = 1
   readonly #subscribers = new Set<Subscriber>()
+  /** Ids below this were cleared. */
+  #oldestKeptId = 1
 
   constructor(
     readonly capacity: number,
@@ -49,18 +51,22 @@ export class EventLog {
   /** Events with an id greater than `afterId`, oldest first, and how many of those were lost. */
   since(afterId = 0, limit = this.capacity): LabEventsPage {
     const lastId = this.#nextId - 1
-    const oldestKept = Math.max(1, lastId - this.capacity + 1)
-    const first = Math.max(afterId + 1, oldestKept)
+    // A cursor past the end comes from before a restart: start from what there is.
+    if (afterId > lastId) afterId = 0
+    const ringOldest = Math.max(1, lastId - this.capacity + 1)
+    const first = Math.max(afterId + 1, ringOldest, this.#oldestKeptId)
     const events: LabEvent[] = []
     for (let id = first; id <= lastId && events.length < limit; id += 1) {
       const event = this.#ring[(id - 1) % this.capacity]
       if (event) events.push(event)
     }
-    return { events, lastId, dropped: Math.max(0, oldestKept - (afterId + 1)) }
+    // Lost to the ring's wrap, not to a clear.
+    return { events, lastId, dropped: Math.max(0, ringOldest - Math.max(afterId + 1, this.#oldestKeptId)) }
   }
 
+  /** Empties the log; ids keep counting, so a reader's Last-Event-ID never points into the future. */
   clear(): void {
     this.#ring.fill(undefined)
-    this.#nextId = 1
+    this.#oldestKeptId = this.#nextId
   }
 }

@@ -112,16 +112,25 @@ export function createLab(config: ServerConfig): Lab {
     for (const user of config.users) addUser(user)
   }
   startupUsers()
+  // Access tokens with a serial up to these marks count as expired: one mark for all, one per family.
+  let expiredThroughAll = 0
+  const expiredThroughFamily = new Map<string, number>()
   for (const entry of opened?.recovered.entries ?? []) {
     if (entry.store) store.apply(entry.store)
     if (entry.user) addUser(entry.user)
     if (entry.clockOffsetMs !== undefined) clock.restoreOffset(entry.clockOffsetMs)
+    if (entry.serialFloor !== undefined) tokens.restoreSerial(entry.serialFloor)
+    if (entry.expiredThroughAll !== undefined) expiredThroughAll = entry.expiredThroughAll
+    if (entry.expiredFamily !== undefined) expiredThroughFamily.set(entry.expiredFamily[0], entry.expiredFamily[1])
   }
   /** The whole state as journal entries: what a compaction writes. */
   const stateEntries = (): JournalEntry[] => [
     { store: store.snapshot() },
     ...[...usersById.values()].filter((user) => !config.users.includes(user)).map((user) => ({ user })),
     { clockOffsetMs: clock.offsetMs },
+    { serialFloor: tokens.serialFloor },
+    { expiredThroughAll },
+    ...[...expiredThroughFamily].map((mark) => ({ expiredFamily: mark })),
   ]
   const ready = keys.then((loaded) => {
     if (!opened) return
@@ -132,12 +141,9 @@ export function createLab(config: ServerConfig): Lab {
     })
     opened.dataDir.compact(stateEntries())
     store.attachJournal((change) => opened.dataDir.append({ store: change }))
+    tokens.onSerialBlock = (floor) => opened.dataDir.append({ serialFloor: floor })
   })
   ready.catch(() => undefined) // reported where startServer awaits it
-  // Access tokens with a serial up to these marks count as expired: one mark for all, one per family.
-  let expiredThroughAll = 0
-  const expiredThroughFamily = new Map<string, number>()
-
   let epoch = 0
   const lab: Lab = {
     get epoch() {
@@ -189,10 +195,14 @@ export function createLab(config: ServerConfig): Lab {
       const through = tokens.lastSerial
       if (scope.user === undefined && scope.family === undefined) {
         expiredThroughAll = through
+        opened?.dataDir.append({ expiredThroughAll: through })
         return store.families().length
       }
       const families = lab.familiesIn(scope)
-      for (const family of families) expiredThroughFamily.set(family.id, through)
+      for (const family of families) {
+        expiredThroughFamily.set(family.id, through)
+        opened?.dataDir.append({ expiredFamily: [family.id, through] })
+      }
       return families.length
     },
     isExpiredEarly(claims) {

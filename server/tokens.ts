@@ -31,6 +31,9 @@ export interface SignedAccessToken {
  * JWT times have one-second resolution, so `exp` is rounded up: a `500ms` access TTL yields a
  * token that lives until the next whole second.
  */
+/** Serials are recorded by --data-dir a block at a time, not per token. */
+const SERIAL_BLOCK = 10_000
+
 /** How many verified tokens to remember; an authed burst reuses a handful, a load test a few thousand. */
 const VERIFIED_CACHE_SIZE = 10_000
 
@@ -43,6 +46,11 @@ export class AccessTokens {
    * the cache changes how fast an answer comes, never what it is.
    */
   readonly #verified = new Map<string, AccessClaims>()
+  /**
+   * With --data-dir: told, before the first token of each block of serials is issued, where the
+   * block ends, so a restart starts above every serial ever issued.
+   */
+  onSerialBlock: ((floor: number) => void) | undefined
   /** The `iss` of new tokens; `startServer` sets it to the server's URL unless `--issuer` was given. */
   issuer: string
 
@@ -65,6 +73,7 @@ export class AccessTokens {
     const iat = Math.floor(now / 1000)
     const exp = Math.ceil((now + ttlMs) / 1000)
     const serial = ++this.#serial
+    if (serial % SERIAL_BLOCK === 1) this.onSerialBlock?.(serial - 1 + SERIAL_BLOCK)
     const keys = await this.#keys
     const jti = `${serial.toString(36)}.${randomBase64url(9)}`
     if (keys.hmacSecret) {
@@ -82,6 +91,16 @@ export class AccessTokens {
       .setExpirationTime(exp)
       .sign(keys.signKey)
     return { token, serial, expiresIn: Math.max(0, exp - Math.ceil(now / 1000)) }
+  }
+
+  /** After a restart: continue above every serial a previous run may have issued. */
+  restoreSerial(floor: number): void {
+    if (floor > this.#serial) this.#serial = floor
+  }
+
+  /** Where the current block of serials ends: what a compaction records. */
+  get serialFloor(): number {
+    return Math.ceil(this.#serial / SERIAL_BLOCK) * SERIAL_BLOCK
   }
 
   /** The serial of the last token signed: everything up to it exists now. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -14,6 +14,8 @@ const post = async (url: string, path: string, body: unknown) => {
   const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   return { status: res.status, body: (await res.json()) as { data?: Tokens; error?: { code: string } } }
 }
+
+const sidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as { sid: string }).sid
 
 describe('--data-dir survives kill -9', () => {
   it('keeps every refresh token a client got a 200 for, forgets nothing answered, and never half-rotates', async () => {
@@ -65,12 +67,43 @@ describe('--data-dir survives kill -9', () => {
     }
   })
 
-  it('refuses to start over a corrupt data dir, with one line, instead of losing it', async () => {
+  it.each([
+    ['journal.ndjson', '{"store":{}}\nnot json\n{"store":{}}\n', 'journal.ndjson line 2 is corrupt (not JSON)'],
+    ['journal.ndjson', 'null\n', 'journal.ndjson line 1 is corrupt (not an object)'],
+    ['journal.ndjson', '{"store":{"tokens":[1]}}\n', 'journal.ndjson line 1 is corrupt (a token record of the wrong shape)'],
+    ['journal.ndjson', '{"clockOffsetMs":"abc"}\n', 'journal.ndjson line 1 is corrupt (clockOffsetMs is not a number)'],
+    ['journal.ndjson', '{"store":{"families":"xy"}}\n', 'journal.ndjson line 1 is corrupt (a session of the wrong shape)'],
+    ['state.json', '{}', 'state.json is corrupt (not a list of entries)'],
+    ['keys.json', '{"refreshKey":"x"}', 'keys.json is corrupt (no 32-byte refreshKey)'],
+  ])('refuses to start over a corrupt %s (%j), with one line, and leaves it as it was', async (file, content, message) => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-corrupt-'))
-    writeFileSync(join(dir, 'journal.ndjson'), '{"store":{}}\nnot json\n{"store":{}}\n')
+    writeFileSync(join(dir, file), content)
     const result = await runCli(['serve', '--port', '0', '--data-dir', dir])
     expect(result.code).toBe(2)
-    expect(result.stderr.trim()).toBe(`refresh-lab: --data-dir: ${join(dir, 'journal.ndjson')} is corrupt at line 2; refresh-lab will not start over it and lose data: move it away to start empty`)
+    expect(result.stderr.trim()).toBe(`refresh-lab: --data-dir: ${join(dir, message)}; refresh-lab will not start over it and lose data: move it away to start empty`)
+    expect(readFileSync(join(dir, file), 'utf8')).toBe(content)
+  })
+
+  it('keeps an early expiry across a restart, and a later expiry still reaches tokens issued before it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-expiry-'))
+    const first = await startServe(['--data-dir', dir, '--secret', 'expiry-secret-expiry-secret-expiry'])
+    const port = new URL(first.url).port
+    const old = (await post(first.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })).body.data!
+    const expiredBefore = (await post(first.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })).body.data!
+    await post(first.url, '/_lab/expire', { family: sidOf(expiredBefore.access_token) })
+    first.child.kill('SIGKILL')
+    await new Promise((resolve) => first.child.once('close', resolve))
+    const second = await startServe(['--data-dir', dir, '--secret', 'expiry-secret-expiry-secret-expiry', '--port', port])
+    try {
+      const me = (token: string) => fetch(`${second.url}/api/auth/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)
+      expect(await me(expiredBefore.access_token)).toBe(401) // the expiry acknowledged before the crash holds
+      expect(await me(old.access_token)).toBe(200)
+      await post(second.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })
+      await post(second.url, '/_lab/expire', {})
+      expect(await me(old.access_token)).toBe(401) // issued before the restart, still reached
+    } finally {
+      await second.stop()
+    }
   })
 
   it('drops a torn last journal line: a change the crash cut off before it was answered', async () => {

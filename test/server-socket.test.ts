@@ -59,6 +59,17 @@ describe('the server on a real socket', () => {
     expect((await fetch(`${server.url}/_lab/stats`)).status).toBe(200)
   })
 
+  it('finishes a request whose client left while ?_delay held it, instead of waiting for ever', async () => {
+    server.lab.counters.reset()
+    await raw(
+      server,
+      'POST /api/auth/login?_delay=300ms HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email":',
+      { endAfterWrite: true },
+    )
+    await new Promise((resolve) => setTimeout(resolve, 800))
+    expect(server.lab.counters.snapshot().requests['POST /api/auth/login']).toEqual({ '400': 1 })
+  })
+
   it('drops the connection for an injected drop fault, and answers the next call', async () => {
     await fetch(`${server.url}/_lab/faults`, {
       method: 'POST',

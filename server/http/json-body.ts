@@ -18,6 +18,8 @@ export function payloadTooLarge(): LabError {
 export async function readBodyText(c: Context): Promise<string> {
   const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming as IncomingMessage | undefined
   if (!incoming || typeof incoming.on !== 'function') return c.req.text()
+  // Gone before we started listening (a client that left during a ?_delay): no event will come.
+  if (incoming.destroyed || incoming.readableAborted || incoming.errored) return Promise.reject(new Error('aborted'))
   return new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -26,6 +28,7 @@ export async function readBodyText(c: Context): Promise<string> {
       incoming.off('end', onEnd)
       incoming.off('error', onError)
       incoming.off('aborted', onAborted)
+      incoming.off('close', onClose)
       if (error) reject(error)
     }
     const onData = (chunk: Buffer) => {
@@ -41,10 +44,14 @@ export async function readBodyText(c: Context): Promise<string> {
     }
     const onError = (error: Error) => stop(error)
     const onAborted = () => stop(new Error('aborted'))
+    const onClose = () => {
+      if (!incoming.readableEnded) stop(new Error('aborted'))
+    }
     incoming.on('data', onData)
     incoming.once('end', onEnd)
     incoming.once('error', onError)
     incoming.once('aborted', onAborted)
+    incoming.once('close', onClose)
   })
 }
 

@@ -58,5 +58,7 @@ describe('the lab page and its stream behind the lab token', () => {
     expect(page.headers.get('content-type')).toContain('text/html')
     expect(await page.text()).toContain('<title>refresh-lab</title>')
     expect((await app.request('/_lab/events/stream?lab_token=wrong-token-wrong-token')).status).toBe(401)
+    // Never for a call that changes the lab: a token in a URL ends up in histories and logs.
+    expect((await app.request(`/_lab/reset?lab_token=${TOKEN}`, { method: 'POST' })).status).toBe(401)
   })
 })

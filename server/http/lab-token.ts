@@ -4,13 +4,14 @@ import { LabError } from '../../src/shared/errors.js'
 
 /**
  * Guards the lab control API with `Authorization: Bearer <lab token>`, compared in constant time.
- * The lab page's event stream cannot set headers (EventSource), so `?lab_token=` works too.
+ * The lab page's event stream cannot set headers (EventSource), so `?lab_token=` works too, on GET only.
  */
 export function requireLabToken(token: string): MiddlewareHandler {
   const expected = createHash('sha256').update(token).digest()
   return async function labToken(c, next) {
     const match = /^Bearer +(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')
-    const presented = match?.[1] ?? c.req.query('lab_token')
+    // The query form only for GET (the page and its stream): never for a call that changes the lab.
+    const presented = match?.[1] ?? (c.req.method === 'GET' ? c.req.query('lab_token') : undefined)
     const given = createHash('sha256').update(presented ?? '').digest()
     if (presented === undefined || !timingSafeEqual(given, expected)) {
       throw new LabError('LAB_TOKEN_REQUIRED', 'the lab control API needs "Authorization: Bearer <lab token>" (--lab-token)')

@@ -5,6 +5,9 @@ import type { AuthedEnv } from '../http/bearer.js'
 import type { Lab } from '../lab.js'
 import { LAB_PAGE_HTML } from './lab-page-html.js'
 
+/** Events waiting to be written to one page before it counts as gone. */
+const MAX_QUEUED = 1_000
+
 /** The live lab page at `/_lab/`, and the Server-Sent Events stream that feeds it. */
 export function registerLabPage(app: Hono<AuthedEnv>, lab: Lab): void {
   const page = (c: Context) =>
@@ -23,8 +26,16 @@ export function registerLabPage(app: Hono<AuthedEnv>, lab: Lab): void {
       for (const event of lab.events.since(after).events) await send(event)
       let ended!: () => void
       const done = new Promise<void>((resolve) => (ended = resolve))
+      // One write at a time, in order. A page that stops reading is cut off rather than buffered
+      // without end; its EventSource reconnects and resumes from its Last-Event-ID.
+      let queue = Promise.resolve()
+      let waiting = 0
       const unsubscribe = lab.events.subscribe(
-        (event) => void send(event).catch(() => undefined),
+        (event) => {
+          if (waiting >= MAX_QUEUED) return ended()
+          waiting += 1
+          queue = queue.then(() => send(event)).catch(() => ended()).finally(() => (waiting -= 1))
+        },
         () => ended(),
       )
       const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n').catch(() => undefined), 15_000)
