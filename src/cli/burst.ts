@@ -3,7 +3,7 @@ import { parseDuration } from '../shared/duration.js'
 import { HarnessError } from '../harness/errors.js'
 import { startEmbeddedServer } from './embedded-server.js'
 import { parseUrl } from './lab-url.js'
-import { wholeNumber } from './options.js'
+import { CLIENT_HELP, wholeNumber } from './options.js'
 
 interface BurstCommandOptions {
   parallel: number
@@ -26,7 +26,7 @@ export function registerBurst(program: Command): void {
     .command('burst')
     .description('fire N parallel authed requests after the access token expired; pass only if exactly one /refresh happened')
     .option('--parallel <n>', 'requests to fire at once', wholeNumber(1, 100_000), 10)
-    .option('--client <name|path>', 'reference, naive, or your module exporting createClient(ctx)', 'reference')
+    .option('--client <name|path|exec:cmd>', CLIENT_HELP, 'reference')
     .option('--path <path>', 'authed path to request', '/api/users')
     .option('--method <method>', 'HTTP method of the requests', 'GET')
     .option('--url <url>', 'a running `refresh-lab serve` (default: start one in-process)')
@@ -45,12 +45,12 @@ export function registerBurst(program: Command): void {
 
 /** Runs one burst and prints its report; resolves with the exit code (0 pass, 1 fail). */
 async function burst(options: BurstCommandOptions): Promise<number> {
-  const [{ runBurst }, { formatBurstReport }, { loadClient }] = await Promise.all([
+  const [{ runBurst }, { formatBurstReport }, { resolveClientSpec }] = await Promise.all([
     import('../harness/burst.js'),
     import('../harness/burst-report.js'),
-    import('../harness/load-client.js'),
+    import('../harness/tabs/client-spec.js'),
   ])
-  const createClient = await loadClient(options.client)
+  resolveClientSpec(options.client) // a wrong --client is one line before any server starts
   const credentials = parseUser(options.user)
   const timeoutMs = parseTimeout(options.timeout)
   const server = options.url === undefined ? await startEmbeddedServer(options.profile === undefined ? {} : { profile: options.profile }) : undefined
@@ -59,8 +59,7 @@ async function burst(options: BurstCommandOptions): Promise<number> {
       url: server?.url ?? parseUrl(options.url as string),
       embedded: server !== undefined,
       ...(options.labToken === undefined ? {} : { labToken: options.labToken }),
-      createClient,
-      clientName: options.client,
+      client: options.client,
       parallel: options.parallel,
       method: options.method,
       path: options.path,

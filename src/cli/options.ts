@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander'
+import { BUILT_IN_CLIENTS } from '../client/index.js'
 
 /** commander parsers shared by the commands: each refuses a bad value with one readable line. */
 
@@ -15,3 +16,6 @@ export function wholeNumber(min: number, max: number) {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value]
 }
+
+/** `--client` of burst and run: every built-in by name, so `--help` shows them all. */
+export const CLIENT_HELP = `the client to judge: a built-in (${Object.keys(BUILT_IN_CLIENTS).join(', ')}), your module exporting createClient(ctx) (./my-client.ts), or exec:<command> for a client in any language`

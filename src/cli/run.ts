@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander'
 import { HarnessError } from '../harness/errors.js'
 import { startEmbeddedServer } from './embedded-server.js'
 import { parseUrl } from './lab-url.js'
+import { CLIENT_HELP } from './options.js'
 
 interface RunOptions {
   client: string
@@ -20,7 +21,7 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('run the conformance scenarios (default: all built in) against one client; pass only if every one holds')
     .argument('[scenarios...]', 'built-in scenario names (burst, late-401, …) or scenario files (./my-case.json)')
-    .option('--client <name|path>', 'reference, a built-in faulty client, or your module exporting createClient(ctx)', 'reference')
+    .option('--client <name|path|exec:cmd>', CLIENT_HELP, 'reference')
     .option('--url <url>', 'a running `refresh-lab serve`; each scenario resets it (default: start one in-process)')
     .option('--profile <simple|grit>', 'wire profile of the in-process server (with --url, the server decides)')
     .option('--lab-token <token>', 'the lab token of the server at --url (env REFRESH_LAB_TOKEN)')
@@ -34,8 +35,8 @@ export function registerRun(program: Command): void {
 }
 
 async function run(specs: string[], options: RunOptions): Promise<number> {
-  const [{ loadClient }, { resolveScenarios }, { runScenarios }, { formatRunReport }, { toJUnit }, { formatTimeline }] = await Promise.all([
-    import('../harness/load-client.js'),
+  const [{ resolveClientSpec }, { resolveScenarios }, { runScenarios }, { formatRunReport }, { toJUnit }, { formatTimeline }] = await Promise.all([
+    import('../harness/tabs/client-spec.js'),
     import('../harness/scenario/catalog.js'),
     import('../harness/scenario/run-scenarios.js'),
     import('../harness/scenario/report.js'),
@@ -56,7 +57,7 @@ async function run(specs: string[], options: RunOptions): Promise<number> {
   if (options.output !== undefined) await writeFile(options.output, '').catch((error: NodeJS.ErrnoException) => {
     throw new HarnessError('usage', `--output: cannot write ${options.output} (${error.code ?? error.message})`)
   })
-  const createClient = await loadClient(options.client)
+  resolveClientSpec(options.client) // a wrong --client is one line before any server starts
   const scenarios = await resolveScenarios(specs)
   const url = options.url === undefined ? undefined : parseUrl(options.url)
   const server = url === undefined ? await startEmbeddedServer(options.profile === undefined ? {} : { profile: options.profile }) : undefined
@@ -65,8 +66,7 @@ async function run(specs: string[], options: RunOptions): Promise<number> {
       url: server?.url ?? (url as string),
       embedded: server !== undefined,
       ...(options.labToken === undefined ? {} : { labToken: options.labToken }),
-      createClient,
-      clientName: options.client,
+      client: options.client,
       scenarios,
       timeline: options.timeline === true,
     })

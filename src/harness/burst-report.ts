@@ -1,4 +1,5 @@
 import { describeFailures, type Expectation } from './expectations.js'
+import { formatFailures } from './outcomes.js'
 import { formatTimeline, type TimelineRow } from './timeline.js'
 
 export type { Expectation } from './expectations.js'
@@ -9,7 +10,10 @@ export type { Expectation } from './expectations.js'
  */
 export interface BurstReport {
   schema: 'refresh-lab/burst@1'
-  verdict: 'pass' | 'fail'
+  /** `error` when the client itself ended the run: it exited, crashed or stopped answering. */
+  verdict: 'pass' | 'fail' | 'error'
+  /** Why the verdict is `error`: `client exited with code 0 during request r3`. */
+  error?: string
   url: string
   /** True when the harness started its own server for the run. */
   embedded: boolean
@@ -51,6 +55,15 @@ export interface BurstReport {
    */
   session: 'active' | 'revoked' | 'signed-out' | 'unknown'
   expectations: Expectation[]
+  /**
+   * `unavailable` when the client's calls bypassed `ctx.fetch` (an exec client, got): client-side
+   * counts are then 0 and unchecked, and the verdict rests on the server's counts.
+   */
+  clientCounts: 'recorded' | 'unavailable'
+  /** Things the reader should know about how the verdict was reached. */
+  notes: string[]
+  /** What the client printed on stdout and stderr, for a verdict that is not `pass`. */
+  clientOutput?: string
   durationMs: number
   /** With `--timeline`: per request, its attempt, the refresh it sent or waited on, its retry. */
   timeline?: TimelineRow[]
@@ -61,20 +74,19 @@ export const BURST_SCHEMA = 'refresh-lab/burst@1'
 /** The human summary: a few aligned lines and a one-line verdict. */
 export function formatBurstReport(report: BurstReport): string {
   const { requests, refresh, reuse } = report
-  const failures = Object.entries(requests.failures)
-    .map(([code, count]) => `${count}× ${code}`)
-    .join(', ')
+  const failures = formatFailures(requests.failures)
+  const clientCalls = report.clientCounts === 'recorded' ? `${refresh.clientCalls} sent by the client, ` : ''
   const rows: [string, string][] = [
     ['server', `${report.url}${report.embedded ? ' (embedded)' : ''}`],
     ['requests', `${requests.succeeded} succeeded, ${requests.failed} failed${failures ? ` (${failures})` : ''}`],
     [
       'refresh calls',
-      `${refresh.clientCalls} sent by the client, ${refresh.serverCalls} seen by the server (${refresh.succeeded} succeeded, ${refresh.rejected} rejected)`,
+      `${clientCalls}${refresh.serverCalls} seen by the server (${refresh.succeeded} succeeded, ${refresh.rejected} rejected)`,
     ],
     [
       'token reuse',
       reuse.detected
-        ? `DETECTED: ${reuse.count} by the server, ${reuse.replays} refresh token replay${reuse.replays === 1 ? '' : 's'} by the client`
+        ? `DETECTED: ${reuse.count} by the server${report.clientCounts === 'recorded' ? `, ${reuse.replays} refresh token replay${reuse.replays === 1 ? '' : 's'} by the client` : ''}`
         : refresh.graceReuses > 0
           ? `none outside the grace (${refresh.graceReuses} inside it)`
           : 'none',
@@ -98,13 +110,24 @@ export function formatBurstReport(report: BurstReport): string {
       (e) => `  ${e.pass ? 'ok  ' : 'FAIL'} ${e.name.padEnd(30)} expected ${String(e.expected)}, got ${String(e.actual)}`,
     ),
     '',
+    ...report.notes.map((note) => `  note: ${note}`),
+    ...(report.notes.length > 0 ? [''] : []),
   ]
+  if (report.clientOutput !== undefined) lines.push('  the client printed:', ...indent(report.clientOutput), '')
   const failed = report.expectations.filter((e) => !e.pass)
-  lines.push(
+  if (report.verdict === 'error') lines.push(`ERROR  ${report.error ?? 'the client ended the run'}`)
+  else lines.push(
     failed.length === 0
       ? `PASS  all ${report.expectations.length} expectations hold: ${refresh.serverCalls} refresh call${refresh.serverCalls === 1 ? '' : 's'} for ${report.parallel} parallel 401s`
       : `FAIL  ${describeFailures(report.expectations)}`,
   )
   if (report.timeline) lines.push('', formatTimeline(report.timeline))
   return lines.join('\n')
+}
+
+/** The client's own output, indented under the report, at most 20 lines. */
+export function indent(text: string, limit = 20): string[] {
+  const lines = text.split('\n')
+  const shown = lines.length > limit ? ['…', ...lines.slice(-limit)] : lines
+  return shown.map((line) => `    ${line}`)
 }

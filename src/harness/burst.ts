@@ -1,15 +1,16 @@
-import type { Client, CreateClient } from '../client/contract.js'
+import type { CreateClient } from '../client/contract.js'
 import { ROUTES, type LabStats } from '../shared/wire.js'
 import { BURST_SCHEMA, type BurstReport } from './burst-report.js'
 import { check, checkCount, type Expectation } from './expectations.js'
 import { HarnessError } from './errors.js'
 import { LabApi } from './lab-api.js'
 import { createRecordingStorage } from './memory-storage.js'
-import { countReplays, failureCode } from './outcomes.js'
-import { createRecordingFetch, requestTag } from './recording-fetch.js'
-import { RunBound, type Settled } from './run-bound.js'
+import { BYPASS_NOTE, clientTrouble, countFailures, countReplays, outcomeOf, type RequestOutcome } from './outcomes.js'
+import { RunBound } from './run-bound.js'
 import { buildTimeline } from './timeline.js'
 import { clientSession, type ClientSession } from './session-state.js'
+import { ClientUnderTest } from './tabs/client-under-test.js'
+import { resolveClientSpec } from './tabs/client-spec.js'
 
 /**
  * Up to this many requests are on the wire at once; beyond it they queue in the client's pool,
@@ -26,9 +27,15 @@ export interface BurstOptions {
   labToken?: string
   /** Whether the caller started that server for this run (shown in the report). */
   embedded?: boolean
-  createClient: CreateClient
-  /** The client's name in the report (`reference`, `naive`, `./my-client.mjs`). */
-  clientName: string
+  /**
+   * The client: a built-in name (`reference`, `naive`, …), a module path (`./my-client.ts`) or
+   * `exec:<command>`, each run isolated in its own thread or process (docs/clients.md).
+   */
+  client?: string
+  /** Or a `createClient` function, run in this thread: not isolated from the caller. */
+  createClient?: CreateClient
+  /** The client's name in the report (default: `client`). */
+  clientName?: string
   parallel: number
   method?: string
   path?: string
@@ -76,7 +83,11 @@ type ResolvedBurstOptions = BurstOptions & { method: string; path: string }
 
 async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise<BurstReport> {
   const { parallel, method, path, url } = options
+  const clientSource = options.client ?? options.createClient
+  if (clientSource === undefined) throw new HarnessError('usage', 'runBurst needs a client: a name, a module path, exec:<command> or createClient')
+  const spec = resolveClientSpec(clientSource, options.clientName === undefined ? {} : { name: options.clientName })
 
+  // The lifecycle of docs/clients.md: signed in with a saved session, then the client starts.
   const signedIn = await lab.login(options.email ?? 'demo@example.com', options.password ?? 'password')
   const storage = createRecordingStorage()
   await storage.save({ accessToken: signedIn.accessToken, refreshToken: signedIn.refreshToken })
@@ -84,83 +95,77 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
   await lab.advanceClock(Math.max(0, signedIn.expiresInMs) + 1000)
   const before = await lab.stats()
 
-  const bound = new RunBound(options.timeoutMs ?? 30_000)
+  const timeoutMs = options.timeoutMs ?? 30_000
+  const bound = new RunBound(timeoutMs)
   const maxCalls = parallel * 4 + 10
-  const recorder = createRecordingFetch({
-    connections: Math.min(parallel, MAX_CONNECTIONS),
-    refreshPath: ROUTES.refresh,
-    maxCalls,
-    onLimit: () => bound.end('CALL_LIMIT'),
-  })
-  let onLogoutCalls = 0
-  let client: Client
+  let client: ClientUnderTest
   try {
-    client = options.createClient({
+    client = await ClientUnderTest.open({
+      spec,
       baseUrl: url,
-      fetch: recorder.fetch,
+      tabs: 1,
+      connections: Math.min(parallel, MAX_CONNECTIONS),
+      refreshPath: ROUTES.refresh,
+      maxCalls,
       storage,
-      onLogout: () => {
-        onLogoutCalls += 1
-      },
+      onLimit: () => bound.end('CALL_LIMIT'),
     })
+    await client.create()
   } catch (error) {
     bound.dispose()
-    await recorder.close()
-    throw new HarnessError('usage', `createClient(ctx) of the ${options.clientName} client threw: ${(error as Error).message}`, { cause: error })
-  }
-  if (typeof (client as Partial<Client> | undefined)?.request !== 'function') {
-    bound.dispose()
-    await recorder.close()
-    throw new HarnessError('usage', `createClient(ctx) of the ${options.clientName} client must return an object with a request(method, path, body) function`)
+    throw error
   }
 
   const started = performance.now()
-  let outcomes: Settled<unknown>[]
+  let outcomes: RequestOutcome[]
   try {
     outcomes = await Promise.all(
-      Array.from({ length: parallel }, (_, index) =>
-        bound.settle(requestTag.run({ id: `r${index + 1}` }, () => Promise.resolve().then(() => client.request(method, path)))),
-      ),
+      Array.from({ length: parallel }, async (_, index) => {
+        const id = `r${index + 1}`
+        return outcomeOf(id, await bound.settle(client.request(0, id, method, path, undefined)))
+      }),
     )
   } finally {
     bound.dispose()
-    recorder.abort('the burst ended')
-    await recorder.close()
+    await client.close()
   }
   const durationMs = performance.now() - started
   const after = await lab.stats()
 
-  const refreshCalls = recorder.calls.filter((call) => call.refresh)
+  const refreshCalls = client.calls.filter((call) => call.refresh)
   const server = difference(before, after)
-  const failures = countFailures(outcomes)
   const succeeded = outcomes.filter((o) => o.ok).length
   const replays = countReplays(refreshCalls)
-  const loggedOut = onLogoutCalls > 0 || storage.current.refreshToken === null
+  const loggedOut = client.onLogoutCalls > 0 || storage.current.refreshToken === null
   const session = await clientSession(lab, storage.current)
   // The server decides what a reuse is: a replay inside the reuse grace is allowed.
   const reuseDetected = server.reuseDetected > 0
   const expectRefreshes = options.expectRefreshes ?? 1
+  const bypassed = client.bypassedFetch({ succeeded, serverRefreshes: server.calls })
+  const error = clientTrouble(client, outcomes, timeoutMs)
 
   const expectations: Expectation[] = [
-    check('refresh calls (client)', expectRefreshes, refreshCalls.length),
+    ...(bypassed ? [] : [check('refresh calls (client)', expectRefreshes, refreshCalls.length)]),
     check('refresh calls (server)', expectRefreshes, server.calls),
-    check('client and server agree', refreshCalls.length, server.calls),
-    ...(options.allowReuse ? [] : [check('no refresh-token reuse', 'none', reuseDetected ? `${server.reuseDetected} detected, ${replays} replayed` : 'none')]),
+    ...(bypassed ? [] : [check('client and server agree', refreshCalls.length, server.calls)]),
+    ...(options.allowReuse ? [] : [check('no refresh-token reuse', 'none', reuseDetected ? `${server.reuseDetected} detected${bypassed ? '' : `, ${replays} replayed`}` : 'none')]),
     check('requests succeeded', parallel, succeeded),
     check('still signed in', 'yes', signedInVerdict(loggedOut, session)),
-    checkCount('HTTP calls within the bound', { max: maxCalls }, recorder.calls.length + recorder.refused),
+    ...(bypassed ? [] : [checkCount('HTTP calls within the bound', { max: maxCalls }, client.calls.length + client.refused)]),
   ]
+  const passed = expectations.every((e) => e.pass)
 
   return {
     schema: BURST_SCHEMA,
-    verdict: expectations.every((e) => e.pass) ? 'pass' : 'fail',
+    verdict: error !== undefined ? 'error' : passed ? 'pass' : 'fail',
+    ...(error === undefined ? {} : { error }),
     url,
     embedded: options.embedded ?? false,
-    client: options.clientName,
+    client: spec.name,
     parallel,
     method,
     path,
-    requests: { total: parallel, succeeded, failed: parallel - succeeded, failures },
+    requests: { total: parallel, succeeded, failed: parallel - succeeded, failures: countFailures(outcomes) },
     refresh: {
       clientCalls: refreshCalls.length,
       serverCalls: server.calls,
@@ -170,11 +175,14 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
     },
     reuse: { detected: reuseDetected, count: server.reuseDetected, replays },
     loggedOut,
-    onLogoutCalls,
+    onLogoutCalls: client.onLogoutCalls,
     session: session.state,
     expectations,
+    clientCounts: bypassed ? 'unavailable' : 'recorded',
+    notes: bypassed ? [BYPASS_NOTE] : [],
+    ...(passed && error === undefined ? {} : client.printed()),
     durationMs: Math.round(durationMs * 10) / 10,
-    ...(options.timeline ? { timeline: buildTimeline(recorder.calls, endings(outcomes)) } : {}),
+    ...(options.timeline && !bypassed ? { timeline: buildTimeline(client.calls, new Map(outcomes.map((o) => [o.id, o.ok ? 'ok' : (o.code ?? 'ERROR')]))) } : {}),
   }
 }
 
@@ -194,19 +202,4 @@ function difference(before: LabStats, after: LabStats) {
     graceReuses: after.refresh.graceReuses - before.refresh.graceReuses,
     reuseDetected: after.reuseDetected - before.reuseDetected,
   }
-}
-
-/** How each request (`r1`, `r2`, …) ended, for the timeline. */
-function endings(outcomes: Settled<unknown>[]): Map<string, string> {
-  return new Map(outcomes.map((o, index) => [`r${index + 1}`, o.ok ? 'ok' : 'ended' in o ? o.ended : failureCode(o.error)]))
-}
-
-function countFailures(outcomes: Settled<unknown>[]): Record<string, number> {
-  const byCode: Record<string, number> = {}
-  for (const outcome of outcomes) {
-    if (outcome.ok) continue
-    const code = 'ended' in outcome ? outcome.ended : failureCode(outcome.error)
-    byCode[code] = (byCode[code] ?? 0) + 1
-  }
-  return byCode
 }

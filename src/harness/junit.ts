@@ -1,4 +1,5 @@
 import { describeFailures } from './expectations.js'
+import { formatFailures } from './outcomes.js'
 import type { RunReport } from './scenario/report.js'
 
 /**
@@ -9,16 +10,19 @@ export function toJUnit(report: RunReport): string {
   const seconds = (ms: number) => (ms / 1000).toFixed(3)
   const failures = report.scenarios.filter((s) => s.verdict === 'fail').length
   const errors = report.scenarios.filter((s) => s.verdict === 'error').length
+  const classname = `refresh-lab.${className(report.client)}`
   const cases = report.scenarios.map((scenario) => {
-    const open = `    <testcase classname="refresh-lab.${xml(report.client)}" name="${xml(scenario.name)}" time="${seconds(scenario.durationMs)}"`
+    const open = `    <testcase classname="${xml(classname)}" name="${xml(scenario.name)}" time="${seconds(scenario.durationMs)}"`
     if (scenario.verdict === 'pass') return `${open}/>`
     const failed = scenario.expectations.filter((e) => !e.pass)
-    const detail = [scenario.description, '', ...failed.map((e) => `${e.name}: expected ${String(e.expected)}, got ${String(e.actual)}`)].join('\n')
+    const failures = Object.keys(scenario.requests.failures).length === 0 ? [] : [`failed requests: ${formatFailures(scenario.requests.failures)}`]
+    const detail = [scenario.description, '', ...failed.map((e) => `${e.name}: expected ${String(e.expected)}, got ${String(e.actual)}`), ...failures, ...scenario.notes.map((note) => `note: ${note}`)].join('\n')
     const inner =
       scenario.verdict === 'error'
-        ? `      <error message="${xml(scenario.error ?? 'could not run')}">${xml(scenario.error ?? '')}</error>`
+        ? `      <error message="${xml(scenario.error ?? 'could not run')}">${xml([scenario.error ?? '', ...failures].join('\n'))}</error>`
         : `      <failure message="${xml(describeFailures(scenario.expectations))}" type="ExpectationFailed">${xml(detail)}</failure>`
-    return `${open}>\n${inner}\n    </testcase>`
+    const output = scenario.clientOutput === undefined ? '' : `\n      <system-out>${xml(scenario.clientOutput)}</system-out>`
+    return `${open}>\n${inner}${output}\n    </testcase>`
   })
   const totals = `tests="${report.scenarios.length}" failures="${failures}" errors="${errors}" time="${seconds(report.durationMs)}"`
   return [
@@ -41,4 +45,13 @@ function xml(text: string): string {
     .replace(/'/g, '&apos;')
     // Characters XML 1.0 cannot carry at all.
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
+}
+
+/** A JUnit class name from a client name: `./src/lib/refresh-client.ts` → `src.lib.refresh-client`. */
+export function className(client: string): string {
+  const name = client
+    .replace(/^exec:\s*/, 'exec ')
+    .replace(/^\.{0,2}[\\/]+/, '')
+    .replace(/\.[cm]?[jt]s$/, '')
+  return name.replace(/[\\/]+/g, '.').replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+|\.+$/g, '') || 'client'
 }

@@ -1,22 +1,23 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { Agent, fetch as undiciFetch } from 'undici'
+import { Agent } from 'undici'
 
 /**
- * Which harness request a fetch call belongs to. The harness runs each `client.request()` inside
+ * Which harness request a fetch call belongs to. The client tab runs each `client.request()` inside
  * `requestTag.run({ id }, …)`, and async context carries the id into every call the client makes
  * for it, the refresh included, so the timeline can tell who did what.
  */
 export const requestTag = new AsyncLocalStorage<{ id: string }>()
 
-
 /** One call a client made through the harness's fetch. */
 export interface FetchRecord {
   seq: number
-  /** The harness request this call was made for (see `requestTag`). */
+  /** The harness request this call was made for (see `requestTag`); none for a client's own timers. */
   requestId?: string
+  /** Which tab (client instance) made it, from 1. */
+  tab?: number
   method: string
   path: string
-  /** Milliseconds since the recorder was created. */
+  /** Milliseconds since the run's recorder was created. */
   startedAt: number
   endedAt?: number
   status?: number
@@ -28,100 +29,107 @@ export interface FetchRecord {
   refreshToken?: string
 }
 
-export interface RecordingFetch {
-  fetch: typeof fetch
-  calls: FetchRecord[]
-  /** Calls refused because `maxCalls` had been reached. */
-  readonly refused: number
-  /** Ends every call still in flight; the run's time bound uses it. */
-  abort(reason: string): void
-  close(): Promise<void>
+/** A call as a tab reports it: times are epoch milliseconds, so tabs in other threads agree. */
+export type CallStart = Omit<FetchRecord, 'seq' | 'startedAt' | 'endedAt' | 'status' | 'error'> & { at: number }
+export interface CallEnd {
+  at: number
+  status?: number
+  error?: string
+}
+
+/** Where a tab's fetch reports its calls: straight into the run's list, or across a thread. */
+export interface CallSink {
+  start(call: CallStart): number
+  end(key: number, end: CallEnd): void
 }
 
 /**
- * The fetch handed to clients: undici's fetch over a keep-alive pool big enough for the whole
- * burst to be in flight at once, recording every call.
+ * The call budget of a run, shared by every tab (each may be its own thread): calls past
+ * `maxCalls` are refused, and the first refusal ends the run early with `CALL_LIMIT`.
+ * Slot 0 counts calls made, slot 1 calls refused.
  */
-export interface RecordingFetchOptions {
-  connections: number
-  refreshPath: string
-  /** Calls past this many are refused; `onLimit` is told once. */
-  maxCalls?: number
-  onLimit?: () => void
+export function createCallBudget(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(8))
 }
 
-/** A call that never settles: where a looping client is parked once its run is over. */
+export interface TabFetchOptions {
+  /** Most connections this tab keeps open to the server. */
+  connections: number
+  refreshPath: string
+  budget: Int32Array
+  maxCalls: number
+  sink: CallSink
+  /** Told once, when the first call past the budget is refused. */
+  onLimit?: () => void
+  tab?: number
+}
+
+export interface TabFetch {
+  fetch: typeof fetch
+  close(): Promise<void>
+}
+
+/** Epoch milliseconds with sub-millisecond precision, comparable across threads. */
+export const now = (): number => performance.timeOrigin + performance.now()
+
+/** A call that never settles: where a looping client is parked once its budget is spent. */
 const parked = () => new Promise<Response>(() => undefined)
 
-export function createRecordingFetch(options: RecordingFetchOptions): RecordingFetch {
+/**
+ * The fetch handed to a client: the runtime's own fetch (so a `Request` from any library works and
+ * a real `Response` comes back) over a keep-alive pool sized for the burst, recording every call.
+ * It takes every form fetch takes: a string, a `URL` or a `Request`, with or without `init`.
+ */
+export function createTabFetch(options: TabFetchOptions): TabFetch {
   const dispatcher = new Agent({ connections: options.connections, keepAliveTimeout: 10_000, pipelining: 1 })
-  // One controller per call in flight rather than one shared signal: ten thousand listeners on a
-  // single signal trip Node's leak warning.
-  const inFlight = new Set<AbortController>()
-  let abortReason: Error | undefined
-  let refused = 0
-  const calls: FetchRecord[] = []
-  const origin = performance.now()
+  const { budget, sink } = options
 
   const recording = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    // Once the run is over or the budget spent, calls park instead of failing: a client that retries
-    // on every error would otherwise spin in a loop that starves the event loop.
-    if (abortReason) return parked()
-    if (options.maxCalls !== undefined && calls.length >= options.maxCalls) {
-      refused += 1
-      if (refused === 1) options.onLimit?.()
+    // Past the budget, calls park instead of failing: a client that retries on every error would
+    // otherwise spin in a loop that starves its thread.
+    if (Atomics.add(budget, 0, 1) >= options.maxCalls) {
+      if (Atomics.add(budget, 1, 1) === 0) options.onLimit?.()
       return parked()
     }
-    const url = new URL(input instanceof Request ? input.url : input)
-    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase()
-    const record: FetchRecord = {
-      seq: calls.length + 1,
-      method,
-      path: url.pathname,
-      startedAt: performance.now() - origin,
-      refresh: method === 'POST' && url.pathname === options.refreshPath,
-    }
+    const request = new Request(input, init)
+    const url = new URL(request.url)
+    const method = request.method.toUpperCase()
+    const refresh = method === 'POST' && url.pathname === options.refreshPath
+    const start: CallStart = { method, path: url.pathname, refresh, at: now() }
     const tag = requestTag.getStore()
-    if (tag) record.requestId = tag.id
-    if (record.refresh && typeof init?.body === 'string') {
-      const token = (safeJson(init.body) as { refresh_token?: unknown } | null)?.refresh_token
-      if (typeof token === 'string') record.refreshToken = token
+    if (tag) start.requestId = tag.id
+    if (options.tab !== undefined) start.tab = options.tab
+    if (refresh) {
+      const token = refreshTokenIn(await request.clone().text().catch(() => ''))
+      if (token !== undefined) start.refreshToken = token
     }
-    calls.push(record)
-    const controller = new AbortController()
-    const callerSignal = init?.signal
-    if (callerSignal) callerSignal.addEventListener('abort', () => controller.abort(callerSignal.reason), { once: true })
-    inFlight.add(controller)
+    const key = sink.start(start)
     try {
-      // undici's own Response type is the runtime's Response; the cast only bridges the typings.
-      const response = (await undiciFetch(input as Parameters<typeof undiciFetch>[0], {
-        ...(init as Parameters<typeof undiciFetch>[1]),
-        dispatcher,
-        signal: controller.signal,
-      })) as unknown as Response
-      record.status = response.status
+      // The runtime's fetch takes undici's dispatcher; the cast only bridges the two typings.
+      const response = await fetch(request, { dispatcher } as unknown as RequestInit)
+      sink.end(key, { at: now(), status: response.status })
       return response
     } catch (error) {
-      record.error = error instanceof Error ? describeFetchError(error) : String(error)
+      sink.end(key, { at: now(), error: error instanceof Error ? describeFetchError(error) : String(error) })
       throw error
-    } finally {
-      inFlight.delete(controller)
-      record.endedAt = performance.now() - origin
     }
   }
 
-  return {
-    fetch: recording as typeof fetch,
-    calls,
-    get refused() {
-      return refused
-    },
-    abort(reason) {
-      abortReason = new Error(reason)
-      for (const controller of inFlight) controller.abort(abortReason)
-    },
-    close: () => dispatcher.close(),
+  return { fetch: recording as typeof fetch, close: () => dispatcher.destroy() }
+}
+
+/**
+ * The refresh token a refresh call's body carries, as JSON (`{"refresh_token": …}`, or camelCase)
+ * or as a form (`grant_type=refresh_token&refresh_token=…`).
+ */
+export function refreshTokenIn(body: string): string | undefined {
+  const json = safeJson(body) as { refresh_token?: unknown; refreshToken?: unknown } | null
+  if (json !== null && typeof json === 'object') {
+    const token = json.refresh_token ?? json.refreshToken
+    return typeof token === 'string' ? token : undefined
   }
+  const form = new URLSearchParams(body).get('refresh_token')
+  return form ?? undefined
 }
 
 /** fetch hides the reason in `cause`; surface it (`ECONNREFUSED`, `UND_ERR_SOCKET`). */

@@ -46,7 +46,9 @@ export function buildTimeline(records: readonly FetchRecord[], outcomes: Readonl
     }
     if (previous && previous.status === 401 && previous.kind !== 'refresh') {
       // A retry after a 401 without a refresh of its own: it waited on someone else's, or on none.
-      const waitedOn = refreshes.find((r) => r.startedAt <= call.startedAt && (r.endedAt ?? Infinity) >= (previous.until ?? 0))
+      // It waited on a refresh only if that refresh was still running when the 401 came back and
+      // had ended by the time the retry went out; otherwise the stored token was already newer.
+      const waitedOn = refreshes.findLast((r) => r.endedAt !== undefined && r.endedAt >= (previous.until ?? 0) && r.endedAt <= call.startedAt)
       row.steps.push({ kind: 'waited', at: previous.until ?? call.startedAt, ...(waitedOn ? { refresh: refreshes.indexOf(waitedOn) + 1 } : {}) })
     }
     row.steps.push({ kind: row.steps.length === 0 ? 'attempt' : 'retry', ...span })
@@ -61,6 +63,8 @@ export function buildTimeline(records: readonly FetchRecord[], outcomes: Readonl
     const outcome = outcomes.get(row.request)
     if (outcome !== undefined) row.outcome = outcome
   }
+  // Requests that made no call at all (the client threw first, or bypassed the harness's fetch).
+  for (const [request, outcome] of outcomes) if (!rows.has(request)) rows.set(request, { request, steps: [], outcome })
   return [...rows.values()]
 }
 
@@ -82,6 +86,7 @@ export function formatTimeline(rows: readonly TimelineRow[], limit = 20): string
           return `retry ${ms(step.at)}→${ms(step.until)} ${step.status}`
       }
     })
+    if (row.steps.length === 0) parts.push('no HTTP call')
     if (row.outcome !== undefined) parts.push(row.outcome === 'ok' ? '→ ok' : `→ ${row.outcome}`)
     return `  ${row.request.padEnd(width)}  ${parts.join('  │  ')}`
   })

@@ -1,4 +1,6 @@
+import { indent } from '../burst-report.js'
 import { describeFailures, type Expectation } from '../expectations.js'
+import { formatFailures } from '../outcomes.js'
 import type { SessionState } from '../session-state.js'
 import type { TimelineRow } from '../timeline.js'
 
@@ -21,7 +23,13 @@ export interface ScenarioResult {
   session: SessionState
   /** Every HTTP call the client made, and those refused past the call bound. */
   calls: { made: number; refused: number }
+  /** `unavailable` when the client's calls bypassed `ctx.fetch`: client-side counts are 0 and unchecked. */
+  clientCounts: 'recorded' | 'unavailable'
   expectations: Expectation[]
+  /** Things the reader should know about how the verdict was reached. */
+  notes: string[]
+  /** What the client printed on stdout and stderr, for a verdict that is not `pass`. */
+  clientOutput?: string
   durationMs: number
   timeline?: TimelineRow[]
 }
@@ -49,13 +57,19 @@ export function formatRunReport(report: RunReport): string {
     header,
   ]
   for (const result of report.scenarios) {
-    const refreshes = result.refresh.clientCalls === result.refresh.serverCalls ? String(result.refresh.serverCalls) : `${result.refresh.clientCalls}/${result.refresh.serverCalls}`
+    const refreshes = result.clientCounts === 'unavailable' || result.refresh.clientCalls === result.refresh.serverCalls ? String(result.refresh.serverCalls) : `${result.refresh.clientCalls}/${result.refresh.serverCalls}`
     const reuse = result.reuse.detected ? 'yes' : result.refresh.graceReuses > 0 ? 'grace' : 'no'
     const verdict = result.verdict === 'pass' ? 'pass' : result.verdict === 'fail' ? 'FAIL' : 'ERROR'
     lines.push(`  ${result.name.padEnd(nameWidth)}${verdict.padEnd(9)}${refreshes.padEnd(11)}${reuse.padEnd(8)}${Math.round(result.durationMs)} ms`)
-    if (result.verdict === 'error') lines.push(`  ${''.padEnd(nameWidth)}↳ ${result.error ?? 'could not run'}`)
+    const under = `  ${''.padEnd(nameWidth)}↳ `
+    if (result.verdict === 'error') lines.push(`${under}${result.error ?? 'could not run'}`)
     for (const failed of result.expectations.filter((e) => !e.pass)) {
-      lines.push(`  ${''.padEnd(nameWidth)}↳ ${describeFailures([failed])}`)
+      const failures = failed.name.includes('succeeded') && result.requests.failed > 0 ? ` (${formatFailures(result.requests.failures)})` : ''
+      lines.push(`${under}${describeFailures([failed])}${failures}`)
+    }
+    if (result.verdict !== 'pass') {
+      for (const note of result.notes) lines.push(`${under}note: ${note}`)
+      if (result.clientOutput !== undefined) lines.push(`${under}the client printed:`, ...indent(result.clientOutput, 6).map((line) => `  ${''.padEnd(nameWidth)}${line}`))
     }
   }
   const { total, passed, failed } = report.summary

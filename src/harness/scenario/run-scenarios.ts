@@ -1,5 +1,10 @@
 import type { CreateClient } from '../../client/contract.js'
+import { HarnessError } from '../errors.js'
 import { LabApi } from '../lab-api.js'
+import { createRecordingStorage } from '../memory-storage.js'
+import { ClientUnderTest } from '../tabs/client-under-test.js'
+import { resolveClientSpec, type ClientSpec } from '../tabs/client-spec.js'
+import { ROUTES } from '../../shared/wire.js'
 import type { LoadedScenario } from './catalog.js'
 import { RUN_SCHEMA, type RunReport, type ScenarioResult } from './report.js'
 import { runScenario } from './runner.js'
@@ -10,8 +15,15 @@ export interface RunScenariosOptions {
   /** Its lab token, when it was started with one (default: REFRESH_LAB_TOKEN). */
   labToken?: string
   embedded?: boolean
-  createClient: CreateClient
-  clientName: string
+  /**
+   * The client: a built-in name (`reference`, `naive`, …), a module path (`./my-client.ts`) or
+   * `exec:<command>`, each tab isolated in its own thread or process (docs/clients.md).
+   */
+  client?: string
+  /** Or a `createClient` function, run in this thread: not isolated from the caller. */
+  createClient?: CreateClient
+  /** The client's name in the report (default: `client`). */
+  clientName?: string
   scenarios: readonly LoadedScenario[]
   timeline?: boolean
   /** Called after each scenario, e.g. to print progress. */
@@ -22,16 +34,20 @@ export interface RunScenariosOptions {
  * Runs scenarios one after another against one client and collects the `refresh-lab/run@1` report.
  *
  * @example
- * const report = await runScenarios({ url, createClient, clientName: 'mine', scenarios: await resolveScenarios([]) })
+ * const report = await runScenarios({ url, client: './my-client.ts', scenarios: await resolveScenarios([]) })
  */
 export async function runScenarios(options: RunScenariosOptions): Promise<RunReport> {
   const url = options.url.replace(/\/+$/, '')
   const lab = new LabApi(url, options.labToken)
   const started = performance.now()
   const results: ScenarioResult[] = []
+  const source = options.client ?? options.createClient
+  if (source === undefined) throw new HarnessError('usage', 'runScenarios needs a client: a name, a module path, exec:<command> or createClient')
+  const client = resolveClientSpec(source, options.clientName === undefined ? {} : { name: options.clientName })
   try {
+    await preflight(client, url, lab)
     for (const loaded of options.scenarios) {
-      const result = await runScenario(loaded, { url, lab, createClient: options.createClient, clientName: options.clientName, timeline: options.timeline === true })
+      const result = await runScenario(loaded, { url, lab, client, timeline: options.timeline === true })
       results.push(result)
       options.onResult?.(result)
     }
@@ -42,11 +58,29 @@ export async function runScenarios(options: RunScenariosOptions): Promise<RunRep
   return {
     schema: RUN_SCHEMA,
     verdict: passed === results.length ? 'pass' : 'fail',
-    client: options.clientName,
+    client: client.name,
     url,
     embedded: options.embedded ?? false,
     summary: { total: results.length, passed, failed: results.length - passed },
     scenarios: results,
     durationMs: Math.round(performance.now() - started),
+  }
+}
+
+/**
+ * Loads the client once, signed in, before any scenario runs: a module that does not load, does not
+ * export createClient, throws in it, or a command that is not found or exits at once, is one usage
+ * error (exit 2) rather than twelve failed scenarios.
+ */
+async function preflight(client: ClientSpec, url: string, lab: LabApi): Promise<void> {
+  await lab.reset()
+  const signedIn = await lab.login('demo@example.com', 'password')
+  const storage = createRecordingStorage()
+  await storage.save({ accessToken: signedIn.accessToken, refreshToken: signedIn.refreshToken })
+  const probe = await ClientUnderTest.open({ spec: client, baseUrl: url, tabs: 1, connections: 1, refreshPath: ROUTES.refresh, maxCalls: 100, storage, onLimit: () => undefined })
+  try {
+    await probe.create()
+  } finally {
+    await probe.close()
   }
 }

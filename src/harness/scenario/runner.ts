@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { isDeepStrictEqual } from 'node:util'
-import type { Client, CreateClient } from '../../client/contract.js'
 import { parseDuration } from '../../shared/duration.js'
 import { wireCode, type Profile } from '../../shared/profiles.js'
 import { ROUTES } from '../../shared/wire.js'
@@ -8,9 +7,10 @@ import { HarnessError } from '../errors.js'
 import { check, checkCount, type Expectation } from '../expectations.js'
 import type { LabApi } from '../lab-api.js'
 import { createRecordingStorage } from '../memory-storage.js'
-import { countReplays, failureCode } from '../outcomes.js'
-import { createRecordingFetch, requestTag } from '../recording-fetch.js'
+import { BYPASS_NOTE, clientTrouble, countFailures, countReplays, outcomeOf, type RequestOutcome as Outcome } from '../outcomes.js'
 import { RunBound } from '../run-bound.js'
+import { ClientUnderTest } from '../tabs/client-under-test.js'
+import type { ClientSpec } from '../tabs/client-spec.js'
 import { clientSession } from '../session-state.js'
 import { buildTimeline } from '../timeline.js'
 import type { LoadedScenario } from './catalog.js'
@@ -30,17 +30,12 @@ const SCENARIO_DEFAULTS = {
 export interface ScenarioRunOptions {
   url: string
   lab: LabApi
-  createClient: CreateClient
-  clientName: string
+  client: ClientSpec
   timeline?: boolean
 }
 
-interface RequestOutcome {
-  id: string
+interface RequestOutcome extends Outcome {
   request: ScenarioRequest
-  ok: boolean
-  code?: string
-  value?: unknown
 }
 
 /**
@@ -60,18 +55,31 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
   const storage = createRecordingStorage()
   const maxCalls = scenario.expect.maxCalls ?? defaultCallBound(scenario)
   const bound = new RunBound(parseDuration(scenario.timeout))
-  const recorder = createRecordingFetch({ connections: 64, refreshPath: ROUTES.refresh, maxCalls, onLimit: () => bound.end('CALL_LIMIT') })
-  let onLogoutCalls = 0
-  const tabs = Array.from({ length: scenario.tabs }, () =>
-    makeClient(options, { baseUrl: options.url, fetch: recorder.fetch, storage, onLogout: () => void (onLogoutCalls += 1) }),
-  )
+  let client: ClientUnderTest | undefined
+  /** The clients start on the first request, after any sign-in: an app's cold start with a saved session. */
+  let created: Promise<ClientUnderTest> | undefined
+  const startClient = () =>
+    (created ??= (async () => {
+      client = await ClientUnderTest.open({
+        spec: options.client,
+        baseUrl: options.url,
+        tabs: scenario.tabs,
+        connections: 64,
+        refreshPath: ROUTES.refresh,
+        maxCalls,
+        storage,
+        onLimit: () => bound.end('CALL_LIMIT'),
+      })
+      await client.create()
+      return client
+    })())
 
   const outcomes: RequestOutcome[] = []
   let nextId = 1
 
   const fire = async (request: ScenarioRequest, index: number): Promise<void> => {
     const id = request.id ?? `r${nextId++}`
-    const tab = tabs[request.tab ?? index % tabs.length] as Client // the schema checks tab < tabs
+    const tab = request.tab ?? index % scenario.tabs // the schema checks tab < tabs
     if (request.after !== undefined) await Promise.race([sleep(parseDuration(request.after)), bound.ended])
     if (bound.reason !== undefined) {
       // The run is over: record the request as never sent rather than sending it now.
@@ -79,10 +87,8 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
       return
     }
     const path = request.delay === undefined ? request.path : withQuery(request.path, '_delay', request.delay)
-    const call = requestTag.run({ id }, () => Promise.resolve().then(() => tab.request(request.method.toUpperCase(), path, request.body)))
-    const settled = await bound.settle(call)
-    if (settled.ok) outcomes.push({ id, request, ok: true, value: settled.value })
-    else outcomes.push({ id, request, ok: false, code: 'ended' in settled ? settled.ended : failureCode(settled.error) })
+    const tabs = await startClient()
+    outcomes.push({ ...outcomeOf(id, await bound.settle(tabs.request(tab, id, request.method.toUpperCase(), path, request.body))), request })
   }
 
   const runStep = async (step: ScenarioStep): Promise<void> => {
@@ -110,11 +116,13 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
         return
       }
       case 'parallel': {
+        await startClient()
         const requests = step.requests ?? Array.from({ length: step.count ?? 1 }, () => step.request ?? { method: 'GET', path: ROUTES.users })
         await Promise.all(requests.map((request, index) => fire(request, index)))
         return
       }
       case 'sequence':
+        await startClient()
         for (const [index, request] of step.requests.entries()) await fire(request, index)
         return
       case 'revoke':
@@ -142,27 +150,28 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     error = caught instanceof Error ? caught.message : String(caught)
   } finally {
     bound.dispose()
-    recorder.abort('the scenario ended')
-    await recorder.close()
+    await client?.close()
   }
 
   const stats = await lab.stats()
   const session = await clientSession(lab, storage.current)
-  const refreshCalls = recorder.calls.filter((call) => call.refresh)
+  const calls = client?.calls ?? []
+  const refreshCalls = calls.filter((call) => call.refresh)
   const succeeded = outcomes.filter((o) => o.ok).length
-  const failures: Record<string, number> = {}
-  for (const outcome of outcomes) if (!outcome.ok) failures[outcome.code ?? 'ERROR'] = (failures[outcome.code ?? 'ERROR'] ?? 0) + 1
+  const onLogoutCalls = client?.onLogoutCalls ?? 0
   const loggedOut = onLogoutCalls > 0 || storage.current.refreshToken === null
+  const bypassed = client?.bypassedFetch({ succeeded, serverRefreshes: stats.refresh.calls }) ?? false
+  error ??= client === undefined ? undefined : clientTrouble(client, outcomes, bound.timeoutMs)
 
   const expectations = evaluate(scenario.expect, {
-    clientRefreshes: refreshCalls.length,
+    clientRefreshes: bypassed ? undefined : refreshCalls.length,
     serverRefreshes: stats.refresh.calls,
     reuseDetected: stats.reuseDetected > 0,
     outcomes,
     loggedOut,
     signedInState: loggedOut ? 'no, signed out' : session.state === 'active' ? 'yes' : `no, session ${session.state}`,
     onLogoutCalls,
-    calls: recorder.calls.length + recorder.refused,
+    calls: bypassed ? undefined : calls.length + (client?.refused ?? 0),
     maxCalls,
     timedOut: bound.reason === 'TIMEOUT',
     timeoutMs: bound.timeoutMs,
@@ -175,7 +184,7 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     file: loaded.file,
     verdict,
     ...(error === undefined ? {} : { error }),
-    requests: { total: outcomes.length, succeeded, failed: outcomes.length - succeeded, failures },
+    requests: { total: outcomes.length, succeeded, failed: outcomes.length - succeeded, failures: countFailures(outcomes) },
     refresh: {
       clientCalls: refreshCalls.length,
       serverCalls: stats.refresh.calls,
@@ -188,22 +197,26 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     loggedOut,
     onLogoutCalls,
     session: session.state,
-    calls: { made: recorder.calls.length, refused: recorder.refused },
+    calls: { made: calls.length, refused: client?.refused ?? 0 },
+    clientCounts: bypassed ? 'unavailable' : 'recorded',
     expectations,
+    notes: bypassed ? [BYPASS_NOTE] : [],
+    ...(verdict === 'pass' || client === undefined ? {} : client.printed()),
     durationMs: Math.round((performance.now() - started) * 10) / 10,
-    ...(options.timeline ? { timeline: buildTimeline(recorder.calls, new Map(outcomes.map((o) => [o.id, o.ok ? 'ok' : (o.code ?? 'ERROR')]))) } : {}),
+    ...(options.timeline && !bypassed ? { timeline: buildTimeline(calls, new Map(outcomes.map((o) => [o.id, o.ok ? 'ok' : (o.code ?? 'ERROR')]))) } : {}),
   }
 }
 
 interface Observed {
-  clientRefreshes: number
+  /** Unknown when the client's calls bypassed the harness's fetch. */
+  clientRefreshes: number | undefined
   serverRefreshes: number
   reuseDetected: boolean
   outcomes: RequestOutcome[]
   loggedOut: boolean
   signedInState: string
   onLogoutCalls: number
-  calls: number
+  calls: number | undefined
   maxCalls: number
   timedOut: boolean
   timeoutMs: number
@@ -216,9 +229,9 @@ function evaluate(expect: ScenarioExpectations, seen: Observed): Expectation[] {
   const both = expect.refreshes
   const client = expect.clientRefreshes ?? both
   const server = expect.serverRefreshes ?? both
-  if (client !== undefined) results.push(checkCount('refresh calls (client)', client, seen.clientRefreshes))
+  if (client !== undefined && seen.clientRefreshes !== undefined) results.push(checkCount('refresh calls (client)', client, seen.clientRefreshes))
   if (server !== undefined) results.push(checkCount('refresh calls (server)', server, seen.serverRefreshes))
-  results.push(check('client and server agree', seen.clientRefreshes, seen.serverRefreshes))
+  if (seen.clientRefreshes !== undefined) results.push(check('client and server agree', seen.clientRefreshes, seen.serverRefreshes))
   if (expect.reuse !== undefined) results.push(check('reuse detected', expect.reuse ? 'yes' : 'no', seen.reuseDetected ? 'yes' : 'no'))
 
   if (expect.requests === 'all-succeeded') {
@@ -242,7 +255,7 @@ function evaluate(expect: ScenarioExpectations, seen: Observed): Expectation[] {
     // No POST to /api/echo at all is a broken scenario, not a pass.
     results.push(check('POST bodies arrived intact', posts.length === 0 ? 'at least 1 POST /api/echo' : `${posts.length} of ${posts.length}`, `${intact.length} of ${posts.length}`))
   }
-  results.push(checkCount('HTTP calls within the bound', { max: seen.maxCalls }, seen.calls))
+  if (seen.calls !== undefined) results.push(checkCount('HTTP calls within the bound', { max: seen.maxCalls }, seen.calls))
   results.push(check('finished in time', `within ${seen.timeoutMs} ms`, seen.timedOut ? 'timed out' : `within ${seen.timeoutMs} ms`))
   return results
 }
@@ -255,19 +268,6 @@ function defaultCallBound(scenario: Scenario): number {
     return sum
   }, 0)
   return requests * scenario.tabs * 4 + 10
-}
-
-function makeClient(options: ScenarioRunOptions, ctx: Parameters<CreateClient>[0]): Client {
-  let client: Client
-  try {
-    client = options.createClient(ctx)
-  } catch (error) {
-    throw new HarnessError('usage', `createClient(ctx) of the ${options.clientName} client threw: ${(error as Error).message}`, { cause: error })
-  }
-  if (typeof (client as Partial<Client> | undefined)?.request !== 'function') {
-    throw new HarnessError('usage', `createClient(ctx) of the ${options.clientName} client must return an object with a request(method, path, body) function`)
-  }
-  return client
 }
 
 function splitUser(spec: string | undefined): [string, string] {

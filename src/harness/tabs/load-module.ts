@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { basename } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { CreateClient } from '../../client/contract.js'
+
+/**
+ * Loads a client module inside its tab and returns its `createClient`. Every file goes through
+ * tsx, so TypeScript and ESM syntax work whatever the user's package.json says. Failures are one
+ * line with the file, line, column and reason: `my-client.ts:3:7: Expected ";" but found "oops"`.
+ */
+export async function loadClientModule(file: string): Promise<CreateClient> {
+  let module: { createClient?: unknown; default?: { createClient?: unknown } | unknown }
+  try {
+    const { tsImport } = await import('tsx/esm/api')
+    module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as typeof module
+  } catch (error) {
+    throw new Error(describeLoadError(error, file))
+  }
+  const fromDefault = (module.default as { createClient?: unknown } | undefined)?.createClient
+  const createClient = module.createClient ?? fromDefault ?? (typeof module.default === 'function' ? module.default : undefined)
+  if (typeof createClient !== 'function') {
+    throw new Error('it must export a function createClient(ctx)')
+  }
+  return createClient as CreateClient
+}
+
+/** Where a module failed to load and why, from esbuild's errors, V8's syntax errors or a throw. */
+export function describeLoadError(error: unknown, file: string): string {
+  const { message = String(error), stack = '', name = 'Error' } = error as { message?: string; stack?: string; name?: string }
+  // tsx's esbuild: "Transform failed with 1 error:\n/abs/file.ts:3:19: ERROR: Expected identifier but found \":\""
+  const esbuild = /^(\S[^\n]*?):(\d+):(\d+): ERROR: (.*)$/m.exec(message)
+  if (name === 'TransformError' && esbuild) return `${basename(esbuild[1] ?? file)}:${esbuild[2]}:${esbuild[3]}: SyntaxError: ${esbuild[4]}`
+  // V8 keeps a module's syntax error position out of the error; Node's syntax check prints it.
+  if (name === 'SyntaxError') return `${syntaxErrorPlace(file) ?? basename(file)}: SyntaxError: ${message}`
+  const frame = stackFrameIn(stack, file)
+  return `${frame === undefined ? '' : `${frame}: `}${name}: ${message.split('\n')[0] ?? ''}`
+}
+
+/**
+ * `file.mjs:3:33` for a JavaScript file with a syntax error: `node --check` on the source as an ES
+ * module (a .cjs as CommonJS) prints the line, then a caret under the culprit.
+ */
+function syntaxErrorPlace(file: string): string | undefined {
+  const asModule = !file.endsWith('.cjs')
+  const checked = spawnSync(process.execPath, asModule ? ['--input-type=module', '--check'] : ['--check', file], {
+    input: asModule ? readFileSync(file) : undefined,
+    encoding: 'utf8',
+    timeout: 10_000,
+  })
+  const place = /^(?:\[stdin\]|.*):(\d+)\n.*\n(\s*)\^/m.exec(checked.stderr ?? '')
+  return place ? `${basename(file)}:${place[1]}:${(place[2]?.length ?? 0) + 1}` : undefined
+}
+
+function stackFrameIn(stack: string, file: string): string | undefined {
+  const href = pathToFileURL(file).href
+  for (const line of stack.split('\n')) {
+    const at = line.indexOf(href) >= 0 ? line.slice(line.indexOf(href) + href.length) : line.indexOf(file) >= 0 ? line.slice(line.indexOf(file) + file.length) : undefined
+    const position = at === undefined ? undefined : /^:(\d+):(\d+)/.exec(at)
+    if (position) return `${basename(file)}:${position[1]}:${position[2]}`
+  }
+  return undefined
+}

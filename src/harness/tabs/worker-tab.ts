@@ -1,0 +1,192 @@
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Worker, type WorkerOptions } from 'node:worker_threads'
+import { describeRejection } from './client-error.js'
+import type { FromTab, TabAnswer, TabWorkerData, ToTab } from './messages.js'
+import { appendOutput, diedAnswer, type ClientTab, type TabHost } from './tab.js'
+
+/**
+ * A tab in its own worker thread. Whatever the client does there (`process.exit`, a busy loop, a
+ * refresh timer, an open BroadcastChannel) stays there: `close()` ends the thread, and an exit or
+ * a crash settles the requests it was running with the reason.
+ */
+export class WorkerTab implements ClientTab {
+  readonly #host: TabHost
+  readonly #data: TabWorkerData
+  readonly #clientFile: string | undefined
+  #worker: Worker | undefined
+  #died: string | undefined
+  #crash: string | undefined
+  #closing = false
+  #output = ''
+  #step: { resolve: () => void; reject: (error: Error) => void } | undefined
+  readonly #pending = new Map<string, (answer: TabAnswer) => void>()
+  readonly #callKeys = new Map<number, number>()
+  readonly #exited: Promise<void>
+  #markExited!: () => void
+
+  constructor(
+    readonly tab: number,
+    host: TabHost,
+    client: { builtIn: string } | { file: string },
+  ) {
+    this.#host = host
+    this.#clientFile = 'file' in client ? client.file : undefined
+    this.#data = {
+      client,
+      baseUrl: host.baseUrl,
+      tab,
+      connections: host.connections,
+      refreshPath: host.refreshPath,
+      budget: host.budget,
+      maxCalls: host.maxCalls,
+    }
+    this.#exited = new Promise((resolve) => (this.#markExited = resolve))
+  }
+
+  get died(): string | undefined {
+    return this.#died
+  }
+
+  get output(): string {
+    return this.#output
+  }
+
+  start(): Promise<void> {
+    const worker = spawnTabWorker({ workerData: this.#data, stdout: true, stderr: true })
+    this.#worker = worker
+    worker.stdout.on('data', (chunk: Buffer) => (this.#output = appendOutput(this.#output, chunk.toString())))
+    worker.stderr.on('data', (chunk: Buffer) => (this.#output = appendOutput(this.#output, chunk.toString())))
+    worker.on('message', (message: FromTab) => this.#onMessage(message))
+    worker.on('error', (error) => {
+      const failure = describeRejection(error, this.#clientFile)
+      this.#crash = failure.name === undefined ? `${failure.code}: ${failure.message}` : failure.code
+    })
+    worker.on('exit', (code) => this.#onExit(code))
+    return this.#awaitStep()
+  }
+
+  create(): Promise<void> {
+    const step = this.#awaitStep()
+    this.#send({ type: 'create' })
+    return step
+  }
+
+  request(id: string, method: string, path: string, body: unknown): Promise<TabAnswer> {
+    if (this.#died !== undefined) return Promise.resolve(diedAnswer(this.#died))
+    return new Promise((resolve) => {
+      this.#pending.set(id, resolve)
+      this.#send({ type: 'request', id, method, path, body })
+    })
+  }
+
+  async close(): Promise<void> {
+    if (!this.#worker) return
+    this.#closing = true
+    if (this.#died === undefined) await this.#worker.terminate()
+    await this.#exited
+  }
+
+  #send(message: ToTab): void {
+    this.#worker?.postMessage(message)
+  }
+
+  #awaitStep(): Promise<void> {
+    return new Promise((resolve, reject) => (this.#step = { resolve, reject }))
+  }
+
+  #onMessage(message: FromTab): void {
+    const host = this.#host
+    switch (message.type) {
+      case 'loaded':
+      case 'created':
+        this.#step?.resolve()
+        return
+      case 'failed':
+        this.#step?.reject(new Error(message.message))
+        return
+      case 'answer': {
+        const resolve = this.#pending.get(message.id)
+        this.#pending.delete(message.id)
+        resolve?.(message.answer)
+        return
+      }
+      case 'storage': {
+        const { call } = message
+        const done = message.op === 'save' ? host.storage.save(message.tokens) : message.op === 'clear' ? host.storage.clear() : host.storage.load()
+        done.then(
+          (result) => this.#send({ type: 'storage', call, result: result ?? null }),
+          (error: Error) => this.#send({ type: 'storage', call, error: error.message }),
+        )
+        return
+      }
+      case 'logout':
+        host.onLogout()
+        return
+      case 'call-start':
+        this.#callKeys.set(message.key, host.sink.start(message.call))
+        return
+      case 'call-end': {
+        const key = this.#callKeys.get(message.key)
+        this.#callKeys.delete(message.key)
+        if (key !== undefined) host.sink.end(key, message.end)
+        return
+      }
+      case 'call-limit':
+        host.onLimit()
+        return
+      case 'lock':
+        this.#onLock(message.call)
+        return
+    }
+  }
+
+  #onLock(call: Extract<FromTab, { type: 'lock' }>['call']): void {
+    const { locks } = this.#host
+    const key = `${this.tab}:${call.id}`
+    switch (call.op) {
+      case 'request': {
+        const granted = locks.request(key, call.name, call.mode, call.ifAvailable, () => this.#send({ type: 'lock', reply: { id: call.id, granted: true } }))
+        if (granted !== 'queued') this.#send({ type: 'lock', reply: { id: call.id, granted } })
+        return
+      }
+      case 'release':
+        locks.release(key)
+        return
+      case 'cancel':
+        // Granted already (the answer crossed the cancel): give it back.
+        if (!locks.cancel(key)) locks.release(key)
+        return
+      case 'query':
+        this.#send({ type: 'lock', reply: { id: call.id, snapshot: locks.snapshot() } })
+        return
+    }
+  }
+
+  #onExit(code: number): void {
+    this.#host.locks.dropOwner(String(this.tab))
+    if (!this.#closing) {
+      const during = [...this.#pending.keys()][0]
+      const how = this.#crash === undefined ? `exited with code ${code}` : `crashed: ${this.#crash}`
+      this.#died = `client ${how}${during === undefined ? '' : ` during request ${during}`}`
+      this.#step?.reject(new Error(this.#died))
+    }
+    for (const resolve of this.#pending.values()) resolve(diedAnswer(this.#died ?? 'the tab was closed'))
+    this.#pending.clear()
+    this.#markExited()
+  }
+}
+
+/**
+ * Starts the tab entry: the compiled `tab-worker.js` next to this file, or, when the harness runs
+ * from its TypeScript sources (its own tests), `tab-worker.ts` through tsx.
+ */
+function spawnTabWorker(options: WorkerOptions & { stdout: true; stderr: true }): Worker {
+  const compiled = new URL('./tab-worker.js', import.meta.url)
+  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, options)
+  const source = new URL('./tab-worker.ts', import.meta.url).href
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => api.tsImport(${JSON.stringify(source)}, ${JSON.stringify(source)}))`
+  return new Worker(boot, { ...options, eval: true })
+}

@@ -1,0 +1,2 @@
+// Exports the wrong thing: one readable line and exit 2.
+export const client = {}
