@@ -146,7 +146,7 @@ describe('refresh-lab burst', () => {
     expect(Object.keys(report).sort()).toEqual(
       [
         'schema', 'verdict', 'url', 'embedded', 'client', 'parallel', 'method', 'path', 'requests', 'refresh',
-        'reuse', 'loggedOut', 'onLogoutCalls', 'session', 'expectations', 'durationMs',
+        'reuse', 'loggedOut', 'onLogoutCalls', 'session', 'expectations', 'clientCounts', 'notes', 'durationMs',
       ].sort(),
     )
     expect(report.expectations[0]).toEqual({ name: 'refresh calls (client)', pass: true, expected: 1, actual: 1 })
@@ -184,7 +184,7 @@ describe('refresh-lab burst', () => {
     expectOneLine(bad.stderr, 'must export a function createClient(ctx)')
     const throws = await runCli(['burst', '--client', './throws.mjs'], { cwd: dir })
     expect(throws.code).toBe(2)
-    expectOneLine(throws.stderr, 'createClient(ctx) of the ./throws.mjs client threw: no config')
+    expectOneLine(throws.stderr, 'client ./throws.mjs: createClient(ctx) threw Error: no config (throws.mjs:1)')
     const nothing = await runCli(['burst', '--client', './returns-nothing.mjs'], { cwd: dir })
     expect(nothing.code).toBe(2)
     expectOneLine(nothing.stderr, 'must return an object with a request(method, path, body) function')

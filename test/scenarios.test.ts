@@ -40,8 +40,8 @@ afterAll(async () => {
 function run(clientName: string, only?: string[], createClient?: CreateClient): Promise<RunReport> {
   return runScenarios({
     url: server.url,
-    createClient: createClient ?? (BUILT_IN_CLIENTS[clientName] as CreateClient),
-    clientName,
+    // Built-ins by name, so they run isolated as the CLI runs them; a function runs in-process.
+    ...(createClient === undefined ? { client: clientName } : { createClient, clientName }),
     scenarios: only ? scenarios.filter((s) => only.includes(s.scenario.name)) : scenarios,
   })
 }
@@ -65,7 +65,11 @@ describe('the faulty-client matrix', () => {
     const report = await run(clientName)
     const failed = report.scenarios.filter((s) => s.verdict !== 'pass').map((s) => s.name)
     expect(failed).toEqual(expected)
-    expect(report.scenarios.every((s) => s.verdict !== 'error')).toBe(true)
+    // A client that deadlocks (self-intercept waits on its own refresh) gets the error verdict of a
+    // client that stopped answering; every other failure is a failed expectation.
+    const errors = report.scenarios.filter((s) => s.verdict === 'error')
+    for (const scenario of errors) expect(scenario.error).toMatch(/^client did not answer within \d+s$/)
+    expect(errors.length === 0 || clientName === 'self-intercept').toBe(true)
     expect(report.verdict).toBe(expected.length === 0 ? 'pass' : 'fail')
   })
 
@@ -109,7 +113,10 @@ describe('bounds', () => {
     const [result] = (await run('looping', ['refresh-rejected'], looping)).scenarios
     expect(result?.verdict).toBe('fail')
     expect(result?.requests.failures).toEqual({ CALL_LIMIT: 3 })
-    expect(result?.expectations.find((e) => e.name === 'HTTP calls within the bound')).toMatchObject({ pass: false, expected: '≤ 7', actual: 8 })
+    const bound = result?.expectations.find((e) => e.name === 'HTTP calls within the bound')
+    expect(bound).toMatchObject({ pass: false, expected: '≤ 7' })
+    // Each of the three looping requests has its next call refused (and parked) at the bound.
+    expect(bound?.actual).toBe(7 + (result?.calls.refused ?? 0))
     expect(result?.calls.refused).toBeGreaterThan(0)
     // The call bound ended the run, not the scenario's 3 s time bound.
     expect(result?.expectations.find((e) => e.name === 'finished in time')?.pass).toBe(true)

@@ -24,11 +24,13 @@
  * With the harness as of this writing: every request fails with NETWORK_ERROR ("Failed to parse
  * URL from [object Request]" inside the harness's fetch).
  *
- * Observed (HEAD harness): as said, 0/12, all NETWORK_ERROR. Through a test-only shim turning the
+ * Observed with the v0.1 harness (in-process, undici's fetch): as said, 0/12, all NETWORK_ERROR. Through a test-only shim turning the
  * Request into (url, init): 10/12; late-401 FAIL (2 refreshes) as predicted, and two-tabs FAIL
  * (3 refreshes), not predicted: queued configs never get `_retry` (as in the gist), so a queued
  * retry that gets 401 TOKEN_REVOKED (tab 2's reuse revoked the session) starts a 3rd refresh.
  * burst CLI: 2-3 refreshes, every request ok, no reuse.
+ * With the isolated harness: 11/12 or 10/12; late-401 FAIL, and two-tabs only when a queued
+ * retry loses the race with the other tab's reuse.
  */
 import axios, { AxiosError, type InternalAxiosRequestConfig } from 'axios'
 import type { Client, ClientContext } from '../../src/client/contract.js'

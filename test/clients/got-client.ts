@@ -22,9 +22,11 @@
  * - burst --parallel 10: requests succeed, server sees 1 refresh (2 if a 401 lands late), client
  *   count 0: FAIL on "refresh calls (client)" and "client and server agree".
  *
- * Observed (HEAD harness): 0/12, each failing only on "refresh calls (client)" got 0 and "client
+ * Observed with the v0.1 harness (in-process, undici's fetch): 0/12, each failing only on "refresh calls (client)" got 0 and "client
  * and server agree"; server side exactly as predicted (late-401 2 refreshes, two-tabs 2 + reuse).
  * burst CLI: server 3-4 refreshes, client 0, every request ok, no reuse.
+ * With the isolated harness: judged on the server's counts (the report says so); 11/12, late-401
+ * FAIL (2 refreshes, no reuse), as predicted.
  */
 import got, { RequestError } from 'got'
 import type { Client, ClientContext } from '../../src/client/contract.js'

@@ -25,12 +25,14 @@
  * With the harness as of this writing: every request fails with NETWORK_ERROR, because the
  * harness hands the Request object to npm undici's fetch ("Failed to parse URL from [object Request]").
  *
- * Observed (HEAD harness, after writing the above): as said, every request NETWORK_ERROR
+ * Observed with the v0.1 harness (in-process, undici's fetch, after writing the above): as said, every request NETWORK_ERROR
  * ("Failed to parse URL from [object Request]"), 0/12. Through a test-only shim turning the Request
  * into (url, init) the retries STILL failed (401 TOKEN_EXPIRED although the server answered the
  * retry 200): the harness's fetch returns npm undici's Response, not globalThis.Response, so ky's
  * `instanceof globalThis.Response` check drops the retried response. With the shim also re-wrapping
  * the Response: 11/12, late-401 FAIL (2 refreshes), burst CLI 2-3 refreshes, as predicted.
+ * With the isolated harness (ctx.fetch takes a Request, returns the runtime's Response): 11/12,
+ * late-401 FAIL (2 refreshes, no reuse), as predicted.
  */
 import ky, { HTTPError, type KyInstance, type Options } from 'ky'
 import type { Client, ClientContext } from '../../src/client/contract.js'

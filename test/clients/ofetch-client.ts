@@ -23,10 +23,12 @@
  * - burst --parallel 10: 1 refresh if all ten 401s land while the refresh is in flight; a late
  *   401 makes a 2nd one, so an intermittent FAIL on refresh counts, never a reuse.
  *
- * Observed (HEAD harness, unmodified): 10/12; late-401 FAIL (2 refreshes) as predicted, and
+ * Observed with the v0.1 harness (in-process, undici's fetch, unmodified): 10/12; late-401 FAIL (2 refreshes) as predicted, and
  * two-tabs FAIL (3 refreshes): the "known gap" above IS hit there: a retry answered 401
  * TOKEN_REVOKED (tab 2's reuse revoked the session) refreshes again, with the cleared token (422).
  * burst CLI: 1-3 refreshes over seven runs, every request ok, no reuse.
+ * With the isolated harness: 11/12 or 10/12; late-401 FAIL, and two-tabs only when the
+ * retry loses the race with the other tab's reuse.
  */
 import { FetchError, ofetch } from 'ofetch'
 import type { Client, ClientContext } from '../../src/client/contract.js'

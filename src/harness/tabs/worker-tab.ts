@@ -186,7 +186,8 @@ function spawnTabWorker(options: WorkerOptions & { stdout: true; stderr: true })
   const compiled = new URL('./tab-worker.js', import.meta.url)
   if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, options)
   const source = new URL('./tab-worker.ts', import.meta.url).href
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => api.tsImport(${JSON.stringify(source)}, ${JSON.stringify(source)}))`
-  return new Worker(boot, { ...options, eval: true })
+  // tsx's ES module entry (its CommonJS twin cannot register hooks from a worker's boot code).
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href
+  const boot = `import { tsImport } from ${JSON.stringify(tsx)}\nawait tsImport(${JSON.stringify(source)}, ${JSON.stringify(source)})`
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), options)
 }
