@@ -16,8 +16,13 @@ export interface FaultSpec {
   status?: number
   code?: string
   message?: string
-  /** Close the connection without any answer. */
+  /** Close the connection without any answer, before the route runs: nothing happened on the server. */
   drop?: boolean
+  /**
+   * Let the route run (a refresh rotates), then close the connection without its answer: the
+   * client cannot tell this from `drop`, but the server has moved on.
+   */
+  dropAfter?: boolean
 }
 
 export interface Fault extends FaultSpec {
@@ -28,7 +33,7 @@ export interface Fault extends FaultSpec {
 export type FaultKind = 'delay' | 'status' | 'drop'
 
 export function faultKind(fault: FaultSpec): FaultKind {
-  return fault.drop ? 'drop' : fault.status !== undefined ? 'status' : 'delay'
+  return fault.drop || fault.dropAfter ? 'drop' : fault.status !== undefined ? 'status' : 'delay'
 }
 
 export class FaultTable {

@@ -42,7 +42,10 @@ export interface FaultOptions {
   status?: number
   code?: string
   message?: string
+  /** Drop the connection before the route runs. */
   drop?: boolean
+  /** Let the route run (a refresh rotates), then drop the connection without its answer. */
+  dropAfter?: boolean
 }
 
 export interface RunningLab {

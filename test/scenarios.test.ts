@@ -7,7 +7,7 @@ import { BUILT_IN_CLIENTS, type CreateClient } from '../src/client/index.js'
 import { HarnessError } from '../src/harness/errors.js'
 import { toJUnit } from '../src/harness/junit.js'
 import { builtInScenarioNames, loadScenarioFile, resolveScenarios, type LoadedScenario } from '../src/harness/scenario/catalog.js'
-import type { RunReport } from '../src/harness/scenario/report.js'
+import { causeOf, type RunReport } from '../src/harness/scenario/report.js'
 import { runScenarios } from '../src/harness/scenario/run-scenarios.js'
 import { resolveServerConfig } from '../server/config.js'
 import { startServer, type RunningServer } from '../server/start.js'
@@ -18,12 +18,15 @@ import { startServer, type RunningServer } from '../server/start.js'
  */
 const EXPECTED_FAILURES: Record<string, string[]> = {
   reference: [],
-  naive: ['burst', 'late-401', 'refresh-rejected', 'slow-refresh', 'two-tabs', 'two-tabs-grace'],
+  naive: ['burst', 'late-401', 'refresh-rejected', 'slow-refresh', 'slow-storage', 'two-tabs', 'two-tabs-grace'],
   'stale-capture': ['late-401'],
-  'access-only': ['rotation-saved'],
-  'logout-on-any-error': ['refresh-network-error'],
+  'access-only': ['proactive', 'rotation-saved'],
+  'logout-on-any-error': ['refresh-lost-after-rotation-grace', 'refresh-network-error'],
   'body-lost': ['post-retry-body'],
-  'self-intercept': ['logout-revokes', 'refresh-expired', 'refresh-not-intercepted', 'refresh-rejected', 'two-tabs'],
+  'self-intercept': ['logout-revokes', 'refresh-expired', 'refresh-lost-after-rotation', 'refresh-not-intercepted', 'refresh-rejected', 'two-tabs', 'two-tabs-strict'],
+  'retry-forever': ['retry-still-401'],
+  'unawaited-save': ['slow-storage'],
+  'logout-on-5xx': ['refresh-5xx'],
 }
 
 let server: RunningServer
@@ -50,28 +53,34 @@ describe('built-in scenarios', () => {
   it('are the twelve cases of the suite, each named after its file and saying which bug it catches', async () => {
     const names = await builtInScenarioNames()
     expect(names).toEqual([
-      'burst', 'late-401', 'logout-revokes', 'post-retry-body', 'refresh-expired', 'refresh-network-error',
-      'refresh-not-intercepted', 'refresh-rejected', 'rotation-saved', 'slow-refresh', 'two-tabs', 'two-tabs-grace',
+      'burst', 'forbidden-is-not-401', 'late-401', 'logout-revokes', 'post-retry-body', 'proactive', 'refresh-5xx', 'refresh-expired',
+      'refresh-lost-after-rotation', 'refresh-lost-after-rotation-grace', 'refresh-network-error', 'refresh-not-intercepted',
+      'refresh-rejected', 'retry-still-401', 'rotation-saved', 'slow-refresh', 'slow-storage', 'two-tabs', 'two-tabs-grace', 'two-tabs-strict',
     ])
     for (const { scenario, file } of scenarios) {
       expect(file).toBe(`scenarios/${scenario.name}.json`)
-      expect(scenario.description.length).toBeGreaterThan(80)
+      // The sentence the table prints under a failure: what a wrong client does.
+      expect(causeOf(scenario.description), scenario.name).toMatch(/^An? .*client/)
     }
+    expect(scenarios.filter((s) => s.scenario.level === 'should').map((s) => s.scenario.name)).toEqual(['two-tabs-strict'])
   })
 })
 
 describe('the faulty-client matrix', () => {
   it.each(Object.entries(EXPECTED_FAILURES))('%s fails exactly %j', async (clientName, expected) => {
     const report = await run(clientName)
-    const failed = report.scenarios.filter((s) => s.verdict !== 'pass').map((s) => s.name)
+    const failed = report.scenarios.filter((s) => s.verdict === 'fail' || s.verdict === 'error').map((s) => s.name)
     expect(failed).toEqual(expected)
+    // Per-tab locks hold every must, and only the should-level cross-tab scenario reports them.
+    const nonStrict = report.scenarios.filter((s) => s.verdict === 'non-strict').map((s) => s.name)
+    expect(nonStrict).toEqual(expected.includes('two-tabs-strict') ? [] : ['two-tabs-strict'])
     // A client that deadlocks (self-intercept waits on its own refresh) gets the error verdict of a
     // client that stopped answering; every other failure is a failed expectation.
     const errors = report.scenarios.filter((s) => s.verdict === 'error')
     for (const scenario of errors) expect(scenario.error).toMatch(/^client did not answer within \d+s$/)
     expect(errors.length === 0 || clientName === 'self-intercept').toBe(true)
     expect(report.verdict).toBe(expected.length === 0 ? 'pass' : 'fail')
-  })
+  }, 120_000)
 
   it('documents what per-tab locks do with no reuse grace: two refreshes, the second a reuse', async () => {
     const [twoTabs] = (await run('reference', ['two-tabs'])).scenarios
@@ -125,18 +134,24 @@ describe('bounds', () => {
 
 describe('JUnit output', () => {
   it('is well-formed XML with one testcase per scenario and the failures counted', async () => {
-    const report = await run('access-only')
-    const xml = toJUnit(report)
+    const report = await run('access-only', ['rotation-saved', 'burst', 'two-tabs-strict'])
+    const xml = toJUnit(report, new Date('2026-11-26T10:00:00Z'))
     expect(XMLValidator.validate(xml)).toBe(true)
+    type Case = { name: string; failure?: { message: string }; 'system-out'?: string }
     const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as {
-      testsuites: { tests: string; failures: string; testsuite: { testcase: { name: string; failure?: { message: string } }[] } }
+      testsuites: { tests: string; failures: string; testsuite: { timestamp: string; hostname: string; testcase: Case[] } }
     }
-    expect(parsed.testsuites).toMatchObject({ tests: '12', failures: '1' })
+    expect(parsed.testsuites).toMatchObject({ tests: '3', failures: '1' })
+    expect(parsed.testsuites.testsuite).toMatchObject({ timestamp: '2026-11-26T10:00:00', hostname: expect.any(String) })
     const cases = parsed.testsuites.testsuite.testcase
-    expect(cases.map((c) => c.name)).toEqual(report.scenarios.map((s) => s.name))
+    expect(cases.map((c) => c.name)).toEqual(['burst', 'rotation-saved', 'two-tabs-strict'])
     const failed = cases.filter((c) => c.failure !== undefined)
     expect(failed.map((c) => c.name)).toEqual(['rotation-saved'])
     expect(failed[0]?.failure?.message).toContain('reuse detected: expected no, got yes')
+    // A should-level failure is a passing testcase with a note, unless the run is strict.
+    expect(cases[2]?.['system-out']).toContain('non-strict: a should-level scenario failed')
+    const strict = toJUnit(await runScenarios({ url: server.url, client: 'reference', scenarios: scenarios.filter((s) => s.scenario.name === 'two-tabs-strict'), strict: true }))
+    expect(strict).toContain('<failure message=')
   })
 
   it('escapes whatever a client name or message holds', () => {
@@ -146,13 +161,15 @@ describe('JUnit output', () => {
       client: './a&b<"c">.mjs',
       url: 'http://127.0.0.1:1',
       embedded: false,
-      summary: { total: 1, passed: 0, failed: 1 },
+      strict: false,
+      summary: { total: 1, passed: 0, failed: 1, nonStrict: 0 },
       durationMs: 1,
       scenarios: [
         {
           name: 'x',
           description: 'a <b> & "c" \u0001',
           file: 'x.json',
+          level: 'must',
           verdict: 'error',
           error: 'boom </testcase>',
           requests: { total: 0, succeeded: 0, failed: 0, failures: {} },
@@ -196,8 +213,8 @@ describe('scenario files with mistakes', () => {
     ['a typo in a field', { ...valid, expect: { refreshs: 1 } }, /^bad\.json: expect: Unrecognized key: "refreshs"/],
     ['a wrong type', { ...valid, tabs: 'two' }, /^bad\.json: tabs: Invalid input: expected number, received string/],
     ['a bad range', { ...valid, expect: { refreshes: 'one' } }, /^bad\.json: expect\.refreshes: expected a count such as 1, or a range such as \{"min":1,"max":2\}/],
-    ['a fault that does nothing', { ...valid, steps: [{ do: 'fault', path: '/api/users' }] }, /steps\[0\]: a fault needs "delay", "status" or "drop": true/],
-    ['a fault that drops and answers', { ...valid, steps: [{ do: 'fault', path: '/x', drop: true, status: 503 }] }, /steps\[0\]: a fault either answers a "status" or "drop"s/],
+    ['a fault that does nothing', { ...valid, steps: [{ do: 'fault', path: '/api/users' }] }, /steps\[0\]: a fault needs "delay", "status", "drop": true or "dropAfter": true/],
+    ['a fault that drops and answers', { ...valid, steps: [{ do: 'fault', path: '/x', drop: true, status: 503 }] }, /steps\[0\]: a fault either answers a "status" or drops the connection, not both/],
     ['a request delay past the cap', { ...valid, steps: [{ do: 'sequence', requests: [{ delay: '40s' }] }] }, /steps\[0\]\.requests\[0\]\.delay: "40s" is longer than 30s/],
     ['a tab that does not exist', { ...valid, tabs: 2, steps: [{ do: 'sequence', requests: [{ tab: 2 }] }] }, /steps\[0\]\.requests\[0\]\.tab: tab 2 does not exist: the scenario has 2 tab\(s\)/],
     ['a failure expected of no request', { ...valid, expect: { requests: { failed: { ghost: 'X' } } } }, /expect\.requests\.failed\.ghost: no request has the id "ghost"/],
@@ -214,7 +231,7 @@ describe('scenario files with mistakes', () => {
   })
 
   it('names an unknown built-in scenario and lists the known ones', async () => {
-    await expect(resolveScenarios(['nope'])).rejects.toThrow(/unknown scenario "nope"; built in: burst, late-401/)
+    await expect(resolveScenarios(['nope'])).rejects.toThrow(/unknown scenario "nope"; built in: burst, forbidden-is-not-401, late-401/)
   })
 })
 
@@ -224,6 +241,8 @@ describe('one scenario cannot spill into the next', () => {
     scenario: {
       name,
       description: 'a case written for this test only',
+      level: 'must',
+      storage: {},
       server: {},
       tabs: 1,
       timeout: '1s',

@@ -25,6 +25,13 @@ export function injectFaults(lab: Lab): MiddlewareHandler {
       if (lab.epoch !== epoch) return abandoned(c) // the lab was reset meanwhile: this call belongs to the past
     }
     if (kind === 'delay') return next()
+    if (fault.dropAfter) {
+      // The route runs and its effects stand; only its answer is lost on the way back.
+      await next()
+      ;(c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.destroy()
+      c.res = new Response(null, { status: 503, headers: { [DROPPED_HEADER]: '1' } })
+      return
+    }
 
     if (c.req.method === 'POST' && c.req.path === ROUTES.refresh) lab.counters.refreshFaulted()
     if (kind === 'drop') {
@@ -50,6 +57,7 @@ export function describeFault(fault: Fault): string {
   if (fault.delayMs !== undefined) parts.push(`delay ${fault.delayMs} ms`)
   if (fault.status !== undefined) parts.push(`answer ${fault.status}${fault.code ? ` ${fault.code}` : ''}`)
   if (fault.drop) parts.push('drop the connection')
+  if (fault.dropAfter) parts.push('run the route, then drop the connection')
   parts.push(`${fault.remaining} more call${fault.remaining === 1 ? '' : 's'} after this`)
   return parts.join(', ')
 }

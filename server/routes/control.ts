@@ -98,7 +98,7 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
 
   app.post(ROUTES.labFaults, async (c) => {
     const example = '{"path":"/api/auth/refresh","drop":true,"times":1}'
-    const fields = new LabFields(await readJsonObject(c, example), ['path', 'method', 'times', 'delay', 'status', 'code', 'message', 'drop'])
+    const fields = new LabFields(await readJsonObject(c, example), ['path', 'method', 'times', 'delay', 'status', 'code', 'message', 'drop', 'dropAfter'])
     const path = fields.string('path', 2_000)
     if (path === undefined || !path.startsWith('/')) throw new LabError('VALIDATION_ERROR', '"path" is required and must start with "/"')
     if (path.startsWith('/_lab')) throw new LabError('VALIDATION_ERROR', 'faults cannot be set on the lab control API itself')
@@ -114,11 +114,14 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     if (status !== undefined) spec.status = status
     if (code !== undefined) spec.code = code
     if (message !== undefined) spec.message = message
+    const dropAfter = fields.boolean('dropAfter')
     if (drop === true) spec.drop = true
-    if (spec.delayMs === undefined && spec.status === undefined && !spec.drop) {
-      throw new LabError('VALIDATION_ERROR', 'a fault needs "delay", "status" or "drop": true')
+    if (dropAfter === true) spec.dropAfter = true
+    if (spec.delayMs === undefined && spec.status === undefined && !spec.drop && !spec.dropAfter) {
+      throw new LabError('VALIDATION_ERROR', 'a fault needs "delay", "status", "drop": true or "dropAfter": true')
     }
-    if (spec.drop && spec.status !== undefined) throw new LabError('VALIDATION_ERROR', 'a fault either answers a "status" or "drop"s the connection, not both')
+    if ((spec.drop || spec.dropAfter) && spec.status !== undefined) throw new LabError('VALIDATION_ERROR', 'a fault either answers a "status" or drops the connection, not both')
+    if (spec.drop && spec.dropAfter) throw new LabError('VALIDATION_ERROR', 'a fault drops the connection before the route runs ("drop") or after it ("dropAfter"), not both')
     if ((code !== undefined || message !== undefined) && status === undefined) {
       throw new LabError('VALIDATION_ERROR', '"code" and "message" go with "status"')
     }

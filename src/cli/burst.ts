@@ -1,4 +1,5 @@
-import type { Command } from 'commander'
+import { writeFile } from 'node:fs/promises'
+import { Option, type Command } from 'commander'
 import { parseDuration } from '../shared/duration.js'
 import { HarnessError } from '../harness/errors.js'
 import { startEmbeddedServer } from './embedded-server.js'
@@ -12,6 +13,8 @@ interface BurstCommandOptions {
   method: string
   url?: string
   json?: boolean
+  reporter: 'table' | 'json' | 'junit'
+  output?: string
   expectRefreshes: number
   allowReuse?: boolean
   user?: string
@@ -32,7 +35,9 @@ export function registerBurst(program: Command): void {
     .option('--url <url>', 'a running `refresh-lab serve` (default: start one in-process)')
     .option('--profile <simple|grit>', 'wire profile of the in-process server (with --url, the server decides)')
     .option('--lab-token <token>', 'the lab token of the server at --url (env REFRESH_LAB_TOKEN)')
-    .option('--json', 'print the report as one JSON object (schema refresh-lab/burst@1)')
+    .option('--json', 'print the report as one JSON object (schema refresh-lab/burst@1); same as --reporter json')
+    .addOption(new Option('--reporter <kind>', 'table, json or junit').choices(['table', 'json', 'junit']).default('table'))
+    .option('--output <file>', 'write the json or junit report to this file; the table still goes to stdout')
     .option('--expect-refreshes <n>', 'refresh calls the run must see', wholeNumber(0, 1_000_000), 1)
     .option('--allow-reuse', 'do not fail when a rotated refresh token is reused')
     .option('--user <email:password>', 'who to sign in as (default demo@example.com:password)')
@@ -45,11 +50,16 @@ export function registerBurst(program: Command): void {
 
 /** Runs one burst and prints its report; resolves with the exit code (0 pass, 1 fail). */
 async function burst(options: BurstCommandOptions): Promise<number> {
-  const [{ runBurst }, { formatBurstReport }, { resolveClientSpec }] = await Promise.all([
+  const [{ runBurst }, { formatBurstReport }, { resolveClientSpec }, { burstToJUnit }] = await Promise.all([
     import('../harness/burst.js'),
     import('../harness/burst-report.js'),
     import('../harness/tabs/client-spec.js'),
+    import('../harness/junit.js'),
   ])
+  const reporter = pickReporter(options)
+  if (options.output !== undefined) await writeFile(options.output, '').catch((error: NodeJS.ErrnoException) => {
+    throw new HarnessError('usage', `--output: cannot write ${options.output} (${error.code ?? error.message})`)
+  })
   resolveClientSpec(options.client) // a wrong --client is one line before any server starts
   const credentials = parseUser(options.user)
   const timeoutMs = parseTimeout(options.timeout)
@@ -69,11 +79,25 @@ async function burst(options: BurstCommandOptions): Promise<number> {
       timeline: options.timeline === true,
       ...credentials,
     })
-    console.log(options.json ? JSON.stringify(report, null, 2) : formatBurstReport(report))
+    const rendered = reporter === 'json' ? JSON.stringify(report, null, 2) : reporter === 'junit' ? burstToJUnit(report) : undefined
+    if (options.output !== undefined && rendered !== undefined) await writeFile(options.output, rendered)
+    console.log(rendered === undefined || options.output !== undefined ? formatBurstReport(report) : rendered)
     return report.verdict === 'pass' ? 0 : 1
   } finally {
     await server?.close()
   }
+}
+
+/** `--json` is `--reporter json`; `--output` needs a file format. */
+function pickReporter(options: BurstCommandOptions): 'table' | 'json' | 'junit' {
+  if (options.json && options.reporter !== 'table' && options.reporter !== 'json') {
+    throw new HarnessError('usage', `--json and --reporter ${options.reporter} ask for two different reports; give one`)
+  }
+  const reporter = options.json ? 'json' : options.reporter
+  if (options.output !== undefined && reporter === 'table') {
+    throw new HarnessError('usage', '--output writes the json or junit report; add --reporter json or --reporter junit')
+  }
+  return reporter
 }
 
 function parseUser(spec: string | undefined): { email?: string; password?: string } {

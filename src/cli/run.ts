@@ -12,6 +12,7 @@ interface RunOptions {
   reporter: 'table' | 'json' | 'junit'
   output?: string
   timeline?: boolean
+  strict?: boolean
   profile?: string
   labToken?: string
 }
@@ -29,6 +30,7 @@ export function registerRun(program: Command): void {
     .addOption(new Option('--reporter <kind>', 'table, json or junit').choices(['table', 'json', 'junit']).default('table'))
     .option('--output <file>', 'write the json or junit report to this file; the table still goes to stdout')
     .option('--timeline', 'show, per request, the first attempt, the 401, the refresh it sent or waited on, and the retry')
+    .option('--strict', 'fail the run on a failed should-level scenario too (e.g. two-tabs-strict)')
     .action(async (scenarios: string[], options: RunOptions) => {
       process.exitCode = await run(scenarios, options)
     })
@@ -68,6 +70,7 @@ async function run(specs: string[], options: RunOptions): Promise<number> {
       ...(options.labToken === undefined ? {} : { labToken: options.labToken }),
       client: options.client,
       scenarios,
+      strict: options.strict === true,
       timeline: options.timeline === true,
     })
     const rendered = reporter === 'json' ? JSON.stringify(report, null, 2) : reporter === 'junit' ? toJUnit(report) : undefined

@@ -96,23 +96,27 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
   const before = await lab.stats()
 
   const timeoutMs = options.timeoutMs ?? 30_000
-  const bound = new RunBound(timeoutMs)
   const maxCalls = parallel * 4 + 10
-  let client: ClientUnderTest
+  let onLimit = () => undefined as void
+  // The tab starts and loads the client before the clock runs; createClient and the requests are timed.
+  const client = await ClientUnderTest.open({
+    spec,
+    baseUrl: url,
+    tabs: 1,
+    connections: Math.min(parallel, MAX_CONNECTIONS),
+    refreshPath: ROUTES.refresh,
+    maxCalls,
+    storage,
+    onLimit: () => onLimit(),
+  })
+  const bound = new RunBound(timeoutMs)
+  onLimit = () => bound.end('CALL_LIMIT')
   try {
-    client = await ClientUnderTest.open({
-      spec,
-      baseUrl: url,
-      tabs: 1,
-      connections: Math.min(parallel, MAX_CONNECTIONS),
-      refreshPath: ROUTES.refresh,
-      maxCalls,
-      storage,
-      onLimit: () => bound.end('CALL_LIMIT'),
-    })
-    await client.create()
+    const created = await Promise.race([client.create().then(() => true), bound.ended.then(() => false)])
+    if (!created) throw new HarnessError('usage', `client ${spec.name}: createClient(ctx) did not return within ${timeoutMs / 1000}s`)
   } catch (error) {
     bound.dispose()
+    await client.close()
     throw error
   }
 

@@ -1,39 +1,93 @@
-import { describeFailures } from './expectations.js'
+import { hostname } from 'node:os'
+import type { BurstReport } from './burst-report.js'
+import { describeFailures, type Expectation } from './expectations.js'
 import { formatFailures } from './outcomes.js'
 import type { RunReport } from './scenario/report.js'
 
+/** One testcase: a scenario of a run, or the one case of a burst. */
+interface JUnitCase {
+  name: string
+  durationMs: number
+  verdict: 'pass' | 'fail' | 'non-strict' | 'error'
+  description?: string
+  error?: string
+  expectations: Expectation[]
+  failures: Record<string, number>
+  notes: string[]
+  clientOutput?: string
+}
+
 /**
  * JUnit XML for a run: one testsuite per client, one testcase per scenario, a failure carrying the
- * expectations that failed. GitHub Actions and GitLab test reports read this shape.
+ * expectations that failed. A `should` scenario that failed without `--strict` is a passing
+ * testcase with a note in `<system-out>`. GitHub Actions and GitLab test reports read this shape.
  */
-export function toJUnit(report: RunReport): string {
+export function toJUnit(report: RunReport, now = new Date()): string {
+  const cases = report.scenarios.map((scenario): JUnitCase => ({ ...scenario, failures: scenario.requests.failures }))
+  return suite(`refresh-lab run: ${report.client} client`, report.client, report.durationMs, cases, now)
+}
+
+/** JUnit XML for a burst: one testcase named after what it fired. */
+export function burstToJUnit(report: BurstReport, now = new Date()): string {
+  const name = `burst ${report.parallel} × ${report.method} ${report.path}`
+  const testcase: JUnitCase = {
+    name,
+    durationMs: report.durationMs,
+    verdict: report.verdict,
+    ...(report.error === undefined ? {} : { error: report.error }),
+    expectations: report.expectations,
+    failures: report.requests.failures,
+    notes: report.notes,
+    ...(report.clientOutput === undefined ? {} : { clientOutput: report.clientOutput }),
+  }
+  return suite(`refresh-lab burst: ${report.client} client`, report.client, report.durationMs, [testcase], now)
+}
+
+function suite(name: string, client: string, durationMs: number, cases: readonly JUnitCase[], now: Date): string {
   const seconds = (ms: number) => (ms / 1000).toFixed(3)
-  const failures = report.scenarios.filter((s) => s.verdict === 'fail').length
-  const errors = report.scenarios.filter((s) => s.verdict === 'error').length
-  const classname = `refresh-lab.${className(report.client)}`
-  const cases = report.scenarios.map((scenario) => {
-    const open = `    <testcase classname="${xml(classname)}" name="${xml(scenario.name)}" time="${seconds(scenario.durationMs)}"`
-    if (scenario.verdict === 'pass') return `${open}/>`
-    const failed = scenario.expectations.filter((e) => !e.pass)
-    const failures = Object.keys(scenario.requests.failures).length === 0 ? [] : [`failed requests: ${formatFailures(scenario.requests.failures)}`]
-    const detail = [scenario.description, '', ...failed.map((e) => `${e.name}: expected ${String(e.expected)}, got ${String(e.actual)}`), ...failures, ...scenario.notes.map((note) => `note: ${note}`)].join('\n')
-    const inner =
-      scenario.verdict === 'error'
-        ? `      <error message="${xml(scenario.error ?? 'could not run')}">${xml([scenario.error ?? '', ...failures].join('\n'))}</error>`
-        : `      <failure message="${xml(describeFailures(scenario.expectations))}" type="ExpectationFailed">${xml(detail)}</failure>`
-    const output = scenario.clientOutput === undefined ? '' : `\n      <system-out>${xml(scenario.clientOutput)}</system-out>`
-    return `${open}>\n${inner}${output}\n    </testcase>`
+  const failures = cases.filter((c) => c.verdict === 'fail').length
+  const errors = cases.filter((c) => c.verdict === 'error').length
+  const classname = `refresh-lab.${className(client)}`
+  const testcases = cases.map((testcase) => {
+    const open = `    <testcase classname="${xml(classname)}" name="${xml(testcase.name)}" time="${seconds(testcase.durationMs)}"`
+    const failedRequests = Object.keys(testcase.failures).length === 0 ? [] : [`failed requests: ${formatFailures(testcase.failures)}`]
+    const failed = testcase.expectations.filter((e) => !e.pass).map((e) => `${e.name}: expected ${String(e.expected)}, got ${String(e.actual)}`)
+    const notes = testcase.notes.map((note) => `note: ${note}`)
+    const out: string[] = []
+    let inner = ''
+    if (testcase.verdict === 'error') {
+      inner = `      <error message="${xml(testcase.error ?? 'could not run')}">${xml([testcase.error ?? '', ...failedRequests].join('\n'))}</error>`
+    } else if (testcase.verdict === 'fail') {
+      const detail = [...(testcase.description === undefined ? [] : [testcase.description, '']), ...failed, ...failedRequests, ...notes].join('\n')
+      inner = `      <failure message="${xml(describeFailures(testcase.expectations))}" type="ExpectationFailed">${xml(detail)}</failure>`
+    } else if (testcase.verdict === 'non-strict') {
+      out.push('non-strict: a should-level scenario failed; it fails the run only with --strict', ...failed, ...failedRequests)
+    }
+    if (testcase.verdict === 'error') out.push(...notes)
+    if (testcase.clientOutput !== undefined) out.push(...(out.length > 0 ? [''] : []), 'the client printed:', testcase.clientOutput)
+    const systemOut = out.length === 0 ? '' : `      <system-out>${xml(out.join('\n'))}</system-out>`
+    const body = [inner, systemOut].filter((part) => part !== '')
+    return body.length === 0 ? `${open}/>` : `${open}>\n${body.join('\n')}\n    </testcase>`
   })
-  const totals = `tests="${report.scenarios.length}" failures="${failures}" errors="${errors}" time="${seconds(report.durationMs)}"`
+  const totals = `tests="${cases.length}" failures="${failures}" errors="${errors}" time="${seconds(durationMs)}"`
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="refresh-lab" ${totals}>`,
-    `  <testsuite name="refresh-lab run: ${xml(report.client)} client" ${totals}>`,
-    ...cases,
+    `  <testsuite name="${xml(name)}" ${totals} timestamp="${now.toISOString().slice(0, 19)}" hostname="${xml(hostname())}">`,
+    ...testcases,
     '  </testsuite>',
     '</testsuites>',
     '',
   ].join('\n')
+}
+
+/** A JUnit class name from a client name: `./src/lib/refresh-client.ts` → `src.lib.refresh-client`. */
+export function className(client: string): string {
+  const name = client
+    .replace(/^exec:\s*/, 'exec ')
+    .replace(/^\.{0,2}[\\/]+/, '')
+    .replace(/\.[cm]?[jt]s$/, '')
+  return name.replace(/[\\/]+/g, '.').replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+|\.+$/g, '') || 'client'
 }
 
 function xml(text: string): string {
@@ -45,13 +99,4 @@ function xml(text: string): string {
     .replace(/'/g, '&apos;')
     // Characters XML 1.0 cannot carry at all.
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
-}
-
-/** A JUnit class name from a client name: `./src/lib/refresh-client.ts` → `src.lib.refresh-client`. */
-export function className(client: string): string {
-  const name = client
-    .replace(/^exec:\s*/, 'exec ')
-    .replace(/^\.{0,2}[\\/]+/, '')
-    .replace(/\.[cm]?[jt]s$/, '')
-  return name.replace(/[\\/]+/g, '.').replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+|\.+$/g, '') || 'client'
 }

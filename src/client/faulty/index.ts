@@ -14,6 +14,9 @@ export const FAULTY_CLIENTS: Readonly<Record<string, { bug: RefreshBug; summary:
   'logout-on-any-error': { bug: 'logout-on-any-error', summary: 'signs out on a network error during refresh' },
   'body-lost': { bug: 'body-lost', summary: 'retries a POST without its body' },
   'self-intercept': { bug: 'self-intercept', summary: 'its refresh call goes through its own 401 handler and waits on itself' },
+  'retry-forever': { bug: 'retry-forever', summary: 'refreshes and retries again whenever the retry gets a 401 too, without end' },
+  'unawaited-save': { bug: 'unawaited-save', summary: 'does not wait for the rotated tokens to be saved before retrying' },
+  'logout-on-5xx': { bug: 'logout-on-5xx', summary: 'signs out when /refresh answers 500 or 503' },
 })
 
 export function faultyClient(name: string): CreateClient | undefined {

@@ -23,6 +23,12 @@ export type RefreshBug =
   | 'body-lost'
   /** Sends the refresh call through its own 401 handler, which then waits on that very refresh. */
   | 'self-intercept'
+  /** Refreshes and retries again whenever the retry gets a 401 too, without end. */
+  | 'retry-forever'
+  /** Starts saving the rotated tokens but does not wait for the save before retrying. */
+  | 'unawaited-save'
+  /** Treats a 5xx from `/refresh` like a refused refresh: clears the tokens, signs out. */
+  | 'logout-on-5xx'
 
 const REFRESH_PATH = '/api/auth/refresh'
 
@@ -64,7 +70,8 @@ export function createFaultyClient(ctx: ClientContext, bug: RefreshBug): Client 
     const answer = bug === 'self-intercept' ? await request<unknown>('POST', REFRESH_PATH, { refresh_token: refreshToken }) : await postRefresh(refreshToken)
     const tokens = tokensFromAnswer(answer)
     if (!tokens) throw new ApiError(200, 'BAD_REFRESH_RESPONSE', 'the refresh answer has no access_token and refresh_token under data')
-    await ctx.storage.save({ accessToken: tokens.accessToken, refreshToken: bug === 'access-only' ? refreshToken : tokens.refreshToken })
+    const saved = ctx.storage.save({ accessToken: tokens.accessToken, refreshToken: bug === 'access-only' ? refreshToken : tokens.refreshToken })
+    if (bug !== 'unawaited-save') await saved
     return tokens.accessToken
   }
 
@@ -84,7 +91,7 @@ export function createFaultyClient(ctx: ClientContext, bug: RefreshBug): Client 
       throw error
     }
     const body = parseJson(text)
-    if (response.status === 401) return signOut(ApiError.fromResponse(401, body))
+    if (response.status === 401 || (bug === 'logout-on-5xx' && response.status >= 500)) return signOut(ApiError.fromResponse(response.status, body))
     if (!response.ok) throw ApiError.fromResponse(response.status, body)
     return body
   }
@@ -101,8 +108,14 @@ export function createFaultyClient(ctx: ClientContext, bug: RefreshBug): Client 
     const first = await send(method, path, body, accessToken)
     if (first.status !== 401) return answer<T>(first)
     await first.arrayBuffer().catch(() => undefined)
-    const token = await freshAccessToken(accessToken, refreshToken)
-    return answer<T>(await send(method, path, bug === 'body-lost' ? undefined : body, token))
+    let token = await freshAccessToken(accessToken, refreshToken)
+    let retried = await send(method, path, bug === 'body-lost' ? undefined : body, token)
+    while (bug === 'retry-forever' && retried.status === 401) {
+      await retried.arrayBuffer().catch(() => undefined)
+      token = await freshAccessToken(token, null)
+      retried = await send(method, path, body, token)
+    }
+    return answer<T>(retried)
   }
 
   return { request }

@@ -68,13 +68,16 @@ export async function loadScenarioFile(path: string, shownAs = relative(process.
   return { scenario: parsed.data, file: shownAs }
 }
 
+/** Every problem in the file, each as `field: what was expected`, so one edit fixes them all. */
 function describeIssue(issues: z.core.$ZodIssue[]): string {
-  const issue = issues[0]
-  if (!issue) return 'invalid scenario'
-  const where = issue.path.reduce<string>(
-    (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? String(key) : `${text}.${String(key)}`),
-    '',
-  )
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : ''
-  return `${where === '' ? 'the file' : where}: ${issue.message}${more}`
+  if (issues.length === 0) return 'invalid scenario'
+  return issues
+    .map((issue) => {
+      const where = issue.path.reduce<string>(
+        (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text === '' ? String(key) : `${text}.${String(key)}`),
+        '',
+      )
+      return `${where === '' ? 'the file' : where}: ${issue.message}`
+    })
+    .join('; ')
 }

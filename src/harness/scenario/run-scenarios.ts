@@ -25,6 +25,8 @@ export interface RunScenariosOptions {
   /** The client's name in the report (default: `client`). */
   clientName?: string
   scenarios: readonly LoadedScenario[]
+  /** Fail the run on a failed `should` scenario too. */
+  strict?: boolean
   timeline?: boolean
   /** Called after each scenario, e.g. to print progress. */
   onResult?: (result: ScenarioResult) => void
@@ -47,7 +49,8 @@ export async function runScenarios(options: RunScenariosOptions): Promise<RunRep
   try {
     await preflight(client, url, lab)
     for (const loaded of options.scenarios) {
-      const result = await runScenario(loaded, { url, lab, client, timeline: options.timeline === true })
+      const ran = await runScenario(loaded, { url, lab, client, timeline: options.timeline === true })
+      const result: ScenarioResult = ran.verdict === 'fail' && ran.level === 'should' && options.strict !== true ? { ...ran, verdict: 'non-strict' } : ran
       results.push(result)
       options.onResult?.(result)
     }
@@ -55,13 +58,16 @@ export async function runScenarios(options: RunScenariosOptions): Promise<RunRep
     await lab.close()
   }
   const passed = results.filter((r) => r.verdict === 'pass').length
+  const nonStrict = results.filter((r) => r.verdict === 'non-strict').length
+  const failed = results.length - passed - nonStrict
   return {
     schema: RUN_SCHEMA,
-    verdict: passed === results.length ? 'pass' : 'fail',
+    verdict: failed === 0 ? 'pass' : 'fail',
     client: client.name,
     url,
     embedded: options.embedded ?? false,
-    summary: { total: results.length, passed, failed: results.length - passed },
+    strict: options.strict === true,
+    summary: { total: results.length, passed, failed, nonStrict },
     scenarios: results,
     durationMs: Math.round(performance.now() - started),
   }

@@ -52,27 +52,31 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
   // the server was started with.
   const settings = await lab.configure({ ...SCENARIO_DEFAULTS, ...scenario.server })
 
-  const storage = createRecordingStorage()
+  const storage = createRecordingStorage({
+    ...(scenario.storage.loadDelay === undefined ? {} : { loadDelayMs: parseDuration(scenario.storage.loadDelay) }),
+    ...(scenario.storage.saveDelay === undefined ? {} : { saveDelayMs: parseDuration(scenario.storage.saveDelay) }),
+  })
   const maxCalls = scenario.expect.maxCalls ?? defaultCallBound(scenario)
+  // The tabs start and load the client before the clock runs: how long a thread takes to start is
+  // no part of the client's time.
+  let onLimit = () => undefined as void
+  const client = await ClientUnderTest.open({
+    spec: options.client,
+    baseUrl: options.url,
+    tabs: scenario.tabs,
+    connections: 64,
+    refreshPath: ROUTES.refresh,
+    maxCalls,
+    storage,
+    onLimit: () => onLimit(),
+  })
   const bound = new RunBound(parseDuration(scenario.timeout))
-  let client: ClientUnderTest | undefined
-  /** The clients start on the first request, after any sign-in: an app's cold start with a saved session. */
+  onLimit = () => bound.end('CALL_LIMIT')
+  /** createClient runs on the first request, after any sign-in: an app's cold start with a saved session. */
   let created: Promise<ClientUnderTest> | undefined
-  const startClient = () =>
-    (created ??= (async () => {
-      client = await ClientUnderTest.open({
-        spec: options.client,
-        baseUrl: options.url,
-        tabs: scenario.tabs,
-        connections: 64,
-        refreshPath: ROUTES.refresh,
-        maxCalls,
-        storage,
-        onLimit: () => bound.end('CALL_LIMIT'),
-      })
-      await client.create()
-      return client
-    })())
+  const startClient = () => (created ??= client.create().then(() => client))
+  /** Waits for createClient, but no longer than the run lasts: a createClient that spins is ended with it. */
+  const clientReady = () => Promise.race([startClient().then(() => true), bound.ended.then(() => false)])
 
   const outcomes: RequestOutcome[] = []
   let nextId = 1
@@ -87,8 +91,11 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
       return
     }
     const path = request.delay === undefined ? request.path : withQuery(request.path, '_delay', request.delay)
-    const tabs = await startClient()
-    outcomes.push({ ...outcomeOf(id, await bound.settle(tabs.request(tab, id, request.method.toUpperCase(), path, request.body))), request })
+    if (!(await clientReady())) {
+      outcomes.push({ id, request, ok: false, code: bound.reason ?? 'TIMEOUT' })
+      return
+    }
+    outcomes.push({ ...outcomeOf(id, await bound.settle(client.request(tab, id, request.method.toUpperCase(), path, request.body))), request })
   }
 
   const runStep = async (step: ScenarioStep): Promise<void> => {
@@ -116,13 +123,13 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
         return
       }
       case 'parallel': {
-        await startClient()
+        await clientReady()
         const requests = step.requests ?? Array.from({ length: step.count ?? 1 }, () => step.request ?? { method: 'GET', path: ROUTES.users })
         await Promise.all(requests.map((request, index) => fire(request, index)))
         return
       }
       case 'sequence':
-        await startClient()
+        await clientReady()
         for (const [index, request] of step.requests.entries()) await fire(request, index)
         return
       case 'revoke':
@@ -150,18 +157,18 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     error = caught instanceof Error ? caught.message : String(caught)
   } finally {
     bound.dispose()
-    await client?.close()
+    await client.close()
   }
 
   const stats = await lab.stats()
   const session = await clientSession(lab, storage.current)
-  const calls = client?.calls ?? []
+  const calls = client.calls
   const refreshCalls = calls.filter((call) => call.refresh)
   const succeeded = outcomes.filter((o) => o.ok).length
-  const onLogoutCalls = client?.onLogoutCalls ?? 0
+  const onLogoutCalls = client.onLogoutCalls
   const loggedOut = onLogoutCalls > 0 || storage.current.refreshToken === null
-  const bypassed = client?.bypassedFetch({ succeeded, serverRefreshes: stats.refresh.calls }) ?? false
-  error ??= client === undefined ? undefined : clientTrouble(client, outcomes, bound.timeoutMs)
+  const bypassed = client.bypassedFetch({ succeeded, serverRefreshes: stats.refresh.calls })
+  error ??= clientTrouble(client, outcomes, bound.timeoutMs)
 
   const expectations = evaluate(scenario.expect, {
     clientRefreshes: bypassed ? undefined : refreshCalls.length,
@@ -169,9 +176,10 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     reuseDetected: stats.reuseDetected > 0,
     outcomes,
     loggedOut,
+    sessionLost: loggedOut || session.state !== 'active',
     signedInState: loggedOut ? 'no, signed out' : session.state === 'active' ? 'yes' : `no, session ${session.state}`,
     onLogoutCalls,
-    calls: bypassed ? undefined : calls.length + (client?.refused ?? 0),
+    calls: bypassed ? undefined : calls.length + client.refused,
     maxCalls,
     timedOut: bound.reason === 'TIMEOUT',
     timeoutMs: bound.timeoutMs,
@@ -182,6 +190,7 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     name: scenario.name,
     description: scenario.description,
     file: loaded.file,
+    level: scenario.level,
     verdict,
     ...(error === undefined ? {} : { error }),
     requests: { total: outcomes.length, succeeded, failed: outcomes.length - succeeded, failures: countFailures(outcomes) },
@@ -197,11 +206,11 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     loggedOut,
     onLogoutCalls,
     session: session.state,
-    calls: { made: calls.length, refused: client?.refused ?? 0 },
+    calls: { made: calls.length, refused: client.refused },
     clientCounts: bypassed ? 'unavailable' : 'recorded',
     expectations,
     notes: bypassed ? [BYPASS_NOTE] : [],
-    ...(verdict === 'pass' || client === undefined ? {} : client.printed()),
+    ...(verdict === 'pass' ? {} : client.printed()),
     durationMs: Math.round((performance.now() - started) * 10) / 10,
     ...(options.timeline && !bypassed ? { timeline: buildTimeline(calls, new Map(outcomes.map((o) => [o.id, o.ok ? 'ok' : (o.code ?? 'ERROR')]))) } : {}),
   }
@@ -214,6 +223,8 @@ interface Observed {
   reuseDetected: boolean
   outcomes: RequestOutcome[]
   loggedOut: boolean
+  /** Signed out, or holding tokens whose session is no longer active. */
+  sessionLost: boolean
   signedInState: string
   onLogoutCalls: number
   calls: number | undefined
@@ -238,14 +249,22 @@ function evaluate(expect: ScenarioExpectations, seen: Observed): Expectation[] {
     results.push(check('requests succeeded', seen.outcomes.length, seen.outcomes.filter((o) => o.ok).length))
   } else if (expect.requests !== 'any') {
     const named = expect.requests.failed
-    for (const [id, code] of Object.entries(named)) {
+    for (const [id, spec] of Object.entries(named)) {
+      const accepted = (Array.isArray(spec) ? spec : [spec]).map((ending) => (typeof ending === 'string' && ending !== 'ok' ? wireCode(seen.profile, ending) : ending))
       const outcome = seen.outcomes.find((o) => o.id === id)
-      results.push(check(`request ${id} fails with`, wireCode(seen.profile, code), outcome === undefined ? 'not run' : outcome.ok ? 'success' : (outcome.code ?? 'ERROR')))
+      const actual = outcome === undefined ? 'not run' : outcome.ok ? 'ok' : `${outcome.code ?? 'ERROR'}${outcome.failure?.status === undefined ? '' : ` (${outcome.failure.status})`}`
+      const pass = outcome !== undefined && accepted.some((ending) => endsAs(outcome, ending))
+      const name = accepted.includes('ok') ? `request ${id} ends with` : `request ${id} fails with`
+      results.push({ name, pass, expected: accepted.map(describeEnding).join(' or '), actual })
     }
     const others = seen.outcomes.filter((o) => !Object.hasOwn(named, o.id))
     results.push(check('other requests succeeded', others.length, others.filter((o) => o.ok).length))
   }
 
+  if (expect.lostSessionExplained) {
+    const lost = seen.sessionLost ? (seen.reuseDetected ? 'lost, after a detected reuse' : 'lost, with no reuse detected') : 'kept'
+    results.push({ name: 'session lost only by a detected reuse', pass: !seen.sessionLost || seen.reuseDetected, expected: 'kept, or lost after a detected reuse', actual: lost })
+  }
   if (expect.signedOut === true) results.push(check('signed out', true, seen.loggedOut))
   if (expect.signedOut === false) results.push(check('still signed in', 'yes', seen.signedInState))
   if (expect.onLogout !== undefined) results.push(checkCount('onLogout calls', expect.onLogout, seen.onLogoutCalls))
@@ -258,6 +277,18 @@ function evaluate(expect: ScenarioExpectations, seen: Observed): Expectation[] {
   if (seen.calls !== undefined) results.push(checkCount('HTTP calls within the bound', { max: seen.maxCalls }, seen.calls))
   results.push(check('finished in time', `within ${seen.timeoutMs} ms`, seen.timedOut ? 'timed out' : `within ${seen.timeoutMs} ms`))
   return results
+}
+
+type Ending = string | { status: number }
+
+function endsAs(outcome: RequestOutcome, ending: Ending): boolean {
+  if (ending === 'ok') return outcome.ok
+  if (outcome.ok) return false
+  return typeof ending === 'string' ? outcome.code === ending : outcome.failure?.status === ending.status
+}
+
+function describeEnding(ending: Ending): string {
+  return typeof ending === 'string' ? ending : `any ${ending.status}`
 }
 
 /** Generous enough for any correct client: four calls a request (attempt, refresh, retry, spare) and some. */

@@ -64,9 +64,12 @@ const step = z.discriminatedUnion('do', [
       code: z.string().optional(),
       message: z.string().optional(),
       drop: z.boolean().optional(),
+      /** Let the route run (a refresh rotates), then drop the connection without its answer. */
+      dropAfter: z.boolean().optional(),
     })
-    .refine((f) => f.delay !== undefined || f.status !== undefined || f.drop === true, 'a fault needs "delay", "status" or "drop": true')
-    .refine((f) => !(f.drop === true && f.status !== undefined), 'a fault either answers a "status" or "drop"s the connection, not both')
+    .refine((f) => f.delay !== undefined || f.status !== undefined || f.drop === true || f.dropAfter === true, 'a fault needs "delay", "status", "drop": true or "dropAfter": true')
+    .refine((f) => !((f.drop === true || f.dropAfter === true) && f.status !== undefined), 'a fault either answers a "status" or drops the connection, not both')
+    .refine((f) => !(f.drop === true && f.dropAfter === true), 'a fault drops before the route runs ("drop") or after it ("dropAfter"), not both')
     .refine((f) => f.status !== undefined || (f.code === undefined && f.message === undefined), '"code" and "message" go with "status"'),
   serverSettings.extend({ do: z.literal('configure') }),
   z.strictObject({
@@ -82,6 +85,13 @@ const step = z.discriminatedUnion('do', [
   z.strictObject({ do: z.literal('logout') }),
 ])
 
+/**
+ * How one named request may end: an error code (`"TOKEN_REVOKED"`), any error with a status
+ * (`{"status": 401}`), or `"ok"` (it succeeded); a list accepts any of them.
+ */
+const ending = z.union([z.string().min(1), z.strictObject({ status: z.number().int().min(0).max(599) })])
+const endings = z.union([ending, z.array(ending).min(1)])
+
 const expectations = z.strictObject({
   /** Refresh calls, counted on both sides. */
   refreshes: count.optional(),
@@ -89,8 +99,13 @@ const expectations = z.strictObject({
   serverRefreshes: count.optional(),
   /** Whether the server detects reuse of a rotated refresh token; absent means "no check". */
   reuse: z.boolean().optional(),
-  /** `all-succeeded`, `any`, or `{ "failed": { "<request id>": "<error code>" } }` with every other request succeeding. */
-  requests: z.union([z.enum(['all-succeeded', 'any']), z.strictObject({ failed: z.record(z.string(), z.string()) })]).default('all-succeeded'),
+  /**
+   * `all-succeeded`, `any`, or `{ "failed": { "<request id>": <ending> } }` with every other request
+   * succeeding, where an ending is a code, `{"status": 401}`, `"ok"`, or a list of them.
+   */
+  requests: z.union([z.enum(['all-succeeded', 'any']), z.strictObject({ failed: z.record(z.string(), endings) })]).default('all-succeeded'),
+  /** If the client lost its session (signed out, or holds revoked tokens), the server detected a reuse that explains it. */
+  lostSessionExplained: z.literal(true).optional(),
   signedOut: z.boolean().optional(),
   onLogout: count.optional(),
   /** Every POST to /api/echo got back exactly the body it sent, retries included. */
@@ -102,7 +117,16 @@ const expectations = z.strictObject({
 export const scenarioSchema = z.strictObject({
   $schema: z.string().optional(),
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a lower-case name such as "late-401"'),
-  description: z.string().min(20, 'a sentence saying which real-world bug this catches'),
+  /** Which real-world bug this catches; its "A client that …" sentence is printed under a failure. */
+  description: z.string(),
+  /**
+   * `must`: every correct client holds it, and a failure fails the run. `should`: good practice
+   * that not every correct client needs (e.g. cross-tab safety); a failure is reported as
+   * `non-strict` and fails the run only with `--strict`.
+   */
+  level: z.enum(['must', 'should']).default('must'),
+  /** Delays of the harness's token storage, like a real SecureStore or AsyncStorage. */
+  storage: z.strictObject({ loadDelay: durationUpTo(10_000).optional(), saveDelay: durationUpTo(10_000).optional() }).default({}),
   server: serverSettings.default({}),
   /** Clients sharing one token storage, each with its own lock: browser tabs. */
   tabs: z.number().int().min(1).max(16).default(1),

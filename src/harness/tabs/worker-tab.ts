@@ -179,12 +179,14 @@ export class WorkerTab implements ClientTab {
 }
 
 /**
- * Starts the tab entry: the compiled `tab-worker.js` next to this file, or, when the harness runs
- * from its TypeScript sources (its own tests), `tab-worker.ts` through tsx.
+ * Starts the tab entry: the compiled `tab-worker.js` next to this file. When the harness runs from
+ * its TypeScript sources (its own tests, which build dist/ first), the compiled entry in dist/, or,
+ * not built, `tab-worker.ts` through tsx, which costs each tab a second of compiling.
  */
 function spawnTabWorker(options: WorkerOptions & { stdout: true; stderr: true }): Worker {
-  const compiled = new URL('./tab-worker.js', import.meta.url)
-  if (existsSync(fileURLToPath(compiled))) return new Worker(compiled, options)
+  const compiled = [new URL('./tab-worker.js', import.meta.url), new URL('../../../dist/src/harness/tabs/tab-worker.js', import.meta.url)]
+  const entry = compiled.find((url) => existsSync(fileURLToPath(url)))
+  if (entry) return new Worker(entry, options)
   const source = new URL('./tab-worker.ts', import.meta.url).href
   // tsx's ES module entry (its CommonJS twin cannot register hooks from a worker's boot code).
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href
