@@ -87,4 +87,22 @@ describe('the server on a real socket', () => {
     expect(stats.requests['POST /api/auth/refresh']).toEqual({ dropped: 1, '401': 1 })
     expect(stats.refresh).toMatchObject({ calls: 2, faulted: 1, rejected: 1 })
   })
+
+  it('dropAfter lets /refresh rotate, then drops the answer: the client gets no answer, the old token is spent', async () => {
+    const post = (path: string, body: unknown) =>
+      fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const lab = async (path: string, body?: unknown) => (await (body === undefined ? fetch(`${server.url}${path}`) : post(path, body))).json() as Promise<Record<string, never>>
+    await lab('/_lab/reset', {})
+    const { data } = (await (await post('/api/auth/login', { email: 'demo@example.com', password: 'password' })).json()) as { data: { refresh_token: string } }
+    await lab('/_lab/faults', { path: '/api/auth/refresh', dropAfter: true })
+    await expect(post('/api/auth/refresh', { refresh_token: data.refresh_token })).rejects.toThrow('fetch failed')
+    const stats = (await lab('/_lab/stats')) as unknown as { refresh: { succeeded: number; faulted: number }; faults: { drop: number }; requests: Record<string, Record<string, number>> }
+    expect(stats.refresh).toMatchObject({ succeeded: 1, faulted: 0 })
+    expect(stats.faults.drop).toBe(1)
+    expect(stats.requests['POST /api/auth/refresh']).toEqual({ dropped: 1 })
+    // The rotation stood: the token the client still holds is now a reuse.
+    const again = await post('/api/auth/refresh', { refresh_token: data.refresh_token })
+    expect(again.status).toBe(401)
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('REFRESH_TOKEN_REUSED')
+  })
 })
