@@ -17,18 +17,18 @@ describe('refresh-lab run', () => {
     const result = await runCli(['run', '--json'])
     expect(result.code).toBe(0)
     const report = JSON.parse(result.stdout) as RunReport
-    expect(report).toMatchObject({ schema: 'refresh-lab/run@1', verdict: 'pass', client: 'reference', summary: { total: 12, passed: 12, failed: 0 } })
+    expect(report).toMatchObject({ schema: 'refresh-lab/run@1', verdict: 'pass', client: 'reference', summary: { total: 20, passed: 19, failed: 0, nonStrict: 1 } })
     expect(Object.keys(report.scenarios[0] ?? {})).toEqual(
-      expect.arrayContaining(['name', 'description', 'verdict', 'requests', 'refresh', 'reuse', 'loggedOut', 'onLogoutCalls', 'expectations', 'durationMs']),
+      expect.arrayContaining(['name', 'description', 'level', 'verdict', 'requests', 'refresh', 'reuse', 'loggedOut', 'onLogoutCalls', 'expectations', 'durationMs']),
     )
   })
 
   it('prints a table with the failed expectation under the failing scenario, and exits 1', async () => {
     const result = await runCli(['run', 'rotation-saved', 'burst', '--client', 'access-only'])
     expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/^ {2}rotation-saved +FAIL +2 +yes/m)
+    expect(result.stdout).toMatch(/^ {2}rotation-saved +must +FAIL +2 +yes/m)
     expect(result.stdout).toMatch(/^ +↳ reuse detected: expected no, got yes$/m)
-    expect(result.stdout).toMatch(/^ {2}burst +pass +1 +no/m)
+    expect(result.stdout).toMatch(/^ {2}burst +must +pass +1 +no/m)
     expect(result.stdout).toMatch(/^FAIL {2}2 scenarios: 1 passed, 1 failed$/m)
   })
 
@@ -57,7 +57,7 @@ describe('refresh-lab run', () => {
   it("proves the example user client from examples/, written in TypeScript", async () => {
     const result = await runCli(['run', '--client', './examples/lesson-client.ts', '--json'])
     expect(result.code).toBe(0)
-    expect((JSON.parse(result.stdout) as RunReport).summary).toEqual({ total: 12, passed: 12, failed: 0 })
+    expect((JSON.parse(result.stdout) as RunReport).summary).toEqual({ total: 20, passed: 19, failed: 0, nonStrict: 1 })
   })
 
   it('draws the timeline: one refresh, the requests that waited on it, the retries', async () => {

@@ -27,8 +27,9 @@
  * two-tabs FAIL (3 refreshes): the "known gap" above IS hit there: a retry answered 401
  * TOKEN_REVOKED (tab 2's reuse revoked the session) refreshes again, with the cleared token (422).
  * burst CLI: 1-3 refreshes over seven runs, every request ok, no reuse.
- * With the isolated harness: 11/12 or 10/12; late-401 FAIL, and two-tabs only when the
- * retry loses the race with the other tab's reuse.
+ * With the isolated harness: late-401 FAIL, and two-tabs only when the retry loses the race
+ * with the other tab's reuse. Of the newer scenarios, retry-still-401 FAILs: the 401 hook runs for
+ * the retry too, so a request whose retry is refused costs two refreshes.
  */
 import { FetchError, ofetch } from 'ofetch'
 import type { Client, ClientContext } from '../../src/client/contract.js'
