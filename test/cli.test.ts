@@ -141,6 +141,14 @@ describe('refresh-lab burst', () => {
     expect(report.refresh).toMatchObject({ clientCalls: 1, serverCalls: 1 })
   })
 
+  it('lists every built-in client in its help', async () => {
+    const help = await runCli(['burst', '--help'])
+    for (const name of ['reference', 'naive', 'stale-capture', 'access-only', 'logout-on-any-error', 'body-lost', 'self-intercept', 'retry-forever', 'unawaited-save', 'logout-on-5xx']) {
+      expect(help.stdout).toContain(name)
+    }
+    expect(help.stdout).toContain('exec:<command>')
+  })
+
   it('writes the documented JSON schema', async () => {
     const report = json((await runCli(['burst', '--json'])).stdout)
     expect(Object.keys(report).sort()).toEqual(

@@ -117,6 +117,21 @@ describe('tabs share what a browser origin shares, and nothing else', () => {
     ])
   })
 
+  it('BroadcastChannel works across the tabs of one run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-'))
+    const scenario = join(dir, 'tabs-talk.json')
+    writeFileSync(scenario, JSON.stringify({
+      name: 'tabs-talk',
+      description: 'Two tabs that must hear each other over BroadcastChannel; no refresh involved.',
+      tabs: 2,
+      steps: [{ do: 'signIn' }, { do: 'parallel', count: 2 }],
+      expect: { refreshes: 0, requests: 'all-succeeded' },
+    }))
+    const run = await runCli(['run', scenario, '--client', 'test/clients/broadcast-tabs.mjs', '--json'])
+    const [result] = json<RunReport>(run.stdout).scenarios
+    expect(result).toMatchObject({ verdict: 'pass', requests: { succeeded: 2 } })
+  })
+
   it('module state is per tab: a module-level lock is not cross-tab safe (two refreshes, the second a reuse)', async () => {
     const run = await runCli(['run', 'two-tabs', '--client', 'test/clients/module-lock-client.ts', '--json'])
     const [twoTabs] = json<RunReport>(run.stdout).scenarios
