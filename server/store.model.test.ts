@@ -5,7 +5,7 @@ import { RefreshStore, type RotateOutcome, type RotationSettings } from './store
 /**
  * Model-based test: random sequences of login, refresh (of any token ever issued, so reuses
  * happen), revoke, early expiry and clock moves, applied to the real store and to a tiny model
- * written from DESIGN.md's rules, compared after every step.
+ * written from docs/design.md's rules, compared after every step.
  */
 interface ModelToken {
   family: number

@@ -146,7 +146,7 @@ export class RefreshStore {
   }
 
   /**
-   * Spends a refresh token. The guard clauses run in the order DESIGN.md fixes: unknown, revoked,
+   * Spends a refresh token. The guard clauses run in the order docs/design.md fixes: unknown, revoked,
    * expired, already rotated (grace or reuse), and only then the rotation itself.
    */
   rotate(token: string, now: number): RotateOutcome {

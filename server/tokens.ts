@@ -4,7 +4,7 @@ import { LabError } from '../src/shared/errors.js'
 import type { SigningKeys } from './keys.js'
 import { randomBase64url } from './random.js'
 
-/** The claims of an access token, as DESIGN.md fixes them. */
+/** The claims of an access token, as docs/design.md fixes them. */
 export interface AccessClaims {
   iss: string
   aud: string
