@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander'
 import { parseDuration } from '../shared/duration.js'
 import { HarnessError } from '../harness/errors.js'
 import { startEmbeddedServer } from './embedded-server.js'
+import { exitAfterReport } from './exit.js'
 import { parseUrl } from './lab-url.js'
 import { CLIENT_HELP, wholeNumber } from './options.js'
 
@@ -44,7 +45,7 @@ export function registerBurst(program: Command): void {
     .option('--timeout <duration>', 'upper bound for the burst; calls still in flight then are aborted', '30s')
     .option('--timeline', 'show, per request, the first attempt, the 401, the refresh it sent or waited on, and the retry')
     .action(async (options: BurstCommandOptions) => {
-      process.exitCode = await burst(options)
+      await exitAfterReport(await burst(options))
     })
 }
 
@@ -84,7 +85,7 @@ async function burst(options: BurstCommandOptions): Promise<number> {
     console.log(rendered === undefined || options.output !== undefined ? formatBurstReport(report) : rendered)
     return report.verdict === 'pass' ? 0 : 1
   } finally {
-    await server?.close()
+    await server?.close(0) // the run is over: nothing in flight matters now
   }
 }
 

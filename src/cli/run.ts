@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
 import { HarnessError } from '../harness/errors.js'
 import { startEmbeddedServer } from './embedded-server.js'
+import { exitAfterReport } from './exit.js'
 import { parseUrl } from './lab-url.js'
 import { CLIENT_HELP } from './options.js'
 
@@ -32,7 +33,7 @@ export function registerRun(program: Command): void {
     .option('--timeline', 'show, per request, the first attempt, the 401, the refresh it sent or waited on, and the retry')
     .option('--strict', 'fail the run on a failed should-level scenario too (e.g. two-tabs-strict)')
     .action(async (scenarios: string[], options: RunOptions) => {
-      process.exitCode = await run(scenarios, options)
+      await exitAfterReport(await run(scenarios, options))
     })
 }
 
@@ -85,6 +86,6 @@ async function run(specs: string[], options: RunOptions): Promise<number> {
     }
     return report.verdict === 'pass' ? 0 : 1
   } finally {
-    await server?.close()
+    await server?.close(0) // the run is over: nothing in flight matters now
   }
 }

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { Agent } from 'undici'
+import { ROUTES } from '../shared/wire.js'
 
 /**
  * Which harness request a fetch call belongs to. The client tab runs each `client.request()` inside
@@ -87,20 +88,24 @@ export function createTabFetch(options: TabFetchOptions): TabFetch {
   const recording = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     // Past the budget, calls park instead of failing: a client that retries on every error would
     // otherwise spin in a loop that starves its thread.
+    // A call fetch itself would refuse (a bad URL) throws here, before it counts against the budget.
+    const request = new Request(input, init)
     if (Atomics.add(budget, 0, 1) >= options.maxCalls) {
       if (Atomics.add(budget, 1, 1) === 0) options.onLimit?.()
       return parked()
     }
-    const request = new Request(input, init)
     const url = new URL(request.url)
     const method = request.method.toUpperCase()
-    const refresh = method === 'POST' && url.pathname === options.refreshPath
+    const mayRefresh = method === 'POST' && (url.pathname === options.refreshPath || url.pathname === ROUTES.oauthToken)
+    const body = mayRefresh ? await request.clone().text().catch(() => '') : ''
+    // The OAuth token endpoint refreshes only for grant_type=refresh_token.
+    const refresh = mayRefresh && (url.pathname === options.refreshPath || new URLSearchParams(body).get('grant_type') === 'refresh_token')
     const start: CallStart = { method, path: url.pathname, refresh, at: now() }
     const tag = requestTag.getStore()
     if (tag) start.requestId = tag.id
     if (options.tab !== undefined) start.tab = options.tab
     if (refresh) {
-      const token = refreshTokenIn(await request.clone().text().catch(() => ''))
+      const token = refreshTokenIn(body)
       if (token !== undefined) start.refreshToken = token
     }
     const key = sink.start(start)

@@ -11,7 +11,10 @@ export class RunBound {
   #end!: (reason: EndReason) => void
   #reason: EndReason | undefined
   readonly #timer: NodeJS.Timeout
+  readonly #controller = new AbortController()
   readonly ended: Promise<EndReason>
+  /** Aborted when the run ends or is disposed: for waits that must not outlive it. */
+  readonly signal: AbortSignal = this.#controller.signal
 
   constructor(readonly timeoutMs: number) {
     this.ended = new Promise<EndReason>((resolve) => {
@@ -29,6 +32,7 @@ export class RunBound {
     if (this.#reason !== undefined) return
     this.#reason = reason
     clearTimeout(this.#timer)
+    this.#controller.abort()
     this.#end(reason)
   }
 
@@ -45,5 +49,6 @@ export class RunBound {
 
   dispose(): void {
     clearTimeout(this.#timer)
+    this.#controller.abort()
   }
 }

@@ -72,12 +72,12 @@ export function formatRunReport(report: RunReport): string {
     lines.push(`  ${result.name.padEnd(nameWidth)}${result.level.padEnd(8)}${verdict.padEnd(12)}${refreshes.padEnd(11)}${reuse.padEnd(8)}${Math.round(result.durationMs)} ms`)
     const under = `  ${''.padEnd(nameWidth)}↳ `
     const cause = result.verdict === 'pass' ? undefined : causeOf(result.description)
-    if (cause !== undefined) lines.push(`${under}why it matters: ${cause}`)
     if (result.verdict === 'error') lines.push(`${under}${result.error ?? 'could not run'}`)
     for (const failed of result.expectations.filter((e) => !e.pass)) {
       const failures = failed.name.includes('succeeded') && result.requests.failed > 0 ? ` (${formatFailures(result.requests.failures)})` : ''
       lines.push(`${under}${describeFailures([failed])}${failures}`)
     }
+    if (cause !== undefined) lines.push(`${under}why it matters: ${cause}`)
     if (result.verdict !== 'pass') {
       for (const note of result.notes) lines.push(`${under}note: ${note}`)
       if (result.clientOutput !== undefined) lines.push(`${under}the client printed:`, ...indent(result.clientOutput, 6).map((line) => `  ${''.padEnd(nameWidth)}${line}`))
@@ -95,5 +95,7 @@ export function formatRunReport(report: RunReport): string {
  */
 export function causeOf(description: string): string | undefined {
   const sentences = description.match(/[^.!?]+[.!?]+(?=\s|$)/g) ?? []
-  return sentences.map((sentence) => sentence.trim()).find((sentence) => /^an? (?:[\w-]+ ){0,2}client\b/i.test(sentence))
+  return sentences
+    .map((sentence) => sentence.trim())
+    .find((sentence) => /^an? (?:[\w-]+ ){0,2}client (that|whose|without|which|with)\b/i.test(sentence) && !/\bpass(es)?\b/.test(sentence))
 }

@@ -84,7 +84,7 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
   const fire = async (request: ScenarioRequest, index: number): Promise<void> => {
     const id = request.id ?? `r${nextId++}`
     const tab = request.tab ?? index % scenario.tabs // the schema checks tab < tabs
-    if (request.after !== undefined) await Promise.race([sleep(parseDuration(request.after)), bound.ended])
+    if (request.after !== undefined) await sleep(parseDuration(request.after), undefined, { signal: bound.signal }).catch(() => undefined)
     if (bound.reason !== undefined) {
       // The run is over: record the request as never sent rather than sending it now.
       outcomes.push({ id, request, ok: false, code: bound.reason })
@@ -283,11 +283,13 @@ type Ending = string | { status: number }
 
 function endsAs(outcome: RequestOutcome, ending: Ending): boolean {
   if (ending === 'ok') return outcome.ok
+  if (ending === 'any') return !outcome.ok
   if (outcome.ok) return false
   return typeof ending === 'string' ? outcome.code === ending : outcome.failure?.status === ending.status
 }
 
 function describeEnding(ending: Ending): string {
+  if (ending === 'any') return 'any error'
   return typeof ending === 'string' ? ending : `any ${ending.status}`
 }
 

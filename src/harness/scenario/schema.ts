@@ -87,7 +87,7 @@ const step = z.discriminatedUnion('do', [
 
 /**
  * How one named request may end: an error code (`"TOKEN_REVOKED"`), any error with a status
- * (`{"status": 401}`), or `"ok"` (it succeeded); a list accepts any of them.
+ * (`{"status": 401}`), `"any"` (any error at all), or `"ok"` (it succeeded); a list accepts any of them.
  */
 const ending = z.union([z.string().min(1), z.strictObject({ status: z.number().int().min(0).max(599) })])
 const endings = z.union([ending, z.array(ending).min(1)])
@@ -128,7 +128,7 @@ export const scenarioSchema = z.strictObject({
   /** Delays of the harness's token storage, like a real SecureStore or AsyncStorage. */
   storage: z.strictObject({ loadDelay: durationUpTo(10_000).optional(), saveDelay: durationUpTo(10_000).optional() }).default({}),
   server: serverSettings.default({}),
-  /** Clients sharing one token storage, each with its own lock: browser tabs. */
+  /** Client instances sharing one token storage and navigator.locks, each with its own module state: browser tabs. */
   tabs: z.number().int().min(1).max(16).default(1),
   /** The whole scenario's time bound. */
   timeout: durationUpTo(600_000).default('10s'),

@@ -26,8 +26,13 @@ export function describeRejection(reason: unknown, clientFile?: string): ClientF
   const message = typeof error?.message === 'string' ? error.message : String(reason)
   const status = typeof error?.status === 'number' ? error.status : undefined
   const withStatus = <T extends ClientFailure>(failure: T): T => (status === undefined ? failure : { ...failure, status })
-  if (typeof error?.code === 'string' && error.code !== '') return withStatus({ code: error.code, message })
-  if (reason instanceof TypeError && error?.cause !== undefined) return withStatus({ code: 'NETWORK_ERROR', message })
+  // The contract's errors carry a code (and a status): TOKEN_EXPIRED, NETWORK_ERROR. A library's
+  // own codes without a status (Node's and axios's ERR_*) say more with their message and line.
+  if (typeof error?.code === 'string' && error.code !== '' && (status !== undefined || !error.code.startsWith('ERR_'))) {
+    return withStatus({ code: error.code, message })
+  }
+  // fetch's own failure to get an answer; a TypeError from a bad URL has a cause too, but is a bug.
+  if (reason instanceof TypeError && message === 'fetch failed') return withStatus({ code: 'NETWORK_ERROR', message })
   const name = typeof error?.name === 'string' && error.name !== '' ? error.name : 'Error'
   const at = typeof error?.stack === 'string' && clientFile !== undefined ? frameIn(error.stack, clientFile) : undefined
   const oneLine = `${name}: ${firstLine(message)}${at === undefined ? '' : ` (${at})`}`

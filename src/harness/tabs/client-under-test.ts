@@ -90,13 +90,16 @@ export class ClientUnderTest implements CallSink {
   }
 
   /**
-   * True when the client's calls did not go through the harness's fetch (an exec client, or got or
-   * axios's http adapter): requests succeeded or refreshes reached the server, yet none was recorded.
-   * Then only the server's counts are real.
+   * True when the client's calls, or at least its refreshes, did not go through the harness's fetch
+   * (an exec client, got, axios's http adapter, a refresh sent with a fetch of its own): requests
+   * succeeded or refreshes reached the server, yet none was recorded. Then only the server's counts
+   * are real.
    */
   bypassedFetch(seen: { succeeded: number; serverRefreshes: number }): boolean {
     if (this.spec.kind === 'exec') return true
-    return this.calls.length === 0 && (seen.succeeded > 0 || seen.serverRefreshes > 0)
+    if (this.calls.length === 0) return seen.succeeded > 0 || seen.serverRefreshes > 0
+    // Its requests went through ctx.fetch but its refreshes did not (a separate refresh client).
+    return seen.serverRefreshes > 0 && !this.calls.some((call) => call.refresh)
   }
 
   close(): Promise<unknown> {

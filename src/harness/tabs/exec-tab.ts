@@ -49,16 +49,23 @@ export class ExecTab implements ClientTab {
   start(): Promise<void> {
     const child = spawn(this.#command, {
       shell: true,
+      // Its own process group: the shell may not exec the command, so ending the tab must reach
+      // the command and whatever it started, not only the shell.
+      detached: true,
       env: { ...process.env, REFRESH_LAB_URL: this.#host.baseUrl },
       stdio: ['pipe', 'pipe', 'pipe'],
     })
     this.#child = child
-    this.#exited = new Promise((resolve) => child.once('close', () => resolve()))
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()))
     child.stderr.on('data', (chunk: Buffer) => (this.#output = appendOutput(this.#output, chunk.toString())))
     child.stdin.on('error', () => undefined) // a client that exits early closes the pipe; its exit says why
     createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => this.#onLine(line))
     child.once('error', (error) => this.#die(`client command could not start: ${error.message}`))
-    child.once('close', (code, signal) => {
+    child.once('exit', (code, signal) => {
+      // A grandchild may still hold the pipes; the tab is over when the command is.
+      this.#killGroup()
+      child.stdout.destroy()
+      child.stderr.destroy()
       if (this.#closing) return
       const during = [...this.#pending.values()][0]?.id
       const when = this.#ready ? ' before it was ready' : during === undefined ? '' : ` during request ${during}`
@@ -93,9 +100,21 @@ export class ExecTab implements ClientTab {
     if (child.exitCode === null && child.signalCode === null) {
       this.#write({ op: 'close' })
       child.stdin.end()
-      const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_GRACE_MS)
+      const timer = setTimeout(() => this.#killGroup(), CLOSE_GRACE_MS)
       await this.#exited
       clearTimeout(timer)
+    }
+    this.#killGroup()
+  }
+
+  /** Ends the command and everything it started (its process group). */
+  #killGroup(): void {
+    const pid = this.#child?.pid
+    if (pid === undefined) return
+    try {
+      process.kill(-pid, 'SIGKILL')
+    } catch {
+      // already gone
     }
   }
 
@@ -105,6 +124,8 @@ export class ExecTab implements ClientTab {
   }
 
   #onLine(line: string): void {
+    // After {"op":"close"} the client may say goodbye however it likes.
+    if (this.#closing) return
     this.#lines += 1
     if (line.trim() === '') return
     let message: { op?: unknown; id?: unknown; result?: unknown; error?: unknown; tokens?: unknown }
@@ -168,11 +189,11 @@ export class ExecTab implements ClientTab {
 
   #protocolError(what: string): void {
     this.#die(`client protocol error: line ${this.#lines} ${what}`)
-    this.#child?.kill('SIGKILL')
+    this.#killGroup()
   }
 
   #die(reason: string): void {
-    if (this.#died !== undefined) return
+    if (this.#died !== undefined || this.#closing) return
     this.#died = reason
     this.#ready?.reject(new Error(reason))
     this.#ready = undefined

@@ -126,18 +126,23 @@ export function createLockManager(send: (call: LockCall) => void) {
     signal?.throwIfAborted()
     const mode = options.mode ?? 'exclusive'
     const id = nextId++
-    const granted = ask({ op: 'request', id, name, mode, ifAvailable: options.ifAvailable === true })
-    const reply = await (signal
-      ? Promise.race([
-          granted,
-          new Promise<never>((_, reject) =>
-            signal.addEventListener('abort', () => {
-              send({ op: 'cancel', id })
-              reject(signal.reason)
-            }, { once: true }),
-          ),
-        ])
-      : granted)
+    const answered = ask({ op: 'request', id, name, mode, ifAvailable: options.ifAvailable === true })
+    // As in a browser, the signal can only withdraw a request still waiting; once granted it is ignored.
+    const reply = await new Promise<LockReply>((resolve, reject) => {
+      const onAbort = () => {
+        send({ op: 'cancel', id })
+        reject(signal?.reason)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      void answered.then((answer) => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve(answer)
+      })
+    }).catch((error: unknown) => {
+      // A grant that crossed the cancel is given back at once.
+      void answered.then((late) => 'granted' in late && late.granted && send({ op: 'release', id }))
+      throw error
+    })
     if (!('granted' in reply) || !reply.granted) return callback(null)
     try {
       return await callback({ name, mode })

@@ -6,6 +6,9 @@ import { describeRejection } from './client-error.js'
 import type { FromTab, TabAnswer, TabWorkerData, ToTab } from './messages.js'
 import { appendOutput, diedAnswer, type ClientTab, type TabHost } from './tab.js'
 
+/** How long a tab has to load its module, or to return from createClient. */
+export const STEP_WITHIN_MS = 10_000
+
 /**
  * A tab in its own worker thread. Whatever the client does there (`process.exit`, a busy loop, a
  * refresh timer, an open BroadcastChannel) stays there: `close()` ends the thread, and an exit or
@@ -64,11 +67,11 @@ export class WorkerTab implements ClientTab {
       this.#crash = failure.name === undefined ? `${failure.code}: ${failure.message}` : failure.code
     })
     worker.on('exit', (code) => this.#onExit(code))
-    return this.#awaitStep()
+    return this.#awaitStep('load the client module')
   }
 
   create(): Promise<void> {
-    const step = this.#awaitStep()
+    const step = this.#awaitStep('return from createClient(ctx)')
     this.#send({ type: 'create' })
     return step
   }
@@ -92,8 +95,25 @@ export class WorkerTab implements ClientTab {
     this.#worker?.postMessage(message)
   }
 
-  #awaitStep(): Promise<void> {
-    return new Promise((resolve, reject) => (this.#step = { resolve, reject }))
+  /** Waits for the tab's answer to a step, no longer than STEP_WITHIN_MS: a tab that hangs there is ended. */
+  #awaitStep(what: string): Promise<void> {
+    if (this.#died !== undefined) return Promise.reject(new Error(this.#died))
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`client did not ${what} within ${STEP_WITHIN_MS / 1000}s`))
+        void this.#worker?.terminate()
+      }, STEP_WITHIN_MS)
+      this.#step = {
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        reject: (error) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      }
+    })
   }
 
   #onMessage(message: FromTab): void {
@@ -155,8 +175,8 @@ export class WorkerTab implements ClientTab {
         locks.release(key)
         return
       case 'cancel':
-        // Granted already (the answer crossed the cancel): give it back.
-        if (!locks.cancel(key)) locks.release(key)
+        // Only a request still waiting is cancelled; a granted lock is released by its holder.
+        locks.cancel(key)
         return
       case 'query':
         this.#send({ type: 'lock', reply: { id: call.id, snapshot: locks.snapshot() } })
