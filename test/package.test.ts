@@ -29,15 +29,19 @@ describe('the npm package', () => {
     files = packed.files.map((f) => f.path)
   }, 60_000)
 
-  it('holds compiled JS, types, the scenarios and the README, and nothing else', () => {
+  it('holds compiled JS, types, the scenarios, the docs and examples the README links to, and nothing else', () => {
     const unexpected = files.filter(
       (path) =>
         !/^dist\/(src|server)\/.+\.(js|d\.ts)$/.test(path) &&
         !/^scenarios\/[a-z0-9-]+\.json$/.test(path) &&
+        !/^docs\/[a-z-]+\.md$/.test(path) &&
+        !/^examples\/[a-z-]+\.(ts|py|yml)$/.test(path) &&
         !['README.md', 'LICENSE', 'package.json', 'bin/refresh-lab', 'scenarios/README.md'].includes(path),
     )
     expect(unexpected).toEqual([])
-    expect(files.some((path) => path.endsWith('.test.js') || path.endsWith('.map') || path.endsWith('.ts') && !path.endsWith('.d.ts'))).toBe(false)
+    expect(files).toEqual(expect.arrayContaining(['docs/clients.md', 'docs/design.md', 'examples/python-client.py', 'examples/github-workflow.yml']))
+    const compiled = files.filter((path) => path.startsWith('dist/'))
+    expect(compiled.some((path) => path.endsWith('.test.js') || path.endsWith('.map') || (path.endsWith('.ts') && !path.endsWith('.d.ts')))).toBe(false)
     expect(files).toEqual(expect.arrayContaining(['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/client/index.d.ts', 'scenarios/burst.json']))
   })
 

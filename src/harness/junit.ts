@@ -56,14 +56,16 @@ function suite(name: string, client: string, durationMs: number, cases: readonly
     const out: string[] = []
     let inner = ''
     if (testcase.verdict === 'error') {
-      inner = `      <error message="${xml(testcase.error ?? 'could not run')}">${xml([testcase.error ?? '', ...failedRequests].join('\n'))}</error>`
+      const detail = [testcase.error ?? '', ...(testcase.description === undefined ? [] : ['', testcase.description]), '', ...failed]
+      inner = `      <error message="${xml(testcase.error ?? 'could not run')}">${xml(detail.join('\n').trim())}</error>`
     } else if (testcase.verdict === 'fail') {
       const detail = [...(testcase.description === undefined ? [] : [testcase.description, '']), ...failed, ...failedRequests, ...notes].join('\n')
       inner = `      <failure message="${xml(describeFailures(testcase.expectations))}" type="ExpectationFailed">${xml(detail)}</failure>`
     } else if (testcase.verdict === 'non-strict') {
-      out.push('non-strict: a should-level scenario failed; it fails the run only with --strict', ...failed, ...failedRequests)
+      out.push('non-strict: a should-level scenario failed; it fails the run only with --strict', ...failed)
     }
-    if (testcase.verdict === 'error') out.push(...notes)
+    // The client's own errors and what it printed, for every testcase that did not pass.
+    if (testcase.verdict !== 'pass') out.push(...failedRequests, ...(testcase.verdict === 'fail' ? [] : notes))
     if (testcase.clientOutput !== undefined) out.push(...(out.length > 0 ? [''] : []), 'the client printed:', testcase.clientOutput)
     const systemOut = out.length === 0 ? '' : `      <system-out>${xml(out.join('\n'))}</system-out>`
     const body = [inner, systemOut].filter((part) => part !== '')

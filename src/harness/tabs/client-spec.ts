@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs'
-import { basename, relative, resolve } from 'node:path'
+import { relative, resolve } from 'node:path'
 import type { CreateClient } from '../../client/contract.js'
 import { BUILT_IN_CLIENTS } from '../../client/index.js'
 import { HarnessError } from '../errors.js'
@@ -44,20 +44,6 @@ export function resolveClientSpec(spec: string | CreateClient, options: { cwd?: 
     throw new HarnessError('usage', `cannot load client module ${spec}: file not found${hint}`)
   }
   return { kind: 'module', file, name: options.name ?? spec }
-}
-
-/** The client's short name for reports and JUnit class names: `reference`, `my-client.ts`, `exec python3`. */
-export function clientLabel(spec: ClientSpec): string {
-  switch (spec.kind) {
-    case 'built-in':
-      return spec.name
-    case 'module':
-      return basename(spec.file)
-    case 'exec':
-      return `exec ${spec.command.split(/\s+/)[0] ?? ''}`.trim()
-    case 'function':
-      return spec.name
-  }
 }
 
 function isFile(path: string): boolean {
