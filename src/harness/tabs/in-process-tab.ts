@@ -1,6 +1,6 @@
 import type { CreateClient } from '../../client/contract.js'
 import type { TabAnswer } from './messages.js'
-import type { ClientTab, TabHost } from './tab.js'
+import { tabSettings, type ClientTab, type TabHost } from './tab.js'
 import { createTabRuntime } from './tab-runtime.js'
 
 /**
@@ -20,12 +20,7 @@ export class InProcessTab implements ClientTab {
   ) {
     this.#runtime = createTabRuntime({
       createClient,
-      baseUrl: host.baseUrl,
-      tab,
-      connections: host.connections,
-      refreshPath: host.refreshPath,
-      budget: host.budget,
-      maxCalls: host.maxCalls,
+      ...tabSettings(tab, host),
       sink: host.sink,
       storage: host.storage,
       onLogout: () => host.onLogout(),

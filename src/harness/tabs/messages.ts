@@ -1,21 +1,16 @@
 import type { StoredTokens, Tokens } from '../../client/contract.js'
 import type { CallEnd, CallStart } from '../recording-fetch.js'
 import type { ClientFailure } from './client-error.js'
+import type { TabSettings } from './tab.js'
 import type { LockCall, LockReply } from './web-locks.js'
 
 /** How one request ended inside a tab. */
 export type TabAnswer = { ok: true; value: unknown } | { ok: false; failure: ClientFailure }
 
 /** What a worker tab is started with (`workerData`). */
-export interface TabWorkerData {
+export interface TabWorkerData extends TabSettings {
   /** A built-in client's name, or the module's absolute path. */
   client: { builtIn: string } | { file: string }
-  baseUrl: string
-  tab: number
-  connections: number
-  refreshPath: string
-  budget: Int32Array
-  maxCalls: number
 }
 
 /** Harness → worker tab. */

@@ -2,17 +2,12 @@ import type { Client, CreateClient, TokenStorage } from '../../client/contract.j
 import { createTabFetch, requestTag, type CallSink } from '../recording-fetch.js'
 import { describeRejection } from './client-error.js'
 import type { TabAnswer } from './messages.js'
+import type { TabSettings } from './tab.js'
 
-export interface TabRuntimeOptions {
+export interface TabRuntimeOptions extends TabSettings {
   createClient: CreateClient
   /** The module's path, so errors can point at the user's own line. */
   clientFile?: string
-  baseUrl: string
-  tab: number
-  connections: number
-  refreshPath: string
-  budget: Int32Array
-  maxCalls: number
   sink: CallSink
   storage: TokenStorage
   onLogout: () => void

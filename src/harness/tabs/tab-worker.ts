@@ -55,15 +55,11 @@ async function boot() {
   const clientFile = 'file' in data.client ? data.client.file : undefined
   const createClient = 'builtIn' in data.client ? BUILT_IN_CLIENTS[data.client.builtIn] : await loadClientModule(data.client.file)
   if (!createClient) throw new Error(`unknown built-in client ${JSON.stringify(data.client)}`)
+  const { client: _, ...settings } = data
   return createTabRuntime({
     createClient,
     ...(clientFile === undefined ? {} : { clientFile }),
-    baseUrl: data.baseUrl,
-    tab: data.tab,
-    connections: data.connections,
-    refreshPath: data.refreshPath,
-    budget: data.budget,
-    maxCalls: data.maxCalls,
+    ...settings,
     sink,
     storage,
     onLogout: () => post({ type: 'logout' }),

@@ -24,6 +24,22 @@ export interface ClientTab {
   readonly output: string
 }
 
+/** What one tab needs to know to build its client's fetch, wherever it runs. */
+export interface TabSettings {
+  baseUrl: string
+  /** From 1. */
+  tab: number
+  connections: number
+  refreshPath: string
+  /** The run's call budget, shared by every tab (see `createCallBudget`). */
+  budget: Int32Array
+  maxCalls: number
+}
+
+export function tabSettings(tab: number, host: TabHost): TabSettings {
+  return { baseUrl: host.baseUrl, tab, connections: host.connections, refreshPath: host.refreshPath, budget: host.budget, maxCalls: host.maxCalls }
+}
+
 /** What the tabs of one run share, held by the harness. */
 export interface TabHost {
   baseUrl: string

@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Worker, type WorkerOptions } from 'node:worker_threads'
 import { describeRejection } from './client-error.js'
 import type { FromTab, TabAnswer, TabWorkerData, ToTab } from './messages.js'
-import { appendOutput, diedAnswer, type ClientTab, type TabHost } from './tab.js'
+import { appendOutput, diedAnswer, tabSettings, type ClientTab, type TabHost } from './tab.js'
 
 /** How long a tab has to load its module, or to return from createClient. */
 export const STEP_WITHIN_MS = 10_000
@@ -36,15 +36,7 @@ export class WorkerTab implements ClientTab {
   ) {
     this.#host = host
     this.#clientFile = 'file' in client ? client.file : undefined
-    this.#data = {
-      client,
-      baseUrl: host.baseUrl,
-      tab,
-      connections: host.connections,
-      refreshPath: host.refreshPath,
-      budget: host.budget,
-      maxCalls: host.maxCalls,
-    }
+    this.#data = { client, ...tabSettings(tab, host) }
     this.#exited = new Promise((resolve) => (this.#markExited = resolve))
   }
 
