@@ -219,9 +219,9 @@ describe('protected resources', () => {
 })
 
 describe('unknown routes and methods', () => {
-  it('answers 404 NOT_FOUND in the envelope', async () => {
+  it('answers 404 ROUTE_NOT_FOUND in the envelope', async () => {
     const res = await lab().call('GET', '/nope')
-    expect(res).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND', message: 'no route GET /nope' } } })
+    expect(res).toMatchObject({ status: 404, body: { error: { code: 'ROUTE_NOT_FOUND', message: 'no route GET /nope' } } })
   })
 
   it.each([

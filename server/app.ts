@@ -100,7 +100,7 @@ export function createApp(config: ServerConfig): LabApp {
     })
   }
 
-  app.notFound((c) => c.json(new LabError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`).toEnvelope(), 404))
+  app.notFound((c) => c.json(new LabError('ROUTE_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`).toEnvelope(), 404))
 
   const profile = wireProfile(config.profile)
   app.onError(function toEnvelope(error, c) {

@@ -114,10 +114,10 @@ const rows: Row[] = [
   ['a token from a server start with another secret', async () => users(bearer(`Bearer ${await signed({}, { key: new TextEncoder().encode('an-old-secret-an-old-secret-an-old') })}`)), 401, 'INVALID_TOKEN'],
   ['a well-signed token of a session that never existed', async () => users(bearer(`Bearer ${await signed({}, { header: { kid: 'nope', typ: 'JWT' } })}`)), 401, 'TOKEN_REVOKED'],
   // Routes, methods, paths
-  ['an unknown path', async () => ['GET', '/api/nothing', {}] as const, 404, 'NOT_FOUND'],
-  ['path traversal', async () => ['GET', '/api/../../etc/passwd', {}] as const, 404, 'NOT_FOUND'],
-  ['a 6 KB path', async () => ['GET', `/${'a'.repeat(6_000)}`, {}] as const, 404, 'NOT_FOUND'],
-  ['bad percent-encoding', async () => ['GET', '/api/%ZZ%', {}] as const, 404, 'NOT_FOUND'],
+  ['an unknown path', async () => ['GET', '/api/nothing', {}] as const, 404, 'ROUTE_NOT_FOUND'],
+  ['path traversal', async () => ['GET', '/api/../../etc/passwd', {}] as const, 404, 'ROUTE_NOT_FOUND'],
+  ['a 6 KB path', async () => ['GET', `/${'a'.repeat(6_000)}`, {}] as const, 404, 'ROUTE_NOT_FOUND'],
+  ['bad percent-encoding', async () => ['GET', '/api/%ZZ%', {}] as const, 404, 'ROUTE_NOT_FOUND'],
   ['the wrong method', async () => ['PUT', '/api/auth/login', json({})] as const, 405, 'METHOD_NOT_ALLOWED'],
   ['a bad _delay', async () => ['GET', '/api/users?_delay=forever', {}] as const, 400, 'VALIDATION_ERROR'],
   // The lab control API

@@ -202,7 +202,7 @@ describe('reference client', () => {
     const { storage } = await lab.signIn()
     const ctx = lab.context(storage)
     const error = await rejection(createClient(ctx).request('GET', '/api/nothing-here'))
-    expect(error).toMatchObject({ status: 404, code: 'NOT_FOUND' })
+    expect(error).toMatchObject({ status: 404, code: 'ROUTE_NOT_FOUND' })
     expect(ctx.refreshCalls()).toBe(0)
   })
 })

@@ -133,8 +133,11 @@ export class LabApi {
     if (envelope?.error?.code === 'LAB_TOKEN_REQUIRED') {
       throw new HarnessError('usage', `${this.baseUrl} guards its lab API with a token: give --lab-token or set REFRESH_LAB_TOKEN`)
     }
-    // A 404 for the route itself (not for a user or session it names) means an older or other server.
-    const noSuchRoute = envelope?.error?.code === 'NOT_FOUND' && String((envelope.error as { message?: unknown }).message).startsWith('no route')
+    // A 404 for the route itself (not for a user or session it names) means an older or other
+    // server. refresh-lab 0.1 said NOT_FOUND for both; its message tells them apart.
+    const code = envelope?.error?.code
+    const message = String((envelope?.error as { message?: unknown } | undefined)?.message)
+    const noSuchRoute = code === 'ROUTE_NOT_FOUND' || (code === 'NOT_FOUND' && message.startsWith('no route'))
     if (!isLabAnswer || noSuchRoute) {
       throw new HarnessError('unreachable', `${this.baseUrl} does not answer like refresh-lab (${method} ${path} gave HTTP ${response.status}); point --url at \`refresh-lab serve\``)
     }

@@ -18,6 +18,9 @@ export const ERROR_STATUS = {
   BAD_REQUEST: 400,
   REQUEST_TIMEOUT: 408,
   HEADERS_TOO_LARGE: 431,
+  /** No such route. */
+  ROUTE_NOT_FOUND: 404,
+  /** The route exists, but not the user or session it names. */
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   PAYLOAD_TOO_LARGE: 413,
