@@ -41,7 +41,7 @@ describe('resolveServerConfig', () => {
   })
 
   it('takes several users, splitting each at its first colon', () => {
-    const { users } = resolveServerConfig({ user: ['a@x.io:pa:ss', 'b@x.io:pw'] }, {})
+    const { users } = resolveServerConfig({ users: ['a@x.io:pa:ss', 'b@x.io:pw'] }, {})
     expect(users.map((u) => [u.id, u.email, u.password])).toEqual([
       ['usr_1', 'a@x.io', 'pa:ss'],
       ['usr_2', 'b@x.io', 'pw'],
@@ -56,8 +56,8 @@ describe('resolveServerConfig', () => {
     [{ reuseGrace: 'soon' }, {}, /^--reuse-grace: invalid duration "soon"/],
     [{ port: '70000' }, {}, /^--port: "70000" is not a port number/],
     [{}, { PORT: 'http' }, /^PORT: "http" is not a port number/],
-    [{ user: ['nobody'] }, {}, /^--user: "nobody" is not email:password/],
-    [{ user: ['a@x.io:1', 'A@x.io:2'] }, {}, /^--user: "A@x.io" is given twice/],
+    [{ users: ['nobody'] }, {}, /^--user: "nobody" is not email:password/],
+    [{ users: ['a@x.io:1', 'A@x.io:2'] }, {}, /^--user: "A@x.io" is given twice/],
     [{ secret: '' }, {}, /^--secret: the secret must not be empty/],
     [{ host: ' 127.0.0.1' }, {}, /^--host: " 127.0.0.1" is not a host name or IP address/],
     [{ host: '0.0.0.0' }, {}, /^--host 0\.0\.0\.0 is not a loopback address: .* give --lab-token/],

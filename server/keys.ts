@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { webcrypto } from 'node:crypto'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, importPKCS8, type JWK } from 'jose'
+import type { SigningAlg } from '../src/shared/settings.js'
 import { ConfigError } from './config-error.js'
 
-export const SIGNING_ALGS = ['HS256', 'ES256', 'RS256', 'EdDSA'] as const
-export type SigningAlg = (typeof SIGNING_ALGS)[number]
+export { SIGNING_ALGS, type SigningAlg } from '../src/shared/settings.js'
 
 /** The keys tokens are signed and verified with, and what `/.well-known/jwks.json` publishes. */
 export interface SigningKeys {

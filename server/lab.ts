@@ -1,4 +1,5 @@
 import { LabError } from '../src/shared/errors.js'
+import { pickLiveSettings, type LiveSettings } from '../src/shared/settings.js'
 import type { LabConfigView } from '../src/shared/wire.js'
 import { LabClock } from './clock.js'
 import type { ServerConfig, UserAccount } from './config.js'
@@ -10,17 +11,8 @@ import { RefreshStore, type Family, type RevokeReason } from './store.js'
 import { loadSigningKeys } from './keys.js'
 import { AccessTokens, serialOf, type AccessClaims } from './tokens.js'
 
-/** Settings the lab may change while running; everything else in `ServerConfig` is fixed. */
-export interface LiveSettings {
-  accessTtlMs: number
-  refreshTtlMs: number
-  sessionTtlMs: number
-  reuseGraceMs: number
-  reuseGraceCount: number
-  graceReturns: 'existing' | 'new'
-  /** Access tokens stay valid until `exp` even after their session is revoked. */
-  statelessAccess: boolean
-}
+/** Settings the lab may change while running (the `live` ones of src/shared/settings.ts). */
+export type { LiveSettings } from '../src/shared/settings.js'
 
 /** Which sessions a lab action (revoke, expire) applies to; everything when empty. */
 export interface SessionScope {
@@ -73,15 +65,7 @@ export interface Lab {
 }
 
 export function createLab(config: ServerConfig): Lab {
-  const startupSettings = (): LiveSettings => ({
-    accessTtlMs: config.accessTtlMs,
-    refreshTtlMs: config.refreshTtlMs,
-    sessionTtlMs: config.sessionTtlMs,
-    reuseGraceMs: config.reuseGraceMs,
-    reuseGraceCount: config.reuseGraceCount,
-    graceReturns: config.graceReturns,
-    statelessAccess: config.statelessAccess,
-  })
+  const startupSettings = (): LiveSettings => pickLiveSettings(config)
   const settings = startupSettings()
   const clock = new LabClock()
   // --data-dir: what survives a restart comes back before anything else is built on it.

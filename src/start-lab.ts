@@ -1,37 +1,14 @@
-import type { ServerFlags } from '../server/config.js'
-import type { SigningAlg } from '../server/keys.js'
 import { LabApi } from './harness/lab-api.js'
 import { parseDuration } from './shared/duration.js'
-import type { Profile } from './shared/profiles.js'
+import type { LiveSettingsInput, SettingsInput } from './shared/settings.js'
 import type { LabClockState, LabConfigView, LabEventsPage, LabSession, LabStats } from './shared/wire.js'
 
-/** The same settings as `refresh-lab serve`, as values; durations as strings such as `'30s'`. */
-export interface LabOptions {
-  /** Default 0: a free port, so parallel test files never collide. */
-  port?: number
-  /** Default 127.0.0.1. */
-  host?: string
-  accessTtl?: string
-  refreshTtl?: string
-  sessionTtl?: string
-  reuseGrace?: string
-  reuseGraceCount?: number
-  graceReturns?: 'existing' | 'new'
-  /** HS256 secret; random per start when absent. */
-  secret?: string
-  /** `email:password` each; default the demo user `demo@example.com:password`. */
-  users?: string[]
-  statelessAccess?: boolean
-  profile?: Profile
-  alg?: SigningAlg
-  /** A private key file for ES256, RS256 or EdDSA. */
-  key?: string
-  issuer?: string
-  /** Guard the lab API with this token (required for a non-loopback `host`). */
-  labToken?: string
-  /** Browser origins allowed to call the API. */
-  cors?: string[]
-}
+/**
+ * The same settings as `refresh-lab serve`, as values, by the names of `SETTINGS`
+ * (src/shared/settings.ts): durations as strings such as `'30s'`, `users` as `email:password`
+ * strings. `port` defaults to 0 here, a free port, so parallel test files never collide.
+ */
+export type LabOptions = SettingsInput
 
 /** A fault for the next `times` calls of a path: a delay, an answer with a status, or a dropped connection. */
 export interface FaultOptions {
@@ -69,7 +46,8 @@ export interface RunningLab {
   fault(fault: FaultOptions): Promise<void>
   /** Revokes every session, or a user's, or one family; resolves with how many. */
   revoke(scope?: { user?: string; family?: string }): Promise<number>
-  configure(settings: Pick<LabOptions, 'accessTtl' | 'refreshTtl' | 'sessionTtl' | 'reuseGrace' | 'reuseGraceCount' | 'graceReturns'>): Promise<LabConfigView>
+  /** Changes live settings (any of `LIVE_SETTING_NAMES`); `reset()` restores the startup ones. */
+  configure(settings: LiveSettingsInput): Promise<LabConfigView>
 }
 
 /**
@@ -87,7 +65,7 @@ export interface RunningLab {
  */
 export async function startLab(options: LabOptions = {}): Promise<RunningLab> {
   const [{ resolveServerConfig }, { startServer }] = await Promise.all([import('../server/config.js'), import('../server/start.js')])
-  const server = await startServer(resolveServerConfig(toFlags(options), {}))
+  const server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: 0, ...options }, {}))
   const api = new LabApi(server.url, options.labToken)
   let stopped: Promise<void> | undefined
   return {
@@ -113,27 +91,4 @@ export async function startLab(options: LabOptions = {}): Promise<RunningLab> {
     revoke: async (scope = {}) => (await api.revoke(scope)).revoked,
     configure: (settings) => api.configure(settings),
   }
-}
-
-function toFlags(options: LabOptions): ServerFlags {
-  const flags: ServerFlags = { host: options.host ?? '127.0.0.1', port: String(options.port ?? 0) }
-  const copy = <K extends keyof ServerFlags>(key: K, value: ServerFlags[K] | undefined) => {
-    if (value !== undefined) flags[key] = value
-  }
-  copy('accessTtl', options.accessTtl)
-  copy('refreshTtl', options.refreshTtl)
-  copy('sessionTtl', options.sessionTtl)
-  copy('reuseGrace', options.reuseGrace)
-  copy('reuseGraceCount', options.reuseGraceCount === undefined ? undefined : String(options.reuseGraceCount))
-  copy('graceReturns', options.graceReturns)
-  copy('secret', options.secret)
-  copy('user', options.users)
-  copy('statelessAccess', options.statelessAccess)
-  copy('profile', options.profile)
-  copy('alg', options.alg)
-  copy('key', options.key)
-  copy('issuer', options.issuer)
-  copy('labToken', options.labToken)
-  copy('cors', options.cors)
-  return flags
 }

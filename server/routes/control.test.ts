@@ -88,7 +88,7 @@ describe('POST /_lab/config', () => {
 
 describe('POST /_lab/revoke', () => {
   it("revokes one user's sessions, leaving the others", async () => {
-    const { call, login, refresh } = lab({ user: ['a@x.io:pa', 'b@x.io:pb'] })
+    const { call, login, refresh } = lab({ users: ['a@x.io:pa', 'b@x.io:pb'] })
     const a = await login('a@x.io', 'pa')
     const b = await login('b@x.io', 'pb')
     expect((await call('POST', '/_lab/revoke', { json: { user: 'a@x.io' } })).body).toEqual({ revoked: 1 })
@@ -129,7 +129,7 @@ describe('POST /_lab/expire', () => {
   })
 
   it("expires only the named user's access tokens", async () => {
-    const { call, login } = lab({ user: ['a@x.io:pa', 'b@x.io:pb'] })
+    const { call, login } = lab({ users: ['a@x.io:pa', 'b@x.io:pb'] })
     const a = await login('a@x.io', 'pa')
     const b = await login('b@x.io', 'pb')
     await call('POST', '/_lab/expire', { json: { user: 'b@x.io' } })

@@ -1,5 +1,6 @@
 import type { Hono } from 'hono'
 import { LabError } from '../../src/shared/errors.js'
+import { parseLivePatch } from '../../src/shared/settings.js'
 import { ROUTES, type LabClockState, type LabSession } from '../../src/shared/wire.js'
 import type { FaultSpec } from '../faults.js'
 import type { AuthedEnv } from '../http/bearer.js'
@@ -54,21 +55,9 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   app.get(ROUTES.labConfig, (c) => c.json(lab.configView()))
 
   app.post(ROUTES.labConfig, async (c) => {
-    const fields = new LabFields(await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'), ['accessTtl', 'refreshTtl', 'sessionTtl', 'reuseGrace', 'reuseGraceCount', 'graceReturns', 'statelessAccess'])
-    const accessTtlMs = fields.duration('accessTtl', { min: 1 })
-    const refreshTtlMs = fields.duration('refreshTtl', { min: 1 })
-    const sessionTtlMs = fields.duration('sessionTtl', { min: 1 })
-    const reuseGraceMs = fields.duration('reuseGrace', { min: 0 })
-    const reuseGraceCount = fields.integer('reuseGraceCount', 0, 999_999)
-    const graceReturns = fields.choice('graceReturns', ['existing', 'new'] as const)
-    const statelessAccess = fields.boolean('statelessAccess')
-    if (statelessAccess !== undefined) lab.settings.statelessAccess = statelessAccess
-    if (reuseGraceCount !== undefined) lab.settings.reuseGraceCount = reuseGraceCount
-    if (graceReturns !== undefined) lab.settings.graceReturns = graceReturns
-    if (accessTtlMs !== undefined) lab.settings.accessTtlMs = accessTtlMs
-    if (refreshTtlMs !== undefined) lab.settings.refreshTtlMs = refreshTtlMs
-    if (sessionTtlMs !== undefined) lab.settings.sessionTtlMs = sessionTtlMs
-    if (reuseGraceMs !== undefined) lab.settings.reuseGraceMs = reuseGraceMs
+    const checked = parseLivePatch(await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'))
+    if (!checked.ok) throw new LabError('VALIDATION_ERROR', checked.complaint)
+    Object.assign(lab.settings, checked.patch)
     lab.counters.labAction('configChanges')
     const view = lab.configView()
     lab.events.record({

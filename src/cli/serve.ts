@@ -1,40 +1,41 @@
 import type { Command } from 'commander'
 import type { ServerFlags } from '../../server/config.js'
 import { formatDuration } from '../shared/duration.js'
+import { flagHelp, SETTING_NAMES, SETTINGS } from '../shared/settings.js'
 import { collect } from './options.js'
 
-/** commander hands the flags over as strings, exactly the shape the server's config resolves. */
-type ServeCommandOptions = ServerFlags & { envFile?: string; open?: boolean }
+/** commander names an option after its flag (`--user` → `user`); the settings go by their own names. */
+type ServeCommandOptions = Record<string, string | string[] | boolean | undefined> & { envFile?: string; open?: boolean }
 
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
-    .description('run the mock auth server on 127.0.0.1 for your app to point at')
-    .option('--port <port>', 'port to listen on; 0 picks a free one (env PORT)', undefined)
-    .option('--host <host>', 'address to bind (env HOST)', undefined)
-    .option('--access-ttl <duration>', 'access token lifetime, e.g. 30s, 15m (env JWT_ACCESS_EXPIRY; default 15m)')
-    .option('--refresh-ttl <duration>', 'refresh token lifetime (env JWT_REFRESH_EXPIRY; default 168h)')
-    .option('--session-ttl <duration>', 'absolute session lifetime from sign-in, however often it refreshes (default 30d)')
-    .option('--reuse-grace <duration>', 'how long a rotated refresh token may be spent again without reuse detection (default 0s)')
-    .option('--reuse-grace-count <n>', 'how many times a rotated refresh token may be spent again inside the grace (default 0: no count limit)')
-    .option('--grace-returns <existing|new>', 'what a grace reuse answers: the token already issued, or a fresh one (default existing)')
-    .option('--profile <simple|grit>', 'wire shape of /api/auth/* (env REFRESH_LAB_PROFILE; default simple); /oauth/* is always on')
-    .option('--alg <HS256|ES256|RS256|EdDSA>', 'access token signing algorithm (default HS256)')
-    .option('--key <file>', 'private key for ES256/RS256/EdDSA, PKCS#8 PEM or JWK (default: a new pair per start)')
-    .option('--issuer <url>', "the tokens' iss and the discovery issuer (default: the server's URL)")
-    .option('--lab-token <token>', 'require this Bearer token on /_lab/*; needed when --host is not loopback (env REFRESH_LAB_TOKEN)')
-    .option('--cors <origin>', 'let a browser app at this origin call the API; repeatable (default: none)', collect)
-    .option('--data-dir <dir>', 'keep sessions, keys and users here, so a restart (or kill -9) loses nothing answered')
-    .option('--fsync', 'with --data-dir, flush every change to disk too (survives power loss; slower)')
-    .option('--request-timeout <duration>', 'close a request whose headers and body take longer to arrive (default 30s)')
+  const command = program.command('serve').description('run the mock auth server on 127.0.0.1 for your app to point at')
+  // Every setting's flag comes from the one list in src/shared/settings.ts.
+  for (const name of SETTING_NAMES) {
+    const def = SETTINGS[name]
+    const flag = `--${def.flag}${'arg' in def ? ` ${def.arg}` : ''}`
+    if (def.kind === 'list') command.option(flag, flagHelp(name), collect)
+    else command.option(flag, flagHelp(name))
+  }
+  command
     .option('--open', 'open the live lab page in your browser')
     .option('--env-file <path>', 'read settings from this file (default: .env in the working directory, when present)')
-    .option('--secret <secret>', 'HS256 signing secret (env JWT_SECRET; default: random per start)')
-    .option('--user <email:password>', 'a user who can sign in; repeatable (default demo@example.com:password)', collect)
-    .option('--stateless-access', 'access tokens stay valid until exp even after their session is revoked')
     .action(async (options: ServeCommandOptions) => {
       await serve(options)
     })
+}
+
+/** commander's options by setting name: `--user` arrives as `user`, the setting is `users`. */
+function settingsFrom(options: ServeCommandOptions): ServerFlags {
+  const flags: Record<string, unknown> = {}
+  for (const name of SETTING_NAMES) {
+    const value = options[camelCase(SETTINGS[name].flag)]
+    if (value !== undefined) flags[name] = value
+  }
+  return flags as ServerFlags
+}
+
+function camelCase(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
 }
 
 /** Starts the server, prints where and how, and stops cleanly on SIGINT or SIGTERM. */
@@ -42,7 +43,7 @@ async function serve(options: ServeCommandOptions): Promise<void> {
   const { resolveServerConfig } = await import('../../server/config.js')
   const { startServer } = await import('../../server/start.js')
   const { environmentWithEnvFile } = await import('../../server/env-file.js')
-  const config = resolveServerConfig(options, environmentWithEnvFile(options.envFile))
+  const config = resolveServerConfig(settingsFrom(options), environmentWithEnvFile(options.envFile))
   const server = await startServer(config)
   // Listen for signals before printing, so a signal right after the banner still closes cleanly.
   const stopped = new Promise<void>((resolve) => {

@@ -1,5 +1,6 @@
 import { Agent, fetch as undiciFetch } from 'undici'
 import { tokensFromAnswer } from '../shared/profiles.js'
+import type { LiveSettingsInput } from '../shared/settings.js'
 import type { LabClockState, LabConfigView, LabEventsPage, LabSession, LabStats } from '../shared/wire.js'
 import { ROUTES } from '../shared/wire.js'
 import { HarnessError } from './errors.js'
@@ -76,15 +77,7 @@ export class LabApi {
   }
 
   /** Changes settings live; durations as strings such as `"30s"`. */
-  configure(patch: {
-    accessTtl?: string | undefined
-    refreshTtl?: string | undefined
-    sessionTtl?: string | undefined
-    reuseGrace?: string | undefined
-    reuseGraceCount?: number | undefined
-    graceReturns?: 'existing' | 'new' | undefined
-    statelessAccess?: boolean | undefined
-  }): Promise<LabConfigView> {
+  configure(patch: LiveSettingsInput): Promise<LabConfigView> {
     return this.#call<LabConfigView>('POST', ROUTES.labConfig, patch)
   }
 

@@ -1,4 +1,5 @@
 /** What the server and its clients agree on over HTTP: paths and JSON shapes. */
+import type { LiveSettings } from './settings.js'
 
 export const ROUTES = {
   login: '/api/auth/login',
@@ -107,14 +108,7 @@ export interface LabClockState {
 }
 
 /** `GET /_lab/config`: the settings in force, durations in milliseconds. */
-export interface LabConfigView {
-  accessTtlMs: number
-  refreshTtlMs: number
-  sessionTtlMs: number
-  reuseGraceMs: number
-  reuseGraceCount: number
-  graceReturns: 'existing' | 'new'
-  statelessAccess: boolean
+export interface LabConfigView extends LiveSettings {
   profile: 'simple' | 'grit'
   alg: string
   issuer: string

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { isDeepStrictEqual } from 'node:util'
 import { parseDuration } from '../../shared/duration.js'
 import { wireCode, type Profile } from '../../shared/profiles.js'
+import { liveDefaults } from '../../shared/settings.js'
 import { ROUTES } from '../../shared/wire.js'
 import { HarnessError } from '../errors.js'
 import { check, checkCount, type Expectation } from '../expectations.js'
@@ -17,15 +18,7 @@ import type { LoadedScenario } from './catalog.js'
 import type { ScenarioResult } from './report.js'
 import type { Scenario, ScenarioExpectations, ScenarioRequest, ScenarioStep } from './schema.js'
 
-const SCENARIO_DEFAULTS = {
-  accessTtl: '15m',
-  refreshTtl: '168h',
-  sessionTtl: '30d',
-  reuseGrace: '0s',
-  reuseGraceCount: 0,
-  graceReturns: 'existing',
-  statelessAccess: false,
-} as const
+const SCENARIO_DEFAULTS = liveDefaults()
 
 export interface ScenarioRunOptions {
   url: string

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { DurationError, formatDuration, parseDuration } from '../../shared/duration.js'
+import { LIVE_SETTING_NAMES, SETTINGS, type LiveSettingName, type LiveSettingsInput } from '../../shared/settings.js'
 
 /**
  * The scenario file format, checked with zod on load. A scenario is a name, the real-world bug it
@@ -42,12 +43,20 @@ const request = z.strictObject({
   tab: z.number().int().min(0).optional(),
 })
 
-const serverSettings = z.strictObject({
-  accessTtl: duration.optional(),
-  refreshTtl: duration.optional(),
-  sessionTtl: duration.optional(),
-  reuseGrace: duration.optional(),
-})
+/**
+ * Any live server setting, checked by the server's own schema (src/shared/settings.ts) but kept as
+ * written: the runner sends it to whichever server runs the scenario.
+ */
+const keptAsWritten = <S extends z.ZodType>(schema: S) =>
+  z.custom<z.input<S>>().superRefine((value, ctx) => {
+    const checked = schema.safeParse(value)
+    if (!checked.success) ctx.addIssue({ code: 'custom', message: checked.error.issues[0]?.message ?? 'is not valid' })
+  })
+const serverSettings = z.strictObject(
+  Object.fromEntries(LIVE_SETTING_NAMES.map((name) => [name, keptAsWritten(SETTINGS[name].schema).optional()])) as {
+    [K in LiveSettingName]: z.ZodOptional<z.ZodCustom<LiveSettingsInput[K]>>
+  },
+)
 
 const step = z.discriminatedUnion('do', [
   z.strictObject({ do: z.literal('signIn'), user: z.string().regex(/^[^:]+:.+$/, 'email:password').optional() }),

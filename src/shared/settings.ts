@@ -1,0 +1,344 @@
+import { z } from 'zod'
+import { DurationError, formatDuration, parseDuration } from './duration.js'
+import { PROFILES } from './profiles.js'
+
+/**
+ * Every setting of `refresh-lab serve`, once. The CLI flags and their help, the environment
+ * variables, `POST /_lab/config` (the `live` ones, partially), `startLab` options, the types and the
+ * settings table in docs/server.md all come from this list (docs/design.md, "Settings"). Adding a
+ * setting is one entry here plus its test; a live one is read from `lab.settings` where it matters.
+ */
+
+export const SIGNING_ALGS = ['HS256', 'ES256', 'RS256', 'EdDSA'] as const
+export type SigningAlg = (typeof SIGNING_ALGS)[number]
+
+/** How a setting's text (a flag, a variable) becomes its value before the schema checks it. */
+type Kind = 'text' | 'integer' | 'switch' | 'list'
+
+export interface SettingDef<S extends z.ZodType = z.ZodType> {
+  /** The value as JSON and `startLab` give it, checked and turned into what the server uses. */
+  readonly schema: S
+  readonly kind: Kind
+  /** The CLI flag without its dashes, e.g. `access-ttl`. */
+  readonly flag: string
+  /** The flag's argument as `--help` shows it, e.g. `<duration>`; switches and lists say it too. */
+  readonly arg?: string
+  readonly env?: string
+  /** The value when nothing sets it; absent means "not set" (the meaning is in `defaultText`). */
+  readonly default?: z.input<S>
+  /** How `--help` and the docs describe the default when it is not simply the value. */
+  readonly defaultText?: string
+  /** One line for `--help` and the docs table. */
+  readonly help: string
+  /** The docs table's longer wording, when one line of `--help` cannot say it all. */
+  readonly doc?: string
+  /** Changeable while the server runs (`POST /_lab/config`, scenarios); reset restores the start value. */
+  readonly live?: true
+  /** A duration: the parsed value is milliseconds, under the name plus `Ms` (`accessTtl` → `accessTtlMs`). */
+  readonly ms?: true
+}
+
+/**
+ * A schema's complaint about a value. Most read after the value ("must be at least 1ms"); a few
+ * are whole statements that name the value themselves (`invalid duration "30": …`).
+ */
+const PREDICATE = /^(must|is) /
+
+const duration = (min: number) =>
+  z.string({ error: 'must be a duration string such as "35s"' }).transform((text, ctx) => {
+    let ms: number
+    try {
+      ms = parseDuration(text)
+    } catch (error) {
+      ctx.issues.push({ code: 'custom', input: text, message: error instanceof DurationError ? error.message : String(error) })
+      return z.NEVER
+    }
+    if (ms < min) {
+      ctx.issues.push({ code: 'custom', input: text, message: `must be at least ${formatDuration(min)}` })
+      return z.NEVER
+    }
+    return ms
+  })
+
+const wholeNumber = (min: number, max: number, error = `must be a whole number from ${min} to ${max}`) => z.number({ error }).int({ error }).min(min, { error }).max(max, { error })
+
+const oneOf = <const T extends readonly [string, ...string[]]>(choices: T) => z.enum(choices, { error: `is not one of ${choices.join(', ')}` })
+
+const switchValue = z.boolean({ error: 'must be true or false' })
+
+const text = (error: string, test: (value: string) => boolean) => z.string({ error }).refine(test, { error })
+
+const durationSetting = <const D extends Omit<SettingDef, 'schema' | 'kind' | 'ms'>>(min: number, def: D) => ({ ...def, schema: duration(min), kind: 'text' as const, ms: true as const })
+
+export const SETTINGS = {
+  port: {
+    schema: wholeNumber(0, 65_535, 'is not a port number (0-65535; 0 picks a free one)'),
+    kind: 'integer',
+    flag: 'port',
+    arg: '<port>',
+    env: 'PORT',
+    default: 4000,
+    help: 'port to listen on; 0 picks a free one',
+  },
+  host: {
+    schema: text('is not a host name or IP address (e.g. 127.0.0.1, ::1, localhost)', (host) => /^[A-Za-z0-9.:_-]+$/.test(host)),
+    kind: 'text',
+    flag: 'host',
+    arg: '<host>',
+    env: 'HOST',
+    default: '127.0.0.1',
+    help: 'address to bind; anything but loopback needs --lab-token',
+  },
+  labToken: {
+    schema: text('use at least 16 characters', (token) => token.length >= 16),
+    kind: 'text',
+    flag: 'lab-token',
+    arg: '<token>',
+    env: 'REFRESH_LAB_TOKEN',
+    defaultText: 'none',
+    help: 'require this Bearer token on /_lab/*; needed when --host is not loopback',
+    doc: 'require `Authorization: Bearer <t>` on `/_lab/*` (16+ characters); the CLI and harness send it from `--lab-token` or the same variable',
+  },
+  cors: {
+    schema: z.array(text('is not an origin such as http://localhost:8081', (origin) => origin === '*' || /^https?:\/\/[^/\s]+$/.test(origin))),
+    kind: 'list',
+    flag: 'cors',
+    arg: '<origin>',
+    default: [],
+    defaultText: 'none',
+    help: 'let a browser app at this origin call the API (preflight included); repeatable, * for any',
+  },
+  dataDir: {
+    schema: text('must name a directory', (dir) => dir !== ''),
+    kind: 'text',
+    flag: 'data-dir',
+    arg: '<dir>',
+    defaultText: 'none (memory only)',
+    help: 'keep sessions, keys and users here, so a restart (or kill -9) loses nothing answered',
+    doc: 'keep sessions, keys, registered users and the lab clock here, so a restart or `kill -9` loses nothing answered; restart on the same port (the URL is the tokens\' issuer)',
+  },
+  fsync: {
+    schema: switchValue,
+    kind: 'switch',
+    flag: 'fsync',
+    default: false,
+    defaultText: 'off',
+    help: 'with --data-dir, also flush each change to disk (survives power loss; slower)',
+  },
+  requestTimeout: durationSetting(100, {
+    flag: 'request-timeout',
+    arg: '<duration>',
+    default: '30s',
+    help: 'a request whose headers and body take longer to arrive gets 408 and is closed',
+  }),
+  accessTtl: durationSetting(1, {
+    flag: 'access-ttl',
+    arg: '<duration>',
+    env: 'JWT_ACCESS_EXPIRY',
+    default: '15m',
+    help: 'access token lifetime, e.g. 30s, 15m',
+    live: true,
+  }),
+  refreshTtl: durationSetting(1, {
+    flag: 'refresh-ttl',
+    arg: '<duration>',
+    env: 'JWT_REFRESH_EXPIRY',
+    default: '168h',
+    help: "refresh token lifetime, from each token's issue (an idle timeout)",
+    live: true,
+  }),
+  sessionTtl: durationSetting(1, {
+    flag: 'session-ttl',
+    arg: '<duration>',
+    default: '30d',
+    help: 'a session ends this long after sign-in, however often it refreshes (an absolute timeout)',
+    doc: 'a session ends this long after sign-in, however often it refreshes (an absolute timeout, as Auth0 and Okta have)',
+    live: true,
+  }),
+  reuseGrace: durationSetting(0, {
+    flag: 'reuse-grace',
+    arg: '<duration>',
+    default: '0s',
+    help: 'a rotated refresh token spent again within this time gets the grace answer instead of revoking the session',
+    live: true,
+  }),
+  reuseGraceCount: {
+    schema: wholeNumber(0, 999_999),
+    kind: 'integer',
+    flag: 'reuse-grace-count',
+    arg: '<n>',
+    default: 0,
+    help: 'with a count, a rotated refresh token may be spent again this many times inside the grace (0: no count limit)',
+    doc: 'with a count, a rotated token may be spent again this many times inside the grace (Keycloak, Hydra); `0` sets no count limit',
+    live: true,
+  },
+  graceReturns: {
+    schema: oneOf(['existing', 'new']),
+    kind: 'text',
+    flag: 'grace-returns',
+    arg: '<existing|new>',
+    default: 'existing',
+    help: 'what a grace reuse answers: the token already issued (GoTrue) or a fresh one (Auth0)',
+    live: true,
+  },
+  statelessAccess: {
+    schema: switchValue,
+    kind: 'switch',
+    flag: 'stateless-access',
+    default: false,
+    defaultText: 'off',
+    help: 'access tokens stay valid until exp even after their session is revoked',
+    live: true,
+  },
+  profile: {
+    schema: oneOf(PROFILES),
+    kind: 'text',
+    flag: 'profile',
+    arg: '<simple|grit>',
+    env: 'REFRESH_LAB_PROFILE',
+    default: 'simple',
+    help: 'wire shape of /api/auth/*; /oauth/* is always on',
+  },
+  alg: {
+    schema: oneOf(SIGNING_ALGS),
+    kind: 'text',
+    flag: 'alg',
+    arg: '<HS256|ES256|RS256|EdDSA>',
+    default: 'HS256',
+    help: 'access token signing algorithm',
+  },
+  key: {
+    schema: text('must name a key file', (file) => file !== ''),
+    kind: 'text',
+    flag: 'key',
+    arg: '<file>',
+    defaultText: 'generated per start',
+    help: 'private key for ES256/RS256/EdDSA, PKCS#8 PEM or JWK',
+  },
+  issuer: {
+    schema: text('is not an http(s) URL', (url) => /^https?:\/\/\S+$/.test(url)).transform((url) => url.replace(/\/+$/, '')),
+    kind: 'text',
+    flag: 'issuer',
+    arg: '<url>',
+    defaultText: "the server's URL",
+    help: "the tokens' iss and the discovery issuer",
+  },
+  secret: {
+    schema: text('the secret must not be empty', (secret) => secret !== ''),
+    kind: 'text',
+    flag: 'secret',
+    arg: '<secret>',
+    env: 'JWT_SECRET',
+    defaultText: 'random per start',
+    help: 'HS256 signing secret; a random one is announced with a warning',
+  },
+  users: {
+    schema: z.array(z.string()),
+    kind: 'list',
+    flag: 'user',
+    arg: '<email:password>',
+    default: ['demo@example.com:password'],
+    help: 'a user who can sign in; repeat for several',
+  },
+} as const satisfies Record<string, SettingDef>
+
+type Settings = typeof SETTINGS
+export type SettingName = keyof Settings
+
+/** The names of the settings that may change while the server runs. */
+export type LiveSettingName = { [K in SettingName]: Settings[K] extends { live: true } ? K : never }[SettingName]
+
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[]
+
+export const LIVE_SETTING_NAMES = SETTING_NAMES.filter((name): name is LiveSettingName => 'live' in SETTINGS[name])
+
+/** A setting's parsed name: durations carry `Ms` (`accessTtl` → `accessTtlMs`). */
+type ParsedName<K extends SettingName> = Settings[K] extends { ms: true } ? `${K}Ms` : K
+
+/** Settings as `startLab` and JSON give them: durations as strings such as `'30s'`. */
+export type SettingsInput = { -readonly [K in SettingName]?: z.input<Settings[K]['schema']> | undefined }
+export type LiveSettingsInput = Pick<SettingsInput, LiveSettingName>
+
+/** The live settings in force, as the server uses them (durations in milliseconds). */
+export type LiveSettings = { -readonly [K in LiveSettingName as ParsedName<K>]: Parsed<K> }
+
+type DefaultedName = { [K in SettingName]: Settings[K] extends { default: unknown } ? K : never }[SettingName]
+type Parsed<K extends SettingName> = z.output<Settings[K]['schema']>
+
+/** Every setting that has a value, parsed; those without a default are absent until set. */
+export type ParsedSettings = { -readonly [K in DefaultedName as ParsedName<K>]: Parsed<K> } & {
+  -readonly [K in Exclude<SettingName, DefaultedName> as ParsedName<K>]?: Parsed<K>
+}
+
+/** Live settings patch for `POST /_lab/config`: strict (a typo fails loudly), every field optional. */
+export const liveSettingsSchema = z.strictObject(Object.fromEntries(LIVE_SETTING_NAMES.map((name) => [name, SETTINGS[name].schema])) as { [K in LiveSettingName]: Settings[K]['schema'] }).partial()
+
+export function parsedName(name: SettingName): string {
+  return 'ms' in SETTINGS[name] ? `${name}Ms` : name
+}
+
+/** The live settings out of a whole config: what a lab starts with and a reset restores. */
+export function pickLiveSettings(config: LiveSettings): LiveSettings {
+  return Object.fromEntries(LIVE_SETTING_NAMES.map((name) => [parsedName(name), config[parsedName(name) as keyof LiveSettings]])) as LiveSettings
+}
+
+/** A `POST /_lab/config` body checked: the changes by their parsed names, or the first complaint. */
+export function parseLivePatch(body: unknown): { ok: true; patch: Partial<LiveSettings> } | { ok: false; complaint: string } {
+  const checked = liveSettingsSchema.safeParse(body)
+  if (checked.success) {
+    const patch = Object.fromEntries(Object.entries(checked.data).filter(([, value]) => value !== undefined).map(([name, value]) => [parsedName(name as SettingName), value]))
+    return { ok: true, patch: patch as Partial<LiveSettings> }
+  }
+  const issue = checked.error.issues[0]
+  if (issue?.code === 'unrecognized_keys') {
+    return { ok: false, complaint: `unknown field "${issue.keys[0]}"; expected ${LIVE_SETTING_NAMES.map((name) => `"${name}"`).join(', ')}` }
+  }
+  return { ok: false, complaint: fieldComplaint(String(issue?.path[0] ?? 'body'), issue?.message ?? 'is not valid') }
+}
+
+/** The live settings at their defaults, as input: what a scenario starts from on any server. */
+export function liveDefaults(): Required<LiveSettingsInput> {
+  return Object.fromEntries(LIVE_SETTING_NAMES.map((name) => [name, (SETTINGS[name] as SettingDef).default])) as Required<LiveSettingsInput>
+}
+
+/** A setting's value checked, or its one complaint worded for `where` (`--access-ttl`, `"accessTtl"`). */
+export type SettingCheck = { ok: true; value: unknown } | { ok: false; complaint: string; about: unknown }
+
+/**
+ * Checks one value. A string for a whole-number setting is read as one when it is digits (flags and
+ * variables are text); everything else must already have its type.
+ */
+export function checkSetting(name: SettingName, value: unknown): SettingCheck {
+  const def: SettingDef = SETTINGS[name]
+  const input = def.kind === 'integer' && typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value
+  const result = def.schema.safeParse(input)
+  if (result.success) return { ok: true, value: result.data }
+  const issue = result.error.issues[0]
+  // A list's complaint is about one item: `--cors: "localhost:8081" is not an origin`.
+  const item = def.kind === 'list' && Array.isArray(value) && typeof issue?.path[0] === 'number' ? value[issue.path[0]] : value
+  return { ok: false, complaint: issue?.message ?? 'is not valid', about: item }
+}
+
+/** `--port: "70000" is not a port number`, or `JWT_ACCESS_EXPIRY: invalid duration "30": …`. */
+export function complaintAbout(where: string, value: unknown, complaint: string): string {
+  if (!PREDICATE.test(complaint)) return `${where}: ${complaint}`
+  return `${where}: ${typeof value === 'string' ? JSON.stringify(value) : String(value)} ${complaint}`
+}
+
+/** `"accessTtl" must be at least 1ms`, or `"reuseGrace": invalid duration "soon": …`: a JSON field's complaint. */
+export function fieldComplaint(field: string, complaint: string): string {
+  return PREDICATE.test(complaint) ? `"${field}" ${complaint}` : `"${field}": ${complaint}`
+}
+
+/** What `--help` says of a setting: its help, then where else it comes from and its default. */
+export function flagHelp(name: SettingName): string {
+  const def: SettingDef = SETTINGS[name]
+  const notes = [def.env && `env ${def.env}`, defaultText(def) && `default ${defaultText(def)}`].filter(Boolean)
+  return notes.length > 0 ? `${def.help} (${notes.join('; ')})` : def.help
+}
+
+export function defaultText(def: SettingDef): string | undefined {
+  if (def.defaultText !== undefined) return def.defaultText
+  if (def.default === undefined) return undefined
+  return Array.isArray(def.default) ? def.default.join(', ') : String(def.default)
+}
