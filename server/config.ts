@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Profile } from '../src/shared/profiles.js'
-import { checkSetting, complaintAbout, parsedName, SETTING_NAMES, SETTINGS, type LiveSettings, type ParsedSettings, type SettingName, type SettingsInput, type SigningAlg } from '../src/shared/settings.js'
+import { complaintAbout } from '../src/shared/checks.js'
+import { checkSetting, parsedName, SETTING_NAMES, SETTINGS, type LiveSettings, type ParsedSettings, type SettingName, type SettingsInput, type SigningAlg } from '../src/shared/settings.js'
 import { ConfigError } from './config-error.js'
 
 export { ConfigError } from './config-error.js'

@@ -1,15 +1,15 @@
 import type { Hono } from 'hono'
 import { LabError } from '../../src/shared/errors.js'
-import { parseLivePatch } from '../../src/shared/settings.js'
+import type { z } from 'zod'
+import { checkBody } from '../../src/shared/checks.js'
+import { clockRequest, expireRequest, faultRequest, revokeRequest } from '../../src/shared/lab-requests.js'
+import { liveSettingsSchema, livePatch } from '../../src/shared/settings.js'
 import { ROUTES, type LabClockState, type LabSession } from '../../src/shared/wire.js'
 import type { FaultSpec } from '../faults.js'
 import type { AuthedEnv } from '../http/bearer.js'
 import { describeFault } from '../http/inject-faults.js'
 import { readJson, readJsonObject } from '../http/json-body.js'
-import { LabFields } from '../http/lab-fields.js'
 import type { Lab, SessionScope } from '../lab.js'
-
-const MAX_FAULT_DELAY_MS = 60_000
 
 /**
  * The lab control API under `/_lab`: counters, the event log, reset, the virtual clock, live
@@ -33,14 +33,10 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   app.get(ROUTES.labClock, (c) => c.json(clockState(lab)))
 
   app.post(ROUTES.labClock, async (c) => {
-    const fields = new LabFields(await readJsonObject(c, '{"advance":"35s"} or {"set":"2030-01-01T00:00:00Z"}'), ['advance', 'set'])
-    if (fields.has('advance') === fields.has('set')) {
-      throw new LabError('VALIDATION_ERROR', 'send exactly one of "advance" (a duration such as "35s") or "set" (an ISO time)')
-    }
+    const { advance, set } = labBody(clockRequest, await readJsonObject(c, '{"advance":"35s"} or {"set":"2030-01-01T00:00:00Z"}'))
     try {
-      const advance = fields.duration('advance')
       if (advance !== undefined) lab.clock.advance(advance)
-      else lab.clock.set(fields.time('set') as number)
+      else lab.clock.set(set as number)
     } catch (error) {
       if (error instanceof RangeError) throw new LabError('VALIDATION_ERROR', error.message)
       throw error
@@ -55,9 +51,7 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   app.get(ROUTES.labConfig, (c) => c.json(lab.configView()))
 
   app.post(ROUTES.labConfig, async (c) => {
-    const checked = parseLivePatch(await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'))
-    if (!checked.ok) throw new LabError('VALIDATION_ERROR', checked.complaint)
-    Object.assign(lab.settings, checked.patch)
+    Object.assign(lab.settings, livePatch(labBody(liveSettingsSchema, await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'))))
     lab.counters.labAction('configChanges')
     const view = lab.configView()
     lab.events.record({
@@ -87,32 +81,17 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
 
   app.post(ROUTES.labFaults, async (c) => {
     const example = '{"path":"/api/auth/refresh","drop":true,"times":1}'
-    const fields = new LabFields(await readJsonObject(c, example), ['path', 'method', 'times', 'delay', 'status', 'code', 'message', 'drop', 'dropAfter'])
-    const path = fields.string('path', 2_000)
-    if (path === undefined || !path.startsWith('/')) throw new LabError('VALIDATION_ERROR', '"path" is required and must start with "/"')
-    if (path.startsWith('/_lab')) throw new LabError('VALIDATION_ERROR', 'faults cannot be set on the lab control API itself')
-    const spec: FaultSpec = { path, times: fields.integer('times', 1, 1_000_000) ?? 1 }
-    const method = fields.string('method', 16)
-    const delayMs = fields.duration('delay', { max: MAX_FAULT_DELAY_MS })
-    const status = fields.integer('status', 400, 599)
-    const code = fields.string('code', 64)
-    const message = fields.string('message')
-    const drop = fields.boolean('drop')
-    if (method !== undefined) spec.method = method.toUpperCase()
-    if (delayMs !== undefined) spec.delayMs = delayMs
-    if (status !== undefined) spec.status = status
-    if (code !== undefined) spec.code = code
-    if (message !== undefined) spec.message = message
-    const dropAfter = fields.boolean('dropAfter')
-    if (drop === true) spec.drop = true
-    if (dropAfter === true) spec.dropAfter = true
-    if (spec.delayMs === undefined && spec.status === undefined && !spec.drop && !spec.dropAfter) {
-      throw new LabError('VALIDATION_ERROR', 'a fault needs "delay", "status", "drop": true or "dropAfter": true')
-    }
-    if ((spec.drop || spec.dropAfter) && spec.status !== undefined) throw new LabError('VALIDATION_ERROR', 'a fault either answers a "status" or drops the connection, not both')
-    if (spec.drop && spec.dropAfter) throw new LabError('VALIDATION_ERROR', 'a fault drops the connection before the route runs ("drop") or after it ("dropAfter"), not both')
-    if ((code !== undefined || message !== undefined) && status === undefined) {
-      throw new LabError('VALIDATION_ERROR', '"code" and "message" go with "status"')
+    const { path, method, times, delay, status, code, message, drop, dropAfter } = labBody(faultRequest, await readJsonObject(c, example))
+    const spec: FaultSpec = {
+      path,
+      times: times ?? 1,
+      ...(method === undefined ? {} : { method: method.toUpperCase() }),
+      ...(delay === undefined ? {} : { delayMs: delay }),
+      ...(status === undefined ? {} : { status }),
+      ...(code === undefined ? {} : { code }),
+      ...(message === undefined ? {} : { message }),
+      ...(drop === true ? { drop } : {}),
+      ...(dropAfter === true ? { dropAfter } : {}),
     }
     const fault = lab.faults.add(spec)
     lab.events.record({ type: 'fault', detail: `set: ${describeFault(fault)}` })
@@ -126,7 +105,7 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   })
 
   app.post(ROUTES.labRevoke, async (c) => {
-    const scope = sessionScope(lab, await readJson(c), [])
+    const scope = knownScope(lab, labBody(revokeRequest, await readJson(c)))
     const revoked = lab.familiesIn(scope).filter((family) => lab.revokeFamily(family.id, 'lab')).length
     lab.counters.labAction('revocations')
     lab.events.record({ type: 'revoke', detail: `${revoked} session${revoked === 1 ? '' : 's'} revoked (${describeScope(scope)})` })
@@ -134,9 +113,8 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   })
 
   app.post(ROUTES.labExpire, async (c) => {
-    const body = await readJson(c)
-    const scope = sessionScope(lab, body, ['tokens'])
-    const which = new LabFields(asObject(body), ['tokens', 'user', 'family']).choice('tokens', ['access', 'refresh', 'both'] as const) ?? 'access'
+    const { tokens: which, ...asked } = labBody(expireRequest, await readJson(c))
+    const scope = knownScope(lab, asked)
     const expired = { access: 0, refresh: 0 }
     if (which !== 'refresh') expired.access = lab.expireAccessTokens(scope)
     if (which !== 'access') {
@@ -158,22 +136,17 @@ function clockState(lab: Lab): LabClockState {
  * `{}` (or no body) means every session; `{"user":"a@b.c"}` or `{"family":"fam_…"}` narrows it.
  * A user or family the lab does not know is a 404: a typo must not look like "nothing to do".
  */
-function sessionScope(lab: Lab, body: unknown, extraFields: readonly string[]): SessionScope {
-  const fields = new LabFields(asObject(body), ['user', 'family', ...extraFields])
-  const user = fields.string('user', 320)
-  const family = fields.string('family', 100)
-  if (user !== undefined && family !== undefined) throw new LabError('VALIDATION_ERROR', 'give "user" or "family", not both')
+function knownScope(lab: Lab, { user, family }: { user?: string | undefined; family?: string | undefined }): SessionScope {
   if (user !== undefined && !lab.findUser(user)) throw new LabError('NOT_FOUND', `no user ${user}`)
   if (family !== undefined && !lab.store.family(family)) throw new LabError('NOT_FOUND', `no session ${family}`)
   return { ...(user === undefined ? {} : { user }), ...(family === undefined ? {} : { family }) }
 }
 
-function asObject(body: unknown): Record<string, unknown> {
-  if (body === undefined) return {}
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new LabError('VALIDATION_ERROR', 'the request body must be a JSON object')
-  }
-  return body as Record<string, unknown>
+/** A lab request body checked by its schema (src/shared/lab-requests.ts); a bad one is a 422 naming the field. */
+function labBody<S extends z.ZodObject>(schema: S, body: unknown): z.output<S> {
+  const checked = checkBody(schema, body)
+  if (!checked.ok) throw new LabError('VALIDATION_ERROR', checked.complaint)
+  return checked.value
 }
 
 function describeScope(scope: SessionScope): string {

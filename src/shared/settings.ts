@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { DurationError, formatDuration, parseDuration } from './duration.js'
+import { duration, oneOf, switchValue, text, wholeNumber } from './checks.js'
 import { PROFILES } from './profiles.js'
 
 /**
@@ -38,37 +38,12 @@ export interface SettingDef<S extends z.ZodType = z.ZodType> {
   readonly ms?: true
 }
 
-/**
- * A schema's complaint about a value. Most read after the value ("must be at least 1ms"); a few
- * are whole statements that name the value themselves (`invalid duration "30": …`).
- */
-const PREDICATE = /^(must|is) /
-
-const duration = (min: number) =>
-  z.string({ error: 'must be a duration string such as "35s"' }).transform((text, ctx) => {
-    let ms: number
-    try {
-      ms = parseDuration(text)
-    } catch (error) {
-      ctx.issues.push({ code: 'custom', input: text, message: error instanceof DurationError ? error.message : String(error) })
-      return z.NEVER
-    }
-    if (ms < min) {
-      ctx.issues.push({ code: 'custom', input: text, message: `must be at least ${formatDuration(min)}` })
-      return z.NEVER
-    }
-    return ms
-  })
-
-const wholeNumber = (min: number, max: number, error = `must be a whole number from ${min} to ${max}`) => z.number({ error }).int({ error }).min(min, { error }).max(max, { error })
-
-const oneOf = <const T extends readonly [string, ...string[]]>(choices: T) => z.enum(choices, { error: `is not one of ${choices.join(', ')}` })
-
-const switchValue = z.boolean({ error: 'must be true or false' })
-
-const text = (error: string, test: (value: string) => boolean) => z.string({ error }).refine(test, { error })
-
-const durationSetting = <const D extends Omit<SettingDef, 'schema' | 'kind' | 'ms'>>(min: number, def: D) => ({ ...def, schema: duration(min), kind: 'text' as const, ms: true as const })
+const durationSetting = <const D extends Omit<SettingDef, 'schema' | 'kind' | 'ms'>>(min: number, def: D) => ({
+  ...def,
+  schema: duration(min),
+  kind: 'text' as const,
+  ms: true as const,
+})
 
 export const SETTINGS = {
   port: {
@@ -282,19 +257,12 @@ export function pickLiveSettings(config: LiveSettings): LiveSettings {
   return Object.fromEntries(LIVE_SETTING_NAMES.map((name) => [parsedName(name), config[parsedName(name) as keyof LiveSettings]])) as LiveSettings
 }
 
-/** A `POST /_lab/config` body checked: the changes by their parsed names, or the first complaint. */
-export function parseLivePatch(body: unknown): { ok: true; patch: Partial<LiveSettings> } | { ok: false; complaint: string } {
-  const checked = liveSettingsSchema.safeParse(body)
-  if (checked.success) {
-    const patch = Object.fromEntries(Object.entries(checked.data).filter(([, value]) => value !== undefined).map(([name, value]) => [parsedName(name as SettingName), value]))
-    return { ok: true, patch: patch as Partial<LiveSettings> }
-  }
-  const issue = checked.error.issues[0]
-  if (issue?.code === 'unrecognized_keys') {
-    return { ok: false, complaint: `unknown field "${issue.keys[0]}"; expected ${LIVE_SETTING_NAMES.map((name) => `"${name}"`).join(', ')}` }
-  }
-  return { ok: false, complaint: fieldComplaint(String(issue?.path[0] ?? 'body'), issue?.message ?? 'is not valid') }
+/** A checked `POST /_lab/config` body by the names the server uses (`accessTtl` → `accessTtlMs`). */
+export function livePatch(body: z.output<typeof liveSettingsSchema>): Partial<LiveSettings> {
+  const changed = Object.entries(body).filter(([, value]) => value !== undefined)
+  return Object.fromEntries(changed.map(([name, value]) => [parsedName(name as SettingName), value])) as Partial<LiveSettings>
 }
+
 
 /** The live settings at their defaults, as input: what a scenario starts from on any server. */
 export function liveDefaults(): Required<LiveSettingsInput> {
@@ -319,16 +287,7 @@ export function checkSetting(name: SettingName, value: unknown): SettingCheck {
   return { ok: false, complaint: issue?.message ?? 'is not valid', about: item }
 }
 
-/** `--port: "70000" is not a port number`, or `JWT_ACCESS_EXPIRY: invalid duration "30": …`. */
-export function complaintAbout(where: string, value: unknown, complaint: string): string {
-  if (!PREDICATE.test(complaint)) return `${where}: ${complaint}`
-  return `${where}: ${typeof value === 'string' ? JSON.stringify(value) : String(value)} ${complaint}`
-}
 
-/** `"accessTtl" must be at least 1ms`, or `"reuseGrace": invalid duration "soon": …`: a JSON field's complaint. */
-export function fieldComplaint(field: string, complaint: string): string {
-  return PREDICATE.test(complaint) ? `"${field}" ${complaint}` : `"${field}": ${complaint}`
-}
 
 /** What `--help` says of a setting: its help, then where else it comes from and its default. */
 export function flagHelp(name: SettingName): string {

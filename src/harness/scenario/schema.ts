@@ -1,5 +1,7 @@
 import { z } from 'zod'
 import { DurationError, formatDuration, parseDuration } from '../../shared/duration.js'
+import { asWritten } from '../../shared/checks.js'
+import { faultFields, faultRules } from '../../shared/lab-requests.js'
 import { LIVE_SETTING_NAMES, SETTINGS, type LiveSettingName, type LiveSettingsInput } from '../../shared/settings.js'
 
 /**
@@ -47,39 +49,27 @@ const request = z.strictObject({
  * Any live server setting, checked by the server's own schema (src/shared/settings.ts) but kept as
  * written: the runner sends it to whichever server runs the scenario.
  */
-const keptAsWritten = <S extends z.ZodType>(schema: S) =>
-  z.custom<z.input<S>>().superRefine((value, ctx) => {
-    const checked = schema.safeParse(value)
-    if (!checked.success) ctx.addIssue({ code: 'custom', message: checked.error.issues[0]?.message ?? 'is not valid' })
-  })
 const serverSettings = z.strictObject(
-  Object.fromEntries(LIVE_SETTING_NAMES.map((name) => [name, keptAsWritten(SETTINGS[name].schema).optional()])) as {
+  Object.fromEntries(LIVE_SETTING_NAMES.map((name) => [name, asWritten(SETTINGS[name].schema).optional()])) as {
     [K in LiveSettingName]: z.ZodOptional<z.ZodCustom<LiveSettingsInput[K]>>
   },
 )
+
+/** A fault as `POST /_lab/faults` takes it, checked by the server's own schema and sent as written. */
+const faultStep = z
+  .strictObject({
+    do: z.literal('fault'),
+    ...(Object.fromEntries(Object.entries(faultFields).map(([name, schema]) => [name, schema.safeParse(undefined).success ? asWritten(schema).optional() : asWritten(schema)])) as {
+      [K in keyof typeof faultFields]: z.ZodCustom<z.input<(typeof faultFields)[K]>>
+    }),
+  })
+  .superRefine(faultRules)
 
 const step = z.discriminatedUnion('do', [
   z.strictObject({ do: z.literal('signIn'), user: z.string().regex(/^[^:]+:.+$/, 'email:password').optional() }),
   z.strictObject({ do: z.literal('advanceClock'), by: duration }),
   z.strictObject({ do: z.literal('expire'), tokens: z.enum(['access', 'refresh', 'both']).default('access') }),
-  z
-    .strictObject({
-      do: z.literal('fault'),
-      path: z.string().startsWith('/', 'a path starting with "/"'),
-      method: z.string().optional(),
-      times: z.number().int().min(1).optional(),
-      delay: durationUpTo(60_000).optional(),
-      status: z.number().int().min(400).max(599).optional(),
-      code: z.string().optional(),
-      message: z.string().optional(),
-      drop: z.boolean().optional(),
-      /** Let the route run (a refresh rotates), then drop the connection without its answer. */
-      dropAfter: z.boolean().optional(),
-    })
-    .refine((f) => f.delay !== undefined || f.status !== undefined || f.drop === true || f.dropAfter === true, 'a fault needs "delay", "status", "drop": true or "dropAfter": true')
-    .refine((f) => !((f.drop === true || f.dropAfter === true) && f.status !== undefined), 'a fault either answers a "status" or drops the connection, not both')
-    .refine((f) => !(f.drop === true && f.dropAfter === true), 'a fault drops before the route runs ("drop") or after it ("dropAfter"), not both')
-    .refine((f) => f.status !== undefined || (f.code === undefined && f.message === undefined), '"code" and "message" go with "status"'),
+  faultStep,
   serverSettings.extend({ do: z.literal('configure') }),
   z.strictObject({
     do: z.literal('parallel'),
