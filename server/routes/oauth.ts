@@ -4,7 +4,7 @@ import { ROUTES } from '../../src/shared/wire.js'
 import type { AuthedEnv } from '../http/bearer.js'
 import { readBodyText } from '../http/json-body.js'
 import type { Lab } from '../lab.js'
-import { checkCredentials, refreshSession, signIn, type IssuedTokens } from '../sessions.js'
+import { checkCredentials, refreshSession, signIn, type IssuedTokens } from '../auth-service.js'
 
 type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type'
 
