@@ -42,13 +42,12 @@ export function createApp(config: ServerConfig): LabApp {
     // Unknown paths share one bucket, so a scanner cannot grow the counters without bound.
     const route = matched.endsWith('*') ? 'unmatched' : `${c.req.method} ${matched}`
     const dropped = c.res.headers.has(DROPPED_HEADER)
-    lab.counters.request(route, dropped ? 'dropped' : c.res.status)
     const claims = c.get('claims')
     const family = claims?.sid ?? unverifiedSessionOf(c.req.header('authorization'))
-    lab.events.record({
-      type: 'request',
+    lab.emit({
+      type: 'requestHandled',
       route,
-      status: dropped ? 0 : c.res.status,
+      status: dropped ? 'dropped' : c.res.status,
       ...(c.res.status >= 400 && c.error instanceof LabError ? { code: c.error.code } : {}),
       ...(claims ? { user: claims.sub } : {}),
       ...(family ? { family } : {}),

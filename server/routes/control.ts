@@ -3,7 +3,6 @@ import { LabError } from '../../src/shared/errors.js'
 import { ROUTES, type LabClockState, type LabSession } from '../../src/shared/wire.js'
 import type { FaultSpec } from '../faults.js'
 import type { AuthedEnv } from '../http/bearer.js'
-import { describeFault } from '../http/inject-faults.js'
 import { readJson, readJsonObject } from '../http/json-body.js'
 import { LabFields } from '../http/lab-fields.js'
 import type { Lab, SessionScope } from '../lab.js'
@@ -25,30 +24,24 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
 
   app.post(ROUTES.labReset, (c) => {
     lab.reset()
-    lab.events.record({ type: 'reset' })
     return c.json({ reset: true })
   })
 
-  app.get(ROUTES.labClock, (c) => c.json(clockState(lab)))
+  app.get(ROUTES.labClock, (c) => c.json(clockState({ nowMs: lab.clock.now(), offsetMs: lab.clock.offsetMs })))
 
   app.post(ROUTES.labClock, async (c) => {
     const fields = new LabFields(await readJsonObject(c, '{"advance":"35s"} or {"set":"2030-01-01T00:00:00Z"}'), ['advance', 'set'])
     if (fields.has('advance') === fields.has('set')) {
       throw new LabError('VALIDATION_ERROR', 'send exactly one of "advance" (a duration such as "35s") or "set" (an ISO time)')
     }
+    const advance = fields.duration('advance')
+    const move = advance !== undefined ? { advanceMs: advance } : { toMs: fields.time('set') as number }
     try {
-      const advance = fields.duration('advance')
-      if (advance !== undefined) lab.clock.advance(advance)
-      else lab.clock.set(fields.time('set') as number)
+      return c.json(clockState(lab.moveClock(move)))
     } catch (error) {
       if (error instanceof RangeError) throw new LabError('VALIDATION_ERROR', error.message)
       throw error
     }
-    lab.counters.labAction('clockMoves')
-    lab.clockMoved()
-    const state = clockState(lab)
-    lab.events.record({ type: 'clock', detail: `clock now ${state.now} (offset ${state.offsetMs} ms)` })
-    return c.json(state)
   })
 
   app.get(ROUTES.labConfig, (c) => c.json(lab.configView()))
@@ -69,12 +62,8 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     if (refreshTtlMs !== undefined) lab.settings.refreshTtlMs = refreshTtlMs
     if (sessionTtlMs !== undefined) lab.settings.sessionTtlMs = sessionTtlMs
     if (reuseGraceMs !== undefined) lab.settings.reuseGraceMs = reuseGraceMs
-    lab.counters.labAction('configChanges')
     const view = lab.configView()
-    lab.events.record({
-      type: 'config',
-      detail: `accessTtl ${view.accessTtlMs} ms, refreshTtl ${view.refreshTtlMs} ms, sessionTtl ${view.sessionTtlMs} ms, reuseGrace ${view.reuseGraceMs} ms`,
-    })
+    lab.emit({ type: 'configChanged', config: view })
     return c.json(view)
   })
 
@@ -83,7 +72,7 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     const families = family === undefined ? lab.store.families() : lab.familiesIn({ family })
     const sessions: LabSession[] = families.map((f) => ({
       id: f.id,
-      user: lab.userById(f.userId)?.email ?? f.userId,
+      user: lab.users.byId(f.userId)?.email ?? f.userId,
       status: f.status,
       generation: f.generation,
       createdAt: new Date(f.createdAt).toISOString(),
@@ -125,8 +114,7 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     if ((code !== undefined || message !== undefined) && status === undefined) {
       throw new LabError('VALIDATION_ERROR', '"code" and "message" go with "status"')
     }
-    const fault = lab.faults.add(spec)
-    lab.events.record({ type: 'fault', detail: `set: ${describeFault(fault)}` })
+    const fault = lab.setFault(spec)
     return c.json({ fault }, 201)
   })
 
@@ -138,9 +126,7 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
 
   app.post(ROUTES.labRevoke, async (c) => {
     const scope = sessionScope(lab, await readJson(c), [])
-    const revoked = lab.familiesIn(scope).filter((family) => lab.revokeFamily(family.id, 'lab')).length
-    lab.counters.labAction('revocations')
-    lab.events.record({ type: 'revoke', detail: `${revoked} session${revoked === 1 ? '' : 's'} revoked (${describeScope(scope)})` })
+    const revoked = lab.revokeSessions(scope)
     return c.json({ revoked })
   })
 
@@ -148,21 +134,13 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     const body = await readJson(c)
     const scope = sessionScope(lab, body, ['tokens'])
     const which = new LabFields(asObject(body), ['tokens', 'user', 'family']).choice('tokens', ['access', 'refresh', 'both'] as const) ?? 'access'
-    const expired = { access: 0, refresh: 0 }
-    if (which !== 'refresh') expired.access = lab.expireAccessTokens(scope)
-    if (which !== 'access') {
-      const families = scope.user === undefined && scope.family === undefined ? undefined : new Set(lab.familiesIn(scope).map((f) => f.id))
-      expired.refresh = lab.store.expireRefreshTokens(lab.clock.now(), families)
-    }
-    lab.counters.labAction('expiries')
-    lab.events.record({ type: 'expire', detail: `${which} tokens expired now (${describeScope(scope)})` })
+    const expired = lab.expire(scope, which)
     return c.json({ tokens: which, sessions: expired.access, refreshTokens: expired.refresh })
   })
 }
 
-function clockState(lab: Lab): LabClockState {
-  const nowMs = lab.clock.now()
-  return { now: new Date(nowMs).toISOString(), nowMs, offsetMs: lab.clock.offsetMs }
+function clockState({ nowMs, offsetMs }: { nowMs: number; offsetMs: number }): LabClockState {
+  return { now: new Date(nowMs).toISOString(), nowMs, offsetMs }
 }
 
 /**
@@ -174,7 +152,7 @@ function sessionScope(lab: Lab, body: unknown, extraFields: readonly string[]): 
   const user = fields.string('user', 320)
   const family = fields.string('family', 100)
   if (user !== undefined && family !== undefined) throw new LabError('VALIDATION_ERROR', 'give "user" or "family", not both')
-  if (user !== undefined && !lab.findUser(user)) throw new LabError('NOT_FOUND', `no user ${user}`)
+  if (user !== undefined && !lab.users.find(user)) throw new LabError('NOT_FOUND', `no user ${user}`)
   if (family !== undefined && !lab.store.family(family)) throw new LabError('NOT_FOUND', `no session ${family}`)
   return { ...(user === undefined ? {} : { user }), ...(family === undefined ? {} : { family }) }
 }
@@ -185,10 +163,6 @@ function asObject(body: unknown): Record<string, unknown> {
     throw new LabError('VALIDATION_ERROR', 'the request body must be a JSON object')
   }
   return body as Record<string, unknown>
-}
-
-function describeScope(scope: SessionScope): string {
-  return scope.family !== undefined ? `family ${scope.family}` : scope.user !== undefined ? `user ${scope.user}` : 'all sessions'
 }
 
 function queryInteger(raw: string | undefined, name: string, fallback: number): number {
