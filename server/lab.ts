@@ -2,7 +2,7 @@ import type { LabConfigView } from '../src/shared/wire.js'
 import { AccessExpiryMarks } from './access-expiry.js'
 import { LabClock } from './clock.js'
 import type { ServerConfig } from './config.js'
-import { DomainEvents, type LabDomainEvent, type SessionScope } from './domain-events.js'
+import { DomainEvents, type ExpiryMark, type LabDomainEvent, type SessionScope } from './domain-events.js'
 import { EventLog } from './events.js'
 import { FaultTable, type Fault, type FaultSpec } from './faults.js'
 import { loadSigningKeys } from './keys.js'
@@ -94,14 +94,13 @@ export function createLab(config: ServerConfig): Lab {
   const bus = new DomainEvents()
   // --data-dir: what survives a restart comes back before anything else is built on it.
   const persistence = new Persistence(config)
-  const kept = persistence.keptKeys
-  const store = new RefreshStore(settings, kept ? Buffer.from(kept.refreshKey, 'base64') : undefined)
-  const secret = config.secretSource === 'random' && kept?.hs256Secret !== undefined ? new Uint8Array(Buffer.from(kept.hs256Secret, 'base64')) : config.secret
+  const { refreshKey, secret, privateJwk } = persistence.keys
+  const store = new RefreshStore(settings, refreshKey)
   const keys = loadSigningKeys({
     alg: config.alg,
     secret,
     ...(config.keyFile === undefined ? {} : { keyFile: config.keyFile }),
-    ...(config.keyFile === undefined && kept?.privateJwk !== undefined ? { privateJwk: kept.privateJwk } : {}),
+    ...(privateJwk === undefined ? {} : { privateJwk }),
   })
   const tokens = new AccessTokens(keys, config.audience, config.issuer)
   const users = new UserRegistry(config.users, bus)
@@ -117,7 +116,7 @@ export function createLab(config: ServerConfig): Lab {
   bus.subscribe((event) => events.follow(event))
   bus.subscribe((event) => persistence.follow(event, state))
 
-  const ready = keys.then((loaded) => persistence.start(state, secret, loaded))
+  const ready = keys.then((loaded) => persistence.start(state, loaded))
   ready.catch(() => undefined) // reported where startServer awaits it
   let epoch = 0
   const familiesIn = (scope: SessionScope): Family[] => {
@@ -167,7 +166,7 @@ export function createLab(config: ServerConfig): Lab {
       const all = scope.user === undefined && scope.family === undefined
       const families = all ? undefined : familiesIn(scope).map((family) => family.id)
       const expired = { access: 0, refresh: 0 }
-      let marks: ReturnType<AccessExpiryMarks['expire']> = []
+      let marks: ExpiryMark[] = []
       if (which !== 'refresh') {
         marks = expiry.expire(tokens.lastSerial, families)
         expired.access = families?.length ?? store.families().length

@@ -104,4 +104,23 @@ describe('--data-dir as a subscriber of domain events', () => {
     expect(lab.store.rotate('old-refresh-token', lab.clock.now())).toMatchObject({ kind: 'rotated', generation: 2 })
     lab.close()
   })
+
+  it('saves the keys it generated, so access tokens from before a restart still verify and a grace reuse finds the child', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-persist-keys-'))
+    for (const alg of ['HS256', 'ES256'] as const) {
+      const config = resolveServerConfig({ dataDir: join(dir, alg), alg, reuseGrace: '1h' }, {})
+      const first = createLab(config)
+      await first.ready
+      const { family, token } = first.store.createFamily('usr_1', first.clock.now())
+      const { token: jwt } = await first.tokens.sign('usr_1', family.id, first.clock.now(), 60_000)
+      const child = first.store.rotate(token, first.clock.now())
+      first.close()
+      const second = createLab(config)
+      await second.ready
+      await expect(second.tokens.verify(jwt, second.clock.now())).resolves.toMatchObject({ sid: family.id })
+      // The grace answer is the child derived with the refresh key: found only if the key was kept.
+      expect(second.store.rotate(token, second.clock.now())).toMatchObject({ kind: 'grace', token: (child as { token: string }).token })
+      second.close()
+    }
+  })
 })

@@ -1,3 +1,4 @@
+import type { JWK } from 'jose'
 import type { AccessExpiryMarks } from './access-expiry.js'
 import type { LabClock } from './clock.js'
 import type { ServerConfig } from './config.js'
@@ -7,6 +8,16 @@ import type { SigningKeys } from './keys.js'
 import type { RefreshStore } from './store.js'
 import type { AccessTokens } from './tokens.js'
 import type { UserRegistry } from './users.js'
+
+/** The keys a lab starts with; without a data dir (or a fresh one), the configured ones and a random refresh key. */
+export interface LabKeys {
+  /** The key refresh-token children are derived with; a random one when absent. */
+  refreshKey?: Buffer
+  /** The HS256 secret. */
+  secret: Uint8Array
+  /** The private key of an asymmetric --alg that a previous run generated (never over a --key). */
+  privateJwk?: JWK
+}
 
 /** What `--data-dir` keeps of a lab. */
 export interface PersistedState {
@@ -25,14 +36,20 @@ export interface PersistedState {
 export class Persistence {
   readonly #dir: DataDir | undefined
   readonly #entries: JournalEntry[]
-  /** The keys a previous run saved, to be used again so its tokens keep working. */
-  readonly keptKeys: PersistedKeys | undefined
+  readonly #kept: PersistedKeys | undefined
+  /** The keys the lab signs and derives with: those a previous run saved, so its tokens keep working. */
+  readonly keys: LabKeys
 
   constructor(private readonly config: ServerConfig) {
     const opened = config.dataDir === undefined ? undefined : DataDir.open(config.dataDir, config.fsync)
     this.#dir = opened?.dataDir
     this.#entries = opened?.recovered.entries ?? []
-    this.keptKeys = opened?.recovered.keys
+    const kept = (this.#kept = opened?.recovered.keys)
+    this.keys = {
+      ...(kept ? { refreshKey: Buffer.from(kept.refreshKey, 'base64') } : {}),
+      secret: config.secretSource === 'random' && kept?.hs256Secret !== undefined ? new Uint8Array(Buffer.from(kept.hs256Secret, 'base64')) : config.secret,
+      ...(config.keyFile === undefined && kept?.privateJwk !== undefined ? { privateJwk: kept.privateJwk } : {}),
+    }
   }
 
   /** Replays the snapshot and journal into a freshly built lab, before anything is built on it. */
@@ -52,13 +69,13 @@ export class Persistence {
    * Once the keys are loaded: saves them, writes the recovered state back as a fresh snapshot, and
    * from then on journals each store change and each block of access-token serials.
    */
-  start(state: PersistedState, secret: Uint8Array, loaded: SigningKeys): void {
+  start(state: PersistedState, loaded: SigningKeys): void {
     const dir = this.#dir
     if (!dir) return
-    const privateJwk = loaded.generatedPrivateJwk ?? this.keptKeys?.privateJwk
+    const privateJwk = loaded.generatedPrivateJwk ?? this.#kept?.privateJwk
     dir.saveKeys({
       refreshKey: state.store.key.toString('base64'),
-      ...(this.config.secretSource === 'random' ? { hs256Secret: Buffer.from(secret).toString('base64') } : {}),
+      ...(this.config.secretSource === 'random' ? { hs256Secret: Buffer.from(this.keys.secret).toString('base64') } : {}),
       ...(privateJwk ? { privateJwk: privateJwk as Record<string, unknown> } : {}),
     })
     dir.compact(stateEntries(state))
