@@ -5,15 +5,15 @@ import { describeFault } from './faults.js'
 
 export type NewLabEvent = Omit<LabEvent, 'id' | 'at'>
 
-/**
- * The lab's event log: a ring buffer, so a server left running for days keeps its memory flat.
- * Ids keep counting across the wrap, so a reader can tell how many events it missed.
- */
 interface Subscriber {
   onEvent(event: LabEvent): void
   onClose(): void
 }
 
+/**
+ * The lab's event log: a ring buffer, so a server left running for days keeps its memory flat.
+ * Ids keep counting across the wrap, so a reader can tell how many events it missed.
+ */
 export class EventLog {
   readonly #ring: (LabEvent | undefined)[]
   #nextId = 1
