@@ -5,8 +5,8 @@ import { ROUTES } from '../../src/shared/wire.js'
 import { type AuthedEnv, requireAccessToken } from '../http/bearer.js'
 import { readJsonObject, requireString } from '../http/json-body.js'
 import type { Lab } from '../lab.js'
-import { wireProfile, type WireAnswer } from '../wire-profiles.js'
 import { checkCredentials, refreshSession, refreshUnreadable, signIn, signOut } from '../auth-service.js'
+import { wireProfile, type WireAnswer } from '../wire-profiles.js'
 
 /** Login, register, refresh (rotation with reuse detection), logout and "who am I", in the server's wire profile. */
 export function registerAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
