@@ -13,7 +13,7 @@ import { DROPPED_HEADER, injectFaults } from './http/inject-faults.js'
 import { requireLabToken } from './http/lab-token.js'
 import { requestDelay } from './http/request-delay.js'
 import { createLab, type Lab } from './lab.js'
-import { wireProfile } from './profiles.js'
+import { wireProfile } from './wire-profiles.js'
 import { registerAuthRoutes } from './routes/auth.js'
 import { registerControlRoutes } from './routes/control.js'
 import { registerLabPage } from './routes/lab-page.js'
@@ -42,13 +42,12 @@ export function createApp(config: ServerConfig): LabApp {
     // Unknown paths share one bucket, so a scanner cannot grow the counters without bound.
     const route = matched.endsWith('*') ? 'unmatched' : `${c.req.method} ${matched}`
     const dropped = c.res.headers.has(DROPPED_HEADER)
-    lab.counters.request(route, dropped ? 'dropped' : c.res.status)
     const claims = c.get('claims')
     const family = claims?.sid ?? unverifiedSessionOf(c.req.header('authorization'))
-    lab.events.record({
-      type: 'request',
+    lab.emit({
+      type: 'requestHandled',
       route,
-      status: dropped ? 0 : c.res.status,
+      status: dropped ? 'dropped' : c.res.status,
       ...(c.res.status >= 400 && c.error instanceof LabError ? { code: c.error.code } : {}),
       ...(claims ? { user: claims.sub } : {}),
       ...(family ? { family } : {}),

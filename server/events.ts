@@ -1,17 +1,19 @@
 import type { LabEvent, LabEventsPage } from '../src/shared/wire.js'
 import type { Clock } from './clock.js'
+import type { LabDomainEvent, SessionScope } from './domain-events.js'
+import { describeFault } from './faults.js'
 
 export type NewLabEvent = Omit<LabEvent, 'id' | 'at'>
 
-/**
- * The lab's event log: a ring buffer, so a server left running for days keeps its memory flat.
- * Ids keep counting across the wrap, so a reader can tell how many events it missed.
- */
 interface Subscriber {
   onEvent(event: LabEvent): void
   onClose(): void
 }
 
+/**
+ * The lab's event log: a ring buffer, so a server left running for days keeps its memory flat.
+ * Ids keep counting across the wrap, so a reader can tell how many events it missed.
+ */
 export class EventLog {
   readonly #ring: (LabEvent | undefined)[]
   #nextId = 1
@@ -33,6 +35,13 @@ export class EventLog {
     this.#nextId += 1
     for (const subscriber of this.#subscribers) subscriber.onEvent(full)
     return full
+  }
+
+  /** The event log's subscription to the lab's domain events: a reset empties it, then is its first entry. */
+  follow(event: LabDomainEvent): void {
+    if (event.type === 'reset') this.clear()
+    const entry = logEntryFor(event)
+    if (entry) this.record(entry)
   }
 
   /** Live events as they are recorded (the lab page's stream); returns the unsubscribe. */
@@ -69,4 +78,73 @@ export class EventLog {
     this.#ring.fill(undefined)
     this.#oldestKeptId = this.#nextId
   }
+}
+
+/**
+ * The entry a domain event leaves in the log (a public JSON shape: `LabEvent` in src/shared/wire.ts),
+ * or none for the events only the counters or the journal need.
+ */
+export function logEntryFor(event: LabDomainEvent): NewLabEvent | undefined {
+  switch (event.type) {
+    case 'signedIn':
+      return { type: 'login', user: event.user, family: event.family, generation: 1, status: 200 }
+    case 'refreshed': {
+      const entry: NewLabEvent = { type: 'refresh', status: 200, user: event.user, family: event.family, generation: event.generation }
+      if (event.graceOf !== undefined) entry.detail = `grace reuse of generation ${event.graceOf}; answered generation ${event.generation}`
+      return entry
+    }
+    case 'refreshRejected':
+      if (event.malformed) return undefined
+      return { type: 'refresh', status: 401, code: event.code, ...(event.session ? { user: event.session.user, family: event.session.family, generation: event.session.generation } : {}) }
+    case 'reuseDetected':
+      return {
+        type: 'reuse_detected',
+        status: 401,
+        code: event.code,
+        user: event.user,
+        family: event.family,
+        generation: event.generation,
+        detail: `generation ${event.generation} replayed ${event.sinceRotationMs} ms after it was rotated; family revoked`,
+      }
+    case 'signedOut':
+      return event.via === 'logout'
+        ? { type: 'logout', ...(event.user === undefined ? {} : { user: event.user }), family: event.family, status: 200 }
+        : { type: 'logout', family: event.family, status: 200, detail: 'revoked through /oauth/revoke' }
+    case 'sessionsRevoked':
+      return { type: 'revoke', detail: `${event.count} session${event.count === 1 ? '' : 's'} revoked (${describeScope(event.scope)})` }
+    case 'tokensExpired':
+      return { type: 'expire', detail: `${event.tokens} tokens expired now (${describeScope(event.scope)})` }
+    case 'clockMoved':
+      return { type: 'clock', detail: `clock now ${new Date(event.now).toISOString()} (offset ${event.offsetMs} ms)` }
+    case 'configChanged': {
+      const view = event.config
+      return {
+        type: 'config',
+        detail: `accessTtl ${view.accessTtlMs} ms, refreshTtl ${view.refreshTtlMs} ms, sessionTtl ${view.sessionTtlMs} ms, reuseGrace ${view.reuseGraceMs} ms`,
+      }
+    }
+    case 'faultSet':
+      return { type: 'fault', detail: `set: ${describeFault(event.fault)}` }
+    case 'faultInjected':
+      return { type: 'fault', route: event.route, detail: describeFault(event.fault) }
+    case 'requestHandled':
+      return {
+        type: 'request',
+        route: event.route,
+        status: event.status === 'dropped' ? 0 : event.status,
+        ...(event.code === undefined ? {} : { code: event.code }),
+        ...(event.user === undefined ? {} : { user: event.user }),
+        ...(event.family === undefined ? {} : { family: event.family }),
+      }
+    case 'reset':
+      return { type: 'reset' }
+    case 'userRegistered':
+    case 'familyRevoked':
+    case 'refreshFaulted':
+      return undefined
+  }
+}
+
+export function describeScope(scope: SessionScope): string {
+  return scope.family !== undefined ? `family ${scope.family}` : scope.user !== undefined ? `user ${scope.user}` : 'all sessions'
 }

@@ -63,3 +63,13 @@ export class FaultTable {
     this.#faults = []
   }
 }
+
+export function describeFault(fault: Fault): string {
+  const parts = [fault.method ? `${fault.method} ${fault.path}` : fault.path]
+  if (fault.delayMs !== undefined) parts.push(`delay ${fault.delayMs} ms`)
+  if (fault.status !== undefined) parts.push(`answer ${fault.status}${fault.code ? ` ${fault.code}` : ''}`)
+  if (fault.drop) parts.push('drop the connection')
+  if (fault.dropAfter) parts.push('run the route, then drop the connection')
+  parts.push(`${fault.remaining} more call${fault.remaining === 1 ? '' : 's'} after this`)
+  return parts.join(', ')
+}

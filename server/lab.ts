@@ -1,63 +1,72 @@
-import { LabError } from '../src/shared/errors.js'
 import { pickLiveSettings, type LiveSettings } from '../src/shared/settings.js'
 import type { LabConfigView } from '../src/shared/wire.js'
+import { AccessExpiryMarks } from './access-expiry.js'
 import { LabClock } from './clock.js'
-import type { ServerConfig, UserAccount } from './config.js'
-import { DataDir, type JournalEntry } from './data-dir.js'
+import type { ServerConfig } from './config.js'
+import { DomainEvents, type ExpiryMark, type LabDomainEvent, type SessionScope } from './domain-events.js'
 import { EventLog } from './events.js'
-import { FaultTable } from './faults.js'
+import { FaultTable, type Fault, type FaultSpec } from './faults.js'
+import { loadSigningKeys } from './keys.js'
+import { Persistence, type PersistedState } from './persistence.js'
 import { LabCounters } from './stats.js'
 import { RefreshStore, type Family, type RevokeReason } from './store.js'
-import { loadSigningKeys } from './keys.js'
-import { AccessTokens, serialOf, type AccessClaims } from './tokens.js'
+import { AccessTokens } from './tokens.js'
+import { UserRegistry } from './users.js'
+
+export type { SessionScope } from './domain-events.js'
 
 /** Settings the lab may change while running (the `live` ones of src/shared/settings.ts). */
 export type { LiveSettings } from '../src/shared/settings.js'
 
-/** Which sessions a lab action (revoke, expire) applies to; everything when empty. */
-export interface SessionScope {
-  /** A user's email. */
-  user?: string
-  /** A family (session) id, the `sid` of its access tokens. */
-  family?: string
-}
+/** How the lab clock is moved: forward by a duration, or to an instant. */
+export type ClockMove = { advanceMs: number } | { toMs: number }
 
-/** Everything one running lab holds: its settings, clock, sessions, keys, faults and counters. */
+/**
+ * One running lab, composed of small parts: settings, clock, store, access tokens, users, early
+ * expiries, faults, and the read side (counters and event log) that follows its domain events.
+ * Its actions make a change and emit one event (server/domain-events.ts); nothing here counts or
+ * logs by hand.
+ */
 export interface Lab {
   readonly config: ServerConfig
   readonly settings: LiveSettings
   readonly clock: LabClock
   readonly store: RefreshStore
   readonly tokens: AccessTokens
-  readonly counters: LabCounters
-  readonly events: EventLog
+  readonly users: UserRegistry
+  /** Access tokens the lab expired early (`/_lab/expire`). */
+  readonly expiry: AccessExpiryMarks
   readonly faults: FaultTable
+  /** What `GET /_lab/stats` reads; it follows the domain events. */
+  readonly counters: LabCounters
+  /** What `GET /_lab/events` and the lab page's stream read; it follows the domain events. */
+  readonly events: EventLog
   /**
    * Counts resets. A request that began before the latest reset (held by a delay, say) must not
    * count or act after it, or it would leak into the next test.
    */
   readonly epoch: number
-  findUser(email: string): UserAccount | undefined
-  userById(id: string): UserAccount | undefined
-  /** Every user: the configured ones, then those who registered since the last reset. */
-  users(): UserAccount[]
-  /** Registers a user; refuses an email already taken. */
-  addUser(email: string, password: string, name?: string): UserAccount
-  /** Revokes a family and records it in the counters and the event log. */
+  /** Announces a change made outside the lab's own actions: a request answered, a fault taken, a sign-in, settings changed. */
+  emit(event: LabDomainEvent): void
+  /** Revokes a family (`familyRevoked`); false when it was unknown or revoked already. */
   revokeFamily(familyId: string, reason: RevokeReason): boolean
+  /** `POST /_lab/revoke`: revokes every session in the scope; returns how many were active. */
+  revokeSessions(scope: SessionScope): number
   /** The families a scope names; an unknown user or family is an empty list. */
   familiesIn(scope: SessionScope): Family[]
-  /** Marks every access token issued so far in the scope as expired. */
-  expireAccessTokens(scope: SessionScope): number
-  /** True when the lab expired this access token early (`/_lab/expire`). */
-  isExpiredEarly(claims: AccessClaims): boolean
+  /** `POST /_lab/expire`: makes the scope's access tokens, refresh tokens or both expire now. */
+  expire(scope: SessionScope, tokens: 'access' | 'refresh' | 'both'): { access: number; refresh: number }
+  /** `POST /_lab/clock`: moves the clock; answers the time it moved to. A RangeError for an impossible move. */
+  moveClock(move: ClockMove): { nowMs: number; offsetMs: number }
+  /** `POST /_lab/faults`: sets a fault for the next calls of a route. */
+  setFault(spec: FaultSpec): Fault
+  /** `POST /_lab/config`: changes live settings; answers the settings now in force. */
+  configure(patch: Partial<LiveSettings>): LabConfigView
   /** Forgets sessions and tokens that can no longer matter (see RefreshStore.sweep). */
   sweep(): number
   configView(): LabConfigView
   /** Resolves once keys are loaded and, with --data-dir, the recovered state is written back. */
   readonly ready: Promise<void>
-  /** With --data-dir: keeps the clock's offset after the lab moved it. */
-  clockMoved(): void
   /** With --data-dir: flushes and closes the journal. */
   close(): void
   /** Back to a fresh start: no sessions, faults or early expiries, zero counters, empty log, real time, startup settings and users. */
@@ -68,68 +77,58 @@ export function createLab(config: ServerConfig): Lab {
   const startupSettings = (): LiveSettings => pickLiveSettings(config)
   const settings = startupSettings()
   const clock = new LabClock()
+  const bus = new DomainEvents()
   // --data-dir: what survives a restart comes back before anything else is built on it.
-  const opened = config.dataDir === undefined ? undefined : DataDir.open(config.dataDir, config.fsync)
-  const kept = opened?.recovered.keys
-  const store = new RefreshStore(settings, kept ? Buffer.from(kept.refreshKey, 'base64') : undefined)
-  const secret = config.secretSource === 'random' && kept?.hs256Secret !== undefined ? new Uint8Array(Buffer.from(kept.hs256Secret, 'base64')) : config.secret
+  const persistence = new Persistence(config)
+  const { refreshKey, secret, privateJwk } = persistence.keys
+  const store = new RefreshStore(settings, refreshKey)
   const keys = loadSigningKeys({
     alg: config.alg,
     secret,
     ...(config.keyFile === undefined ? {} : { keyFile: config.keyFile }),
-    ...(config.keyFile === undefined && kept?.privateJwk !== undefined ? { privateJwk: kept.privateJwk } : {}),
+    ...(privateJwk === undefined ? {} : { privateJwk }),
   })
   const tokens = new AccessTokens(keys, config.audience, config.issuer)
+  const users = new UserRegistry(config.users, bus)
+  const expiry = new AccessExpiryMarks()
+  const faults = new FaultTable()
+  const state: PersistedState = { store, users, clock, tokens, expiry }
+  persistence.recover(state)
+
+  // The read side and the journal follow the domain events, in this order.
   const counters = new LabCounters()
   const events = new EventLog(config.eventLogSize, clock)
-  const faults = new FaultTable()
-  const usersByEmail = new Map<string, UserAccount>()
-  const usersById = new Map<string, UserAccount>()
-  const addUser = (user: UserAccount) => {
-    usersByEmail.set(user.email.toLowerCase(), user)
-    usersById.set(user.id, user)
-    return user
-  }
-  const startupUsers = () => {
-    usersByEmail.clear()
-    usersById.clear()
-    for (const user of config.users) addUser(user)
-  }
-  startupUsers()
-  // Access tokens with a serial up to these marks count as expired: one mark for all, one per family.
-  let expiredThroughAll = 0
-  const expiredThroughFamily = new Map<string, number>()
-  for (const entry of opened?.recovered.entries ?? []) {
-    if (entry.store) store.apply(entry.store)
-    if (entry.user) addUser(entry.user)
-    if (entry.clockOffsetMs !== undefined) clock.restoreOffset(entry.clockOffsetMs)
-    if (entry.serialFloor !== undefined) tokens.restoreSerial(entry.serialFloor)
-    if (entry.expiredThroughAll !== undefined) expiredThroughAll = entry.expiredThroughAll
-    if (entry.expiredFamily !== undefined) expiredThroughFamily.set(entry.expiredFamily[0], entry.expiredFamily[1])
-  }
-  /** The whole state as journal entries: what a compaction writes. */
-  const stateEntries = (): JournalEntry[] => [
-    { store: store.snapshot() },
-    ...[...usersById.values()].filter((user) => !config.users.includes(user)).map((user) => ({ user })),
-    { clockOffsetMs: clock.offsetMs },
-    { serialFloor: tokens.serialFloor },
-    { expiredThroughAll },
-    ...[...expiredThroughFamily].map((mark) => ({ expiredFamily: mark })),
-  ]
-  const ready = keys.then((loaded) => {
-    if (!opened) return
-    opened.dataDir.saveKeys({
-      refreshKey: store.key.toString('base64'),
-      ...(config.secretSource === 'random' ? { hs256Secret: Buffer.from(secret).toString('base64') } : {}),
-      ...((loaded.generatedPrivateJwk ?? kept?.privateJwk) ? { privateJwk: (loaded.generatedPrivateJwk ?? kept?.privateJwk) as Record<string, unknown> } : {}),
-    })
-    opened.dataDir.compact(stateEntries())
-    store.attachJournal((change) => opened.dataDir.append({ store: change }))
-    tokens.onSerialBlock = (floor) => opened.dataDir.append({ serialFloor: floor })
-  })
+  bus.subscribe((event) => counters.count(event))
+  bus.subscribe((event) => events.follow(event))
+  bus.subscribe((event) => persistence.follow(event, state))
+
+  const ready = keys.then((loaded) => persistence.start(state, loaded))
   ready.catch(() => undefined) // reported where startServer awaits it
   let epoch = 0
-  const lab: Lab = {
+  const familiesIn = (scope: SessionScope): Family[] => {
+    if (scope.family !== undefined) {
+      const family = store.family(scope.family)
+      return family ? [family] : []
+    }
+    if (scope.user !== undefined) {
+      const user = users.find(scope.user)
+      return user ? store.families(user.id) : []
+    }
+    return store.families()
+  }
+  const revokeFamily = (familyId: string, reason: RevokeReason): boolean => {
+    if (!store.revokeFamily(familyId, reason, clock.now())) return false
+    bus.emit({ type: 'familyRevoked', family: familyId, reason })
+    return true
+  }
+  const configView = (): LabConfigView => ({
+    ...settings,
+    profile: config.profile,
+    alg: config.alg,
+    issuer: tokens.issuer,
+    users: users.list().map((u) => u.email),
+  })
+  return {
     get epoch() {
       return epoch
     },
@@ -138,87 +137,72 @@ export function createLab(config: ServerConfig): Lab {
     clock,
     store,
     tokens,
+    users,
+    expiry,
+    faults,
     counters,
     events,
-    faults,
-    findUser: (email) => usersByEmail.get(email.toLowerCase()),
-    userById: (id) => usersById.get(id),
-    users: () => [...usersById.values()],
-    addUser(email, password, name) {
-      if (usersByEmail.has(email.toLowerCase())) throw new LabError('EMAIL_TAKEN', `a user with the email ${email} already exists`)
-      const id = `usr_${usersById.size + 1}`
-      const user = addUser(Object.freeze({ id, email, password, name: name ?? email.split('@')[0] ?? email }))
-      opened?.dataDir.append({ user })
-      return user
-    },
+    emit: (event) => bus.emit(event),
     ready,
-    clockMoved() {
-      opened?.dataDir.append({ clockOffsetMs: clock.offsetMs })
-    },
     close() {
       events.closeSubscribers()
-      opened?.dataDir.close()
+      persistence.close()
     },
-    revokeFamily(familyId, reason) {
-      if (!store.revokeFamily(familyId, reason, clock.now())) return false
-      counters.familyRevoked()
-      return true
+    revokeFamily,
+    revokeSessions(scope) {
+      const count = familiesIn(scope).filter((family) => revokeFamily(family.id, 'lab')).length
+      bus.emit({ type: 'sessionsRevoked', count, scope })
+      return count
     },
-    familiesIn(scope) {
-      if (scope.family !== undefined) {
-        const family = store.family(scope.family)
-        return family ? [family] : []
+    familiesIn,
+    expire(scope, which) {
+      const all = scope.user === undefined && scope.family === undefined
+      const families = all ? undefined : familiesIn(scope).map((family) => family.id)
+      const expired = { access: 0, refresh: 0 }
+      let marks: ExpiryMark[] = []
+      if (which !== 'refresh') {
+        marks = expiry.expire(tokens.lastSerial, families)
+        expired.access = families?.length ?? store.families().length
       }
-      if (scope.user !== undefined) {
-        const user = lab.findUser(scope.user)
-        return user ? store.families(user.id) : []
-      }
-      return store.families()
+      if (which !== 'access') expired.refresh = store.expireRefreshTokens(clock.now(), families && new Set(families))
+      bus.emit({ type: 'tokensExpired', tokens: which, scope, marks })
+      return expired
     },
-    expireAccessTokens(scope) {
-      const through = tokens.lastSerial
-      if (scope.user === undefined && scope.family === undefined) {
-        expiredThroughAll = through
-        opened?.dataDir.append({ expiredThroughAll: through })
-        return store.families().length
-      }
-      const families = lab.familiesIn(scope)
-      for (const family of families) {
-        expiredThroughFamily.set(family.id, through)
-        opened?.dataDir.append({ expiredFamily: [family.id, through] })
-      }
-      return families.length
+    moveClock(move) {
+      if ('advanceMs' in move) clock.advance(move.advanceMs)
+      else clock.set(move.toMs)
+      const moved = { nowMs: clock.now(), offsetMs: clock.offsetMs }
+      bus.emit({ type: 'clockMoved', now: moved.nowMs, offsetMs: moved.offsetMs })
+      return moved
     },
-    isExpiredEarly(claims) {
-      const serial = serialOf(claims)
-      return serial <= expiredThroughAll || serial <= (expiredThroughFamily.get(claims.sid) ?? 0)
+    setFault(spec) {
+      const fault = faults.add(spec)
+      bus.emit({ type: 'faultSet', fault })
+      return fault
     },
     sweep() {
       const swept = store.sweep(clock.now())
-      for (const id of expiredThroughFamily.keys()) if (!store.family(id)) expiredThroughFamily.delete(id)
-      if (opened?.dataDir.wantsCompaction) opened.dataDir.compact(stateEntries())
+      expiry.sweep((id) => store.family(id) !== undefined)
+      persistence.compactIfDue(state)
       return swept
     },
-    configView: () => ({
-      ...settings,
-      profile: config.profile,
-      alg: config.alg,
-      issuer: tokens.issuer,
-      users: [...usersById.values()].map((u) => u.email),
-    }),
+    configure(patch) {
+      Object.assign(settings, patch)
+      const view = configView()
+      bus.emit({ type: 'configChanged', config: view })
+      return view
+    },
+    configView,
     reset() {
       epoch += 1
       Object.assign(settings, startupSettings())
       store.clear()
       faults.clear()
-      counters.reset()
-      events.clear()
       clock.reset()
-      expiredThroughAll = 0
-      expiredThroughFamily.clear()
-      startupUsers()
-      opened?.dataDir.compact(stateEntries())
+      expiry.clear()
+      users.reset()
+      // Zeroes the counters, empties the log (whose first entry is this reset) and compacts the journal.
+      bus.emit({ type: 'reset' })
     },
   }
-  return lab
 }

@@ -1,53 +1,65 @@
 import type { LabStats } from '../src/shared/wire.js'
+import type { LabDomainEvent } from './domain-events.js'
 
 /** The lab's counters; `snapshot()` is what `GET /_lab/stats` answers. */
 export class LabCounters {
   #stats = emptyStats()
 
-  request(route: string, status: number | 'dropped'): void {
-    const byStatus = (this.#stats.requests[route] ??= {})
-    byStatus[status] = (byStatus[status] ?? 0) + 1
-  }
-
-  login(): void {
-    this.#stats.logins += 1
-  }
-
-  refreshSucceeded(viaGrace: boolean): void {
-    this.#stats.refresh.calls += 1
-    this.#stats.refresh.succeeded += 1
-    if (viaGrace) this.#stats.refresh.graceReuses += 1
-  }
-
-  refreshRejected(code: string): void {
-    const refresh = this.#stats.refresh
-    refresh.calls += 1
-    refresh.rejected += 1
-    refresh.rejectedByCode[code] = (refresh.rejectedByCode[code] ?? 0) + 1
-  }
-
-  /** A call to `/refresh` that an injected fault answered (or dropped) before the route ran. */
-  refreshFaulted(): void {
-    this.#stats.refresh.calls += 1
-    this.#stats.refresh.faulted += 1
-  }
-
-  faultInjected(kind: 'delay' | 'status' | 'drop'): void {
-    this.#stats.faults.injected += 1
-    this.#stats.faults[kind] += 1
-  }
-
-  /** A lab control action that changed what clients see: visible in stats, not only in events. */
-  labAction(kind: keyof LabStats['lab']): void {
-    this.#stats.lab[kind] += 1
-  }
-
-  reuseDetected(): void {
-    this.#stats.reuseDetected += 1
-  }
-
-  familyRevoked(): void {
-    this.#stats.familiesRevoked += 1
+  /**
+   * The one place anything is counted: each domain event moves the counters it concerns. A refresh
+   * is a call that succeeded, was rejected (reuse included), or was answered by a fault.
+   */
+  count(event: LabDomainEvent): void {
+    const stats = this.#stats
+    switch (event.type) {
+      case 'requestHandled': {
+        const byStatus = (stats.requests[event.route] ??= {})
+        byStatus[event.status] = (byStatus[event.status] ?? 0) + 1
+        return
+      }
+      case 'signedIn':
+        stats.logins += 1
+        return
+      case 'refreshed':
+        stats.refresh.calls += 1
+        stats.refresh.succeeded += 1
+        if (event.graceOf !== undefined) stats.refresh.graceReuses += 1
+        return
+      case 'reuseDetected':
+      case 'refreshRejected':
+        stats.refresh.calls += 1
+        stats.refresh.rejected += 1
+        stats.refresh.rejectedByCode[event.code] = (stats.refresh.rejectedByCode[event.code] ?? 0) + 1
+        if (event.type === 'reuseDetected') stats.reuseDetected += 1
+        return
+      case 'refreshFaulted':
+        stats.refresh.calls += 1
+        stats.refresh.faulted += 1
+        return
+      case 'familyRevoked':
+        stats.familiesRevoked += 1
+        return
+      case 'faultInjected':
+        stats.faults.injected += 1
+        stats.faults[event.kind] += 1
+        return
+      // Lab control actions that changed what clients see: visible in stats, not only in events.
+      case 'clockMoved':
+        stats.lab.clockMoves += 1
+        return
+      case 'tokensExpired':
+        stats.lab.expiries += 1
+        return
+      case 'sessionsRevoked':
+        stats.lab.revocations += 1
+        return
+      case 'configChanged':
+        stats.lab.configChanges += 1
+        return
+      case 'reset':
+        this.#stats = emptyStats()
+        return
+    }
   }
 
   snapshot(): LabStats {

@@ -26,17 +26,17 @@ export interface SignedAccessToken {
   expiresIn: number
 }
 
-/**
- * Signs and verifies access tokens with jose, with keys loaded once at startup (never per request).
- * JWT times have one-second resolution, so `exp` is rounded up: a `500ms` access TTL yields a
- * token that lives until the next whole second.
- */
 /** Serials are recorded by --data-dir a block at a time, not per token. */
 const SERIAL_BLOCK = 10_000
 
 /** How many verified tokens to remember; an authed burst reuses a handful, a load test a few thousand. */
 const VERIFIED_CACHE_SIZE = 10_000
 
+/**
+ * Signs and verifies access tokens with jose, with keys loaded once at startup (never per request).
+ * JWT times have one-second resolution, so `exp` is rounded up: a `500ms` access TTL yields a
+ * token that lives until the next whole second.
+ */
 export class AccessTokens {
   readonly #keys: Promise<SigningKeys>
   #serial = 0

@@ -24,7 +24,7 @@ export function bearerToken(header: string | undefined): string {
 export function requireAccessToken(lab: Lab): MiddlewareHandler<AuthedEnv> {
   return async function requireAccess(c, next) {
     const claims = await lab.tokens.verify(bearerToken(c.req.header('authorization')), lab.clock.now())
-    if (lab.isExpiredEarly(claims)) throw new LabError('TOKEN_EXPIRED', 'the access token was expired by the lab; refresh it')
+    if (lab.expiry.isExpiredEarly(claims)) throw new LabError('TOKEN_EXPIRED', 'the access token was expired by the lab; refresh it')
     if (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid)) {
       throw new LabError('TOKEN_REVOKED', 'the session of this access token was revoked; sign in again')
     }

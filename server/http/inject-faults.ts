@@ -4,7 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { wireCode } from '../../src/shared/profiles.js'
 import { ROUTES } from '../../src/shared/wire.js'
-import { faultKind, type Fault } from '../faults.js'
+import { faultKind } from '../faults.js'
 import type { Lab } from '../lab.js'
 
 /** Marks the placeholder response of a dropped connection, so the request counter files it as `dropped`. */
@@ -17,8 +17,7 @@ export function injectFaults(lab: Lab): MiddlewareHandler {
     const fault = lab.faults.take(c.req.method, c.req.path)
     if (!fault) return next()
     const kind = faultKind(fault)
-    lab.counters.faultInjected(kind)
-    lab.events.record({ type: 'fault', route: `${c.req.method} ${c.req.path}`, detail: describeFault(fault) })
+    lab.emit({ type: 'faultInjected', kind, route: `${c.req.method} ${c.req.path}`, fault })
     if (fault.delayMs !== undefined) {
       const epoch = lab.epoch
       await sleep(fault.delayMs)
@@ -33,7 +32,7 @@ export function injectFaults(lab: Lab): MiddlewareHandler {
       return
     }
 
-    if (c.req.method === 'POST' && c.req.path === ROUTES.refresh) lab.counters.refreshFaulted()
+    if (c.req.method === 'POST' && c.req.path === ROUTES.refresh) lab.emit({ type: 'refreshFaulted' })
     if (kind === 'drop') {
       // No answer at all: the client sees the connection close, as on a flaky mobile network.
       ;(c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.destroy()
@@ -50,14 +49,4 @@ export function injectFaults(lab: Lab): MiddlewareHandler {
 export function abandoned(c: Context): Response {
   ;(c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.destroy()
   return c.body(null, 503, { [DROPPED_HEADER]: '1' })
-}
-
-export function describeFault(fault: Fault): string {
-  const parts = [fault.method ? `${fault.method} ${fault.path}` : fault.path]
-  if (fault.delayMs !== undefined) parts.push(`delay ${fault.delayMs} ms`)
-  if (fault.status !== undefined) parts.push(`answer ${fault.status}${fault.code ? ` ${fault.code}` : ''}`)
-  if (fault.drop) parts.push('drop the connection')
-  if (fault.dropAfter) parts.push('run the route, then drop the connection')
-  parts.push(`${fault.remaining} more call${fault.remaining === 1 ? '' : 's'} after this`)
-  return parts.join(', ')
 }

@@ -5,8 +5,8 @@ import { ROUTES } from '../../src/shared/wire.js'
 import { type AuthedEnv, requireAccessToken } from '../http/bearer.js'
 import { readJsonObject, requireString } from '../http/json-body.js'
 import type { Lab } from '../lab.js'
-import { wireProfile, type WireAnswer } from '../profiles.js'
-import { checkCredentials, refreshSession, signIn } from '../sessions.js'
+import { checkCredentials, refreshSession, refreshUnreadable, signIn, signOut } from '../auth-service.js'
+import { wireProfile, type WireAnswer } from '../wire-profiles.js'
 
 /** Login, register, refresh (rotation with reuse detection), logout and "who am I", in the server's wire profile. */
 export function registerAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
@@ -26,7 +26,7 @@ export function registerAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     const name = typeof body['name'] === 'string' && body['name'] !== '' ? body['name'] : undefined
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new LabError('VALIDATION_ERROR', '"email" must be an email address')
     if (password.length < 8) throw new LabError('VALIDATION_ERROR', '"password" must be at least 8 characters')
-    const user = lab.addUser(email, password, name)
+    const user = lab.users.add(email, password, name)
     return send(c, profile.tokens(await signIn(lab, user), 'register'))
   })
 
@@ -35,7 +35,7 @@ export function registerAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     try {
       presented = requireString(await readJsonObject(c, '{"refresh_token":"<refresh_token>"}'), 'refresh_token')
     } catch (error) {
-      if (error instanceof LabError) lab.counters.refreshRejected(error.code) // a call all the same
+      if (error instanceof LabError) refreshUnreadable(lab, error.code)
       throw error
     }
     return send(c, profile.tokens(await refreshSession(lab, presented), 'refresh'))
@@ -43,13 +43,12 @@ export function registerAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
 
   app.post(ROUTES.logout, requireAccessToken(lab), function logout(c) {
     const { sid, sub } = c.get('claims')
-    lab.revokeFamily(sid, 'logout')
-    lab.events.record({ type: 'logout', user: sub, family: sid, status: 200 })
+    signOut(lab, sub, sid)
     return send(c, profile.signedOut())
   })
 
   app.get(ROUTES.me, requireAccessToken(lab), function me(c) {
-    const user = lab.userById(c.get('claims').sub)
+    const user = lab.users.byId(c.get('claims').sub)
     if (!user) throw new LabError('INVALID_TOKEN', 'the user of this token no longer exists')
     return send(c, profile.me(user))
   })

@@ -7,7 +7,6 @@ import { liveSettingsSchema, livePatch } from '../../src/shared/settings.js'
 import { ROUTES, type LabClockState, type LabSession } from '../../src/shared/wire.js'
 import type { FaultSpec } from '../faults.js'
 import type { AuthedEnv } from '../http/bearer.js'
-import { describeFault } from '../http/inject-faults.js'
 import { readJson, readJsonObject } from '../http/json-body.js'
 import type { Lab, SessionScope } from '../lab.js'
 
@@ -26,39 +25,27 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
 
   app.post(ROUTES.labReset, (c) => {
     lab.reset()
-    lab.events.record({ type: 'reset' })
     return c.json({ reset: true })
   })
 
-  app.get(ROUTES.labClock, (c) => c.json(clockState(lab)))
+  app.get(ROUTES.labClock, (c) => c.json(clockState({ nowMs: lab.clock.now(), offsetMs: lab.clock.offsetMs })))
 
   app.post(ROUTES.labClock, async (c) => {
     const { advance, set } = labBody(clockRequest, await readJsonObject(c, '{"advance":"35s"} or {"set":"2030-01-01T00:00:00Z"}'))
+    const move = advance !== undefined ? { advanceMs: advance } : { toMs: set as number }
     try {
-      if (advance !== undefined) lab.clock.advance(advance)
-      else lab.clock.set(set as number)
+      return c.json(clockState(lab.moveClock(move)))
     } catch (error) {
       if (error instanceof RangeError) throw new LabError('VALIDATION_ERROR', error.message)
       throw error
     }
-    lab.counters.labAction('clockMoves')
-    lab.clockMoved()
-    const state = clockState(lab)
-    lab.events.record({ type: 'clock', detail: `clock now ${state.now} (offset ${state.offsetMs} ms)` })
-    return c.json(state)
   })
 
   app.get(ROUTES.labConfig, (c) => c.json(lab.configView()))
 
   app.post(ROUTES.labConfig, async (c) => {
-    Object.assign(lab.settings, livePatch(labBody(liveSettingsSchema, await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}'))))
-    lab.counters.labAction('configChanges')
-    const view = lab.configView()
-    lab.events.record({
-      type: 'config',
-      detail: `accessTtl ${view.accessTtlMs} ms, refreshTtl ${view.refreshTtlMs} ms, sessionTtl ${view.sessionTtlMs} ms, reuseGrace ${view.reuseGraceMs} ms`,
-    })
-    return c.json(view)
+    const patch = livePatch(labBody(liveSettingsSchema, await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}')))
+    return c.json(lab.configure(patch))
   })
 
   app.get(ROUTES.labSessions, (c) => {
@@ -66,7 +53,7 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     const families = family === undefined ? lab.store.families() : lab.familiesIn({ family })
     const sessions: LabSession[] = families.map((f) => ({
       id: f.id,
-      user: lab.userById(f.userId)?.email ?? f.userId,
+      user: lab.users.byId(f.userId)?.email ?? f.userId,
       status: f.status,
       generation: f.generation,
       createdAt: new Date(f.createdAt).toISOString(),
@@ -93,8 +80,7 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
       ...(drop === true ? { drop } : {}),
       ...(dropAfter === true ? { dropAfter } : {}),
     }
-    const fault = lab.faults.add(spec)
-    lab.events.record({ type: 'fault', detail: `set: ${describeFault(fault)}` })
+    const fault = lab.setFault(spec)
     return c.json({ fault }, 201)
   })
 
@@ -106,30 +92,20 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
 
   app.post(ROUTES.labRevoke, async (c) => {
     const scope = knownScope(lab, labBody(revokeRequest, await readJson(c)))
-    const revoked = lab.familiesIn(scope).filter((family) => lab.revokeFamily(family.id, 'lab')).length
-    lab.counters.labAction('revocations')
-    lab.events.record({ type: 'revoke', detail: `${revoked} session${revoked === 1 ? '' : 's'} revoked (${describeScope(scope)})` })
+    const revoked = lab.revokeSessions(scope)
     return c.json({ revoked })
   })
 
   app.post(ROUTES.labExpire, async (c) => {
     const { tokens: which, ...asked } = labBody(expireRequest, await readJson(c))
     const scope = knownScope(lab, asked)
-    const expired = { access: 0, refresh: 0 }
-    if (which !== 'refresh') expired.access = lab.expireAccessTokens(scope)
-    if (which !== 'access') {
-      const families = scope.user === undefined && scope.family === undefined ? undefined : new Set(lab.familiesIn(scope).map((f) => f.id))
-      expired.refresh = lab.store.expireRefreshTokens(lab.clock.now(), families)
-    }
-    lab.counters.labAction('expiries')
-    lab.events.record({ type: 'expire', detail: `${which} tokens expired now (${describeScope(scope)})` })
+    const expired = lab.expire(scope, which)
     return c.json({ tokens: which, sessions: expired.access, refreshTokens: expired.refresh })
   })
 }
 
-function clockState(lab: Lab): LabClockState {
-  const nowMs = lab.clock.now()
-  return { now: new Date(nowMs).toISOString(), nowMs, offsetMs: lab.clock.offsetMs }
+function clockState({ nowMs, offsetMs }: { nowMs: number; offsetMs: number }): LabClockState {
+  return { now: new Date(nowMs).toISOString(), nowMs, offsetMs }
 }
 
 /**
@@ -137,7 +113,7 @@ function clockState(lab: Lab): LabClockState {
  * A user or family the lab does not know is a 404: a typo must not look like "nothing to do".
  */
 function knownScope(lab: Lab, { user, family }: { user?: string | undefined; family?: string | undefined }): SessionScope {
-  if (user !== undefined && !lab.findUser(user)) throw new LabError('NOT_FOUND', `no user ${user}`)
+  if (user !== undefined && !lab.users.find(user)) throw new LabError('NOT_FOUND', `no user ${user}`)
   if (family !== undefined && !lab.store.family(family)) throw new LabError('NOT_FOUND', `no session ${family}`)
   return { ...(user === undefined ? {} : { user }), ...(family === undefined ? {} : { family }) }
 }
@@ -147,10 +123,6 @@ function labBody<S extends z.ZodObject>(schema: S, body: unknown): z.output<S> {
   const checked = checkBody(schema, body)
   if (!checked.ok) throw new LabError('VALIDATION_ERROR', checked.complaint)
   return checked.value
-}
-
-function describeScope(scope: SessionScope): string {
-  return scope.family !== undefined ? `family ${scope.family}` : scope.user !== undefined ? `user ${scope.user}` : 'all sessions'
 }
 
 function queryInteger(raw: string | undefined, name: string, fallback: number): number {

@@ -4,7 +4,7 @@ import { ROUTES } from '../../src/shared/wire.js'
 import type { AuthedEnv } from '../http/bearer.js'
 import { readBodyText } from '../http/json-body.js'
 import type { Lab } from '../lab.js'
-import { checkCredentials, refreshSession, signIn, type IssuedTokens } from '../sessions.js'
+import { checkCredentials, refreshSession, refreshUnreadable, revokeSession, signIn, type IssuedTokens } from '../auth-service.js'
 
 type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type'
 
@@ -42,9 +42,7 @@ export function registerOAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     ROUTES.oauthRevoke,
     oauth(async function revoke(c, form) {
       const familyId = await familyOfToken(lab, required(form, 'token'))
-      if (familyId !== undefined && lab.revokeFamily(familyId, 'logout')) {
-        lab.events.record({ type: 'logout', family: familyId, status: 200, detail: 'revoked through /oauth/revoke' })
-      }
+      if (familyId !== undefined) revokeSession(lab, familyId)
       return c.body(null, 200, NO_STORE)
     }),
   )
@@ -108,7 +106,7 @@ async function passwordGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTok
 async function refreshGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
   const presented = form.get('refresh_token')
   if (presented === null || presented === '') {
-    lab.counters.refreshRejected('VALIDATION_ERROR')
+    refreshUnreadable(lab, 'VALIDATION_ERROR')
     throw new OAuthError('invalid_request', 'refresh_token is required')
   }
   try {
@@ -146,7 +144,7 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
       active: true,
       token_type: 'refresh_token',
       sub: family.userId,
-      username: lab.userById(family.userId)?.email,
+      username: lab.users.byId(family.userId)?.email,
       sid: family.id,
       iat: Math.floor(record.issuedAt / 1000),
       exp: Math.floor(record.expiresAt / 1000),
@@ -154,8 +152,8 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
   }
   try {
     const claims = await lab.tokens.verify(token, now)
-    if (lab.isExpiredEarly(claims) || (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid))) return { active: false }
-    return { active: true, token_type: 'access_token', username: lab.userById(claims.sub)?.email, ...claims }
+    if (lab.expiry.isExpiredEarly(claims) || (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid))) return { active: false }
+    return { active: true, token_type: 'access_token', username: lab.users.byId(claims.sub)?.email, ...claims }
   } catch (error) {
     if (error instanceof LabError) return { active: false }
     throw error

@@ -9,7 +9,7 @@ export function registerResourceRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   const requireAccess = requireAccessToken(lab)
 
   app.get(ROUTES.users, requireAccess, function listUsers(c) {
-    return c.json({ data: lab.users().map(({ id, email, name }) => ({ id, email, name })) })
+    return c.json({ data: lab.users.list().map(({ id, email, name }) => ({ id, email, name })) })
   })
 
   // Answers with the body it received, so a test can check that a retried POST kept its body.

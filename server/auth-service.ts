@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { LabError } from '../src/shared/errors.js'
+import { LabError, type ErrorCode } from '../src/shared/errors.js'
 import type { UserAccount } from './config.js'
+import type { LabDomainEvent } from './domain-events.js'
 import type { Lab } from './lab.js'
 import type { Family, RotateOutcome } from './store.js'
 
@@ -24,11 +25,12 @@ const REFRESH_MESSAGES = {
 } as const
 
 /**
- * Sign-in and refresh, shared by every wire profile (`/api/auth/*` and `/oauth/token`), so the
- * rotation rules, the counters and the event log are the same whichever way a client speaks.
+ * Sign-in, refresh and sign-out, shared by every wire profile (`/api/auth/*` and `/oauth/*`), so
+ * the rotation rules and the events they emit (hence the counters, the event log and the journal)
+ * are the same whichever way a client speaks.
  */
 export function checkCredentials(lab: Lab, email: string, password: string): UserAccount {
-  const user = lab.findUser(email)
+  const user = lab.users.find(email)
   if (!user || !samePassword(password, user.password)) throw new LabError('INVALID_CREDENTIALS', 'the email or password is wrong')
   return user
 }
@@ -36,30 +38,43 @@ export function checkCredentials(lab: Lab, email: string, password: string): Use
 export async function signIn(lab: Lab, user: UserAccount): Promise<IssuedTokens> {
   const now = lab.clock.now()
   const issued = lab.store.createFamily(user.id, now)
-  lab.counters.login()
-  lab.events.record({ type: 'login', user: user.id, family: issued.family.id, generation: 1, status: 200 })
+  lab.emit({ type: 'signedIn', user: user.id, family: issued.family.id })
   return tokens(lab, issued.family, issued.token, now)
 }
 
 /**
- * Spends a refresh token: one atomic rotate, then the answer. Every outcome is counted; a refused
- * one throws the LabError the route turns into its profile's error.
+ * Spends a refresh token: one atomic rotate, its events, then the answer. A refused one throws
+ * the LabError the route turns into its profile's error.
  */
 export async function refreshSession(lab: Lab, presented: string): Promise<IssuedTokens> {
   const now = lab.clock.now()
   // The one atomic step: no await between reading the token's state and rotating it.
   const outcome = lab.store.rotate(presented, now)
-  recordRefresh(lab, outcome)
+  for (const event of rotateEvents(outcome)) lab.emit(event)
   if (outcome.kind === 'rejected' || outcome.kind === 'reuse') {
-    lab.counters.refreshRejected(outcome.code)
     const hint =
       outcome.code === 'INVALID_REFRESH_TOKEN' && presented.split('.').length === 3
         ? '; this looks like an access token, but a refresh takes the refresh token'
         : ''
     throw new LabError(outcome.code, REFRESH_MESSAGES[outcome.code] + hint)
   }
-  lab.counters.refreshSucceeded(outcome.kind === 'grace')
   return tokens(lab, outcome.family, outcome.token, now)
+}
+
+/** A refresh call whose request held no readable refresh token: refused before the store, a call all the same. */
+export function refreshUnreadable(lab: Lab, code: ErrorCode): void {
+  lab.emit({ type: 'refreshRejected', code, malformed: true })
+}
+
+/** `POST /api/auth/logout`: ends the session of the access token it was called with. */
+export function signOut(lab: Lab, user: string, family: string): void {
+  lab.revokeFamily(family, 'logout')
+  lab.emit({ type: 'signedOut', user, family, via: 'logout' })
+}
+
+/** RFC 7009 revocation: ends a session if it was still active. */
+export function revokeSession(lab: Lab, family: string): void {
+  if (lab.revokeFamily(family, 'logout')) lab.emit({ type: 'signedOut', family, via: 'revocation' })
 }
 
 async function tokens(lab: Lab, family: Family, refreshToken: string, now: number): Promise<IssuedTokens> {
@@ -70,45 +85,40 @@ async function tokens(lab: Lab, family: Family, refreshToken: string, now: numbe
     expiresIn: access.expiresIn,
     expiresAt: Math.ceil(now / 1000) + access.expiresIn,
     family,
-    user: lab.userById(family.userId),
+    user: lab.users.byId(family.userId),
   }
 }
 
-function recordRefresh(lab: Lab, outcome: RotateOutcome): void {
+/**
+ * What one rotation tells the lab. A reuse is two changes: the store revoked the family in the
+ * same atomic step (`familyRevoked`), and the refresh was refused (`reuseDetected`).
+ */
+export function rotateEvents(outcome: RotateOutcome): LabDomainEvent[] {
   switch (outcome.kind) {
     case 'rotated':
-      lab.events.record({ type: 'refresh', status: 200, user: outcome.family.userId, family: outcome.family.id, generation: outcome.generation })
-      return
+      return [{ type: 'refreshed', user: outcome.family.userId, family: outcome.family.id, generation: outcome.generation }]
     case 'grace':
-      lab.events.record({
-        type: 'refresh',
-        status: 200,
-        user: outcome.family.userId,
-        family: outcome.family.id,
-        generation: outcome.generation,
-        detail: `grace reuse of generation ${outcome.replayedGeneration}; answered generation ${outcome.generation}`,
-      })
-      return
+      return [{ type: 'refreshed', user: outcome.family.userId, family: outcome.family.id, generation: outcome.generation, graceOf: outcome.replayedGeneration }]
     case 'reuse':
-      lab.counters.reuseDetected()
-      lab.counters.familyRevoked()
-      lab.events.record({
-        type: 'reuse_detected',
-        status: 401,
-        code: outcome.code,
-        user: outcome.family.userId,
-        family: outcome.family.id,
-        generation: outcome.generation,
-        detail: `generation ${outcome.generation} replayed ${outcome.sinceRotationMs} ms after it was rotated; family revoked`,
-      })
-      return
+      return [
+        { type: 'familyRevoked', family: outcome.family.id, reason: 'reuse' },
+        {
+          type: 'reuseDetected',
+          code: outcome.code,
+          user: outcome.family.userId,
+          family: outcome.family.id,
+          generation: outcome.generation,
+          sinceRotationMs: outcome.sinceRotationMs,
+        },
+      ]
     case 'rejected':
-      lab.events.record({
-        type: 'refresh',
-        status: 401,
-        code: outcome.code,
-        ...('family' in outcome ? { user: outcome.family.userId, family: outcome.family.id, generation: outcome.generation } : {}),
-      })
+      return [
+        {
+          type: 'refreshRejected',
+          code: outcome.code,
+          ...('family' in outcome ? { session: { user: outcome.family.userId, family: outcome.family.id, generation: outcome.generation } } : {}),
+        },
+      ]
   }
 }
 

@@ -1,7 +1,7 @@
 import { LabError, type ErrorEnvelope } from '../src/shared/errors.js'
 import { wireCode, type Profile } from '../src/shared/profiles.js'
 import type { UserAccount } from './config.js'
-import type { IssuedTokens } from './sessions.js'
+import type { IssuedTokens } from './auth-service.js'
 
 export type TokenAnswerKind = 'signIn' | 'register' | 'refresh'
 

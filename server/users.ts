@@ -1,0 +1,60 @@
+import { LabError } from '../src/shared/errors.js'
+import type { UserAccount } from './config.js'
+import type { DomainEvents } from './domain-events.js'
+
+/**
+ * The lab's users: the configured ones, then those who registered since the last reset. A
+ * registration is a `userRegistered` event, which `--data-dir` journals.
+ */
+export class UserRegistry {
+  readonly #byEmail = new Map<string, UserAccount>()
+  readonly #byId = new Map<string, UserAccount>()
+
+  constructor(
+    private readonly startupUsers: readonly UserAccount[],
+    private readonly events: DomainEvents,
+  ) {
+    this.reset()
+  }
+
+  find(email: string): UserAccount | undefined {
+    return this.#byEmail.get(email.toLowerCase())
+  }
+
+  byId(id: string): UserAccount | undefined {
+    return this.#byId.get(id)
+  }
+
+  /** Every user: the configured ones, then those who registered since the last reset. */
+  list(): UserAccount[] {
+    return [...this.#byId.values()]
+  }
+
+  /** Those who registered, not configured: what a data dir keeps. */
+  registered(): UserAccount[] {
+    return this.list().filter((user) => !this.startupUsers.includes(user))
+  }
+
+  /** Registers a user; refuses an email already taken. */
+  add(email: string, password: string, name?: string): UserAccount {
+    if (this.find(email)) throw new LabError('EMAIL_TAKEN', `a user with the email ${email} already exists`)
+    const id = `usr_${this.#byId.size + 1}`
+    const user = this.restore(Object.freeze({ id, email, password, name: name ?? email.split('@')[0] ?? email }))
+    this.events.emit({ type: 'userRegistered', user })
+    return user
+  }
+
+  /** Puts back a user a data dir kept, without announcing it again. */
+  restore(user: UserAccount): UserAccount {
+    this.#byEmail.set(user.email.toLowerCase(), user)
+    this.#byId.set(user.id, user)
+    return user
+  }
+
+  /** Back to the configured users only. */
+  reset(): void {
+    this.#byEmail.clear()
+    this.#byId.clear()
+    for (const user of this.startupUsers) this.restore(user)
+  }
+}
