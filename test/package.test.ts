@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, posix } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 
@@ -37,7 +37,7 @@ describe('the npm package', () => {
         !/^scenarios\/[a-z0-9-]+\.json$/.test(path) &&
         !/^docs\/[a-z-]+\.md$/.test(path) &&
         !/^examples\/[a-z-]+\.(ts|py|yml)$/.test(path) &&
-        !['README.md', 'LICENSE', 'package.json', 'bin/refresh-lab', 'scenarios/README.md'].includes(path),
+        !['README.md', 'LICENSE', 'package.json', 'bin/refresh-lab', 'scenarios/README.md', 'docs/lab-page.png'].includes(path),
     )
     expect(unexpected).toEqual([])
     expect(files).toEqual(expect.arrayContaining(['docs/clients.md', 'docs/design.md', 'examples/python-client.py', 'examples/github-workflow.yml']))
@@ -46,6 +46,25 @@ describe('the npm package', () => {
     expect(files).toEqual(
       expect.arrayContaining(['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/client/index.d.ts', 'scenarios/burst.json', 'dist/server/lab-page/index.html', 'dist/server/lab-page/page.js']),
     )
+  })
+
+  it('runs no script of ours when installed: dist/ is built by prepack, before packing', () => {
+    const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }
+    expect(Object.keys(scripts).filter((name) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(name))).toEqual([])
+    expect(scripts['prepack']).toBe('npm run build')
+  })
+
+  it('ships every file its shipped Markdown links to, so the docs work from node_modules', () => {
+    const broken: string[] = []
+    for (const doc of files.filter((path) => path.endsWith('.md'))) {
+      for (const [, target = ''] of readFileSync(doc, 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^([a-z]+:|#)/.test(target)) continue
+        const path = posix.normalize(posix.join(posix.dirname(doc), target.replace(/#.*$/, '')))
+        const shipped = path.endsWith('/') ? files.some((file) => file.startsWith(path)) : files.includes(path)
+        if (!shipped) broken.push(`${doc}: ${target}`)
+      }
+    }
+    expect(broken).toEqual([])
   })
 
   it('installs into a fresh project, where npx refresh-lab burst and import { startLab } work', async () => {
