@@ -95,8 +95,9 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
  * one envelope handler.
  */
 function oauthErrorAnswer(error: Error, c: Context): Response {
-  const oauthError = error instanceof LabError ? OAUTH_ERROR[error.code] : undefined
-  if (!(error instanceof LabError) || oauthError === undefined) throw error
+  if (!(error instanceof LabError)) throw error
+  const oauthError = OAUTH_ERROR[error.code]
+  if (oauthError === undefined) throw error
   const description = oauthError === 'invalid_grant' ? `${error.message} (${error.code})` : error.message
   return c.json({ error: oauthError, error_description: description }, 400, NO_STORE)
 }
