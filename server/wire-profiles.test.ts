@@ -1,83 +1,34 @@
 import { describe, expect, it } from 'vitest'
-import { lab } from '../test/support/app.js'
+import { LabError } from '../src/shared/errors.js'
+import { wireProfile } from './wire-profiles.js'
+import type { IssuedTokens } from './auth-service.js'
 
-describe('the grit profile', () => {
-  const grit = () => lab({ profile: 'grit', accessTtl: '15m' })
-  const signIn = async (call: ReturnType<typeof lab>['call']) =>
-    (await call('POST', '/api/auth/login', { json: { email: 'demo@example.com', password: 'password' } })).body
+/** The wire profiles' mapping alone, without the app (the routes through it: `routes/auth-profiles.test.ts`). */
+// No family: the profiles never read it.
+const issued = {
+  accessToken: 'a.b.c',
+  refreshToken: 'r1',
+  expiresIn: 900,
+  expiresAt: 1_800_000_900,
+  user: { id: 'usr_1', email: 'demo@example.com', name: 'demo', password: 'password' },
+} as unknown as IssuedTokens
 
-  it('answers login with the user and the tokens under data.tokens, expires_at in Unix seconds, and a message', async () => {
-    const { call } = grit()
-    const before = Math.floor(Date.now() / 1000)
-    const body = await signIn(call)
-    expect(Object.keys(body).sort()).toEqual(['data', 'message'])
-    expect(body.message).toBe('Login successful')
-    expect(body.data.user).toEqual({ id: 'usr_1', email: 'demo@example.com', name: 'demo' })
-    expect(Object.keys(body.data.tokens).sort()).toEqual(['access_token', 'expires_at', 'refresh_token'])
-    expect(body.data.tokens.expires_at).toBeGreaterThanOrEqual(before + 900)
-    expect(body.data.tokens.expires_at).toBeLessThanOrEqual(before + 902)
-  })
-
-  it('answers refresh with the tokens only, no user', async () => {
-    const { call } = grit()
-    const { tokens } = (await signIn(call)).data
-    const res = await call('POST', '/api/auth/refresh', { json: { refresh_token: tokens.refresh_token } })
-    expect(res.status).toBe(200)
-    expect(Object.keys(res.body.data)).toEqual(['tokens'])
-    expect(res.body.message).toBe('Token refreshed')
-  })
-
-  it('registers a user with 201, and refuses a taken email and a short password', async () => {
-    const { call } = grit()
-    const res = await call('POST', '/api/auth/register', { json: { name: 'Ada', email: 'ada@example.com', password: 'correct horse' } })
-    expect(res.status).toBe(201)
-    expect(res.body.data.user).toEqual({ id: 'usr_2', email: 'ada@example.com', name: 'Ada' })
-    expect(res.body.message).toBe('Registration successful')
-    expect((await call('POST', '/api/auth/login', { json: { email: 'ada@example.com', password: 'correct horse' } })).status).toBe(200)
-    expect((await call('POST', '/api/auth/register', { json: { email: 'ada@example.com', password: 'another one' } })).status).toBe(409)
-    const short = await call('POST', '/api/auth/register', { json: { email: 'bob@example.com', password: 'short' } })
-    expect(short).toMatchObject({ status: 422, body: { error: { code: 'VALIDATION_ERROR' } } })
-  })
-
-  it("speaks Grit's error codes: MISSING_TOKEN, INVALID_TOKEN, SESSION_REVOKED, VALIDATION_ERROR 422", async () => {
-    const { call, advance } = grit()
-    const { tokens } = (await signIn(call)).data
-    expect((await call('GET', '/api/auth/me')).body.error.code).toBe('MISSING_TOKEN')
-    const missing = await call('POST', '/api/auth/refresh', { json: {} })
-    expect(missing).toMatchObject({ status: 422, body: { error: { code: 'VALIDATION_ERROR' } } })
-    const notJson = await call('POST', '/api/auth/refresh', { body: 'nope' })
-    expect(notJson).toMatchObject({ status: 422, body: { error: { code: 'VALIDATION_ERROR' } } })
-    const next = (await call('POST', '/api/auth/refresh', { json: { refresh_token: tokens.refresh_token } })).body.data.tokens
-    const reused = await call('POST', '/api/auth/refresh', { json: { refresh_token: tokens.refresh_token } })
-    expect(reused).toMatchObject({ status: 401, body: { error: { code: 'SESSION_REVOKED' } } })
-    const revoked = await call('POST', '/api/auth/refresh', { json: { refresh_token: next.refresh_token } })
-    expect(revoked).toMatchObject({ status: 401, body: { error: { code: 'INVALID_TOKEN' } } })
-    await advance('16m')
-    expect((await call('GET', '/api/auth/me', { token: next.access_token })).body.error.code).toBe('INVALID_TOKEN')
-    // The lab keeps its own codes, so stats read the same in every profile.
-    expect((await call('GET', '/_lab/stats')).body.refresh.rejectedByCode).toMatchObject({ REFRESH_TOKEN_REUSED: 1, REFRESH_TOKEN_REVOKED: 1 })
-  })
-
-  it('answers logout with a message and me with the user', async () => {
-    const { call } = grit()
-    const { tokens } = (await signIn(call)).data
-    expect((await call('GET', '/api/auth/me', { token: tokens.access_token })).body).toEqual({
-      data: { id: 'usr_1', email: 'demo@example.com', name: 'demo' },
+describe('wireProfile', () => {
+  it('simple: the envelope and status of the LabError as thrown', () => {
+    const simple = wireProfile('simple')
+    expect(simple.error(new LabError('REFRESH_TOKEN_REUSED', 'spent twice'))).toEqual({ status: 401, body: { error: { code: 'REFRESH_TOKEN_REUSED', message: 'spent twice' } } })
+    expect(simple.error(new LabError('VALIDATION_ERROR', 'not JSON', 400)).status).toBe(400)
+    expect(simple.tokens(issued, 'register')).toEqual({
+      status: 201,
+      body: { data: { access_token: 'a.b.c', refresh_token: 'r1', expires_in: 900, token_type: 'Bearer' } },
     })
-    expect((await call('POST', '/api/auth/logout', { token: tokens.access_token })).body).toEqual({ message: 'Logged out successfully' })
   })
 
-  it("puts an injected fault's refresh-lab code on the wire as Grit would", async () => {
-    const { call } = grit()
-    await call('POST', '/_lab/faults', { json: { path: '/api/auth/refresh', status: 401, code: 'REFRESH_TOKEN_REUSED' } })
-    expect((await call('POST', '/api/auth/refresh', { json: { refresh_token: 'x' } })).body.error.code).toBe('SESSION_REVOKED')
-  })
-})
-
-describe('the simple profile', () => {
-  it('registers a user too, with 201 and the usual token shape', async () => {
-    const res = await lab().call('POST', '/api/auth/register', { json: { email: 'ada@example.com', password: 'correct horse' } })
-    expect(res.status).toBe(201)
-    expect(Object.keys(res.body.data).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type'])
+  it("grit: Grit's codes, 422 for any validation error, tokens under data.tokens with the user only on sign-in", () => {
+    const grit = wireProfile('grit')
+    expect(grit.error(new LabError('REFRESH_TOKEN_REUSED', 'spent twice'))).toEqual({ status: 401, body: { error: { code: 'SESSION_REVOKED', message: 'spent twice' } } })
+    expect(grit.error(new LabError('VALIDATION_ERROR', 'not JSON', 400)).status).toBe(422)
+    expect(grit.tokens(issued, 'signIn').body).toMatchObject({ data: { user: { id: 'usr_1' }, tokens: { expires_at: 1_800_000_900 } }, message: 'Login successful' })
+    expect(grit.tokens(issued, 'refresh').body).toEqual({ data: { tokens: { access_token: 'a.b.c', refresh_token: 'r1', expires_at: 1_800_000_900 } }, message: 'Token refreshed' })
   })
 })

@@ -131,10 +131,6 @@ const rows: Row[] = [
 describe('hostile input, table-driven', () => {
   const { call } = lab({ secret: SECRET })
 
-  it(`has at least 60 rows (it has ${rows.length})`, () => {
-    expect(rows.length).toBeGreaterThanOrEqual(60)
-  })
-
   it.each(rows.map(([name, request, status, code]) => [name, status, code, request] as const))('%s → %i %s', async (_, status, code, request) => {
     const [method, path, options] = await request()
     const res = await call(method, path, options)
@@ -145,9 +141,24 @@ describe('hostile input, table-driven', () => {
     expect((await call('GET', '/_lab/stats')).status).toBe(200)
   })
 
-  it('never answered 500 to any of them', async () => {
-    const stats = (await call('GET', '/_lab/stats')).body as { requests: Record<string, Record<string, number>> }
-    expect(Object.values(stats.requests).some((byStatus) => '500' in byStatus)).toBe(false)
+  it("never answers 500, by its own counters: every row counted under the row's status", async () => {
+    // A lab of its own, so this holds whichever of the tests above ran.
+    const fresh = lab({ secret: SECRET })
+    const answered: number[] = []
+    const expected: Record<string, number> = {}
+    for (const [, request, status] of rows) {
+      const [method, path, options] = await request()
+      answered.push((await fresh.call(method, path, options)).status)
+      // The server counts what it answered, a 500 under "500"; lab calls are not counted.
+      if (!path.startsWith('/_lab/')) expected[status] = (expected[status] ?? 0) + 1
+    }
+    expect(answered.filter((status) => status >= 500)).toEqual([])
+    const stats = (await fresh.call('GET', '/_lab/stats')).body as { requests: Record<string, Record<string, number>> }
+    const counted: Record<string, number> = {}
+    for (const byStatus of Object.values(stats.requests)) {
+      for (const [status, n] of Object.entries(byStatus)) counted[status] = (counted[status] ?? 0) + n
+    }
+    expect(counted).toEqual(expected)
   })
 })
 

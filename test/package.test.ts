@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, posix } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 
@@ -29,20 +29,42 @@ describe('the npm package', () => {
     files = packed.files.map((f) => f.path)
   }, 60_000)
 
-  it('holds compiled JS, types, the scenarios, the docs and examples the README links to, and nothing else', () => {
+  it('holds compiled JS, types, the lab page, the scenarios, the docs and examples the README links to, and nothing else', () => {
     const unexpected = files.filter(
       (path) =>
         !/^dist\/(src|server)\/.+\.(js|d\.ts)$/.test(path) &&
+        path !== 'dist/server/lab-page/index.html' &&
         !/^scenarios\/[a-z0-9-]+\.json$/.test(path) &&
         !/^docs\/[a-z-]+\.md$/.test(path) &&
         !/^examples\/[a-z-]+\.(ts|py|yml)$/.test(path) &&
-        !['README.md', 'LICENSE', 'package.json', 'bin/refresh-lab', 'scenarios/README.md'].includes(path),
+        !['README.md', 'LICENSE', 'package.json', 'bin/refresh-lab', 'scenarios/README.md', 'docs/lab-page.png'].includes(path),
     )
     expect(unexpected).toEqual([])
     expect(files).toEqual(expect.arrayContaining(['docs/clients.md', 'docs/design.md', 'examples/python-client.py', 'examples/github-workflow.yml']))
     const compiled = files.filter((path) => path.startsWith('dist/'))
     expect(compiled.some((path) => path.endsWith('.test.js') || path.endsWith('.map') || (path.endsWith('.ts') && !path.endsWith('.d.ts')))).toBe(false)
-    expect(files).toEqual(expect.arrayContaining(['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/client/index.d.ts', 'scenarios/burst.json']))
+    expect(files).toEqual(
+      expect.arrayContaining(['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/client/index.d.ts', 'scenarios/burst.json', 'dist/server/lab-page/index.html', 'dist/server/lab-page/page.js']),
+    )
+  })
+
+  it('runs no script of ours when installed: dist/ is built by prepack, before packing', () => {
+    const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> }
+    expect(Object.keys(scripts).filter((name) => ['preinstall', 'install', 'postinstall', 'prepare'].includes(name))).toEqual([])
+    expect(scripts['prepack']).toBe('npm run build')
+  })
+
+  it('ships every file its shipped Markdown links to, so the docs work from node_modules', () => {
+    const broken: string[] = []
+    for (const doc of files.filter((path) => path.endsWith('.md'))) {
+      for (const [, target = ''] of readFileSync(doc, 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^([a-z]+:|#)/.test(target)) continue
+        const path = posix.normalize(posix.join(posix.dirname(doc), target.replace(/#.*$/, '')))
+        const shipped = path.endsWith('/') ? files.some((file) => file.startsWith(path)) : files.includes(path)
+        if (!shipped) broken.push(`${doc}: ${target}`)
+      }
+    }
+    expect(broken).toEqual([])
   })
 
   it('installs into a fresh project, where npx refresh-lab burst and import { startLab } work', async () => {
@@ -61,11 +83,20 @@ describe('the npm package', () => {
         "import { runScenarios, resolveScenarios } from 'refresh-lab/harness'",
         "const lab = await startLab({ accessTtl: '30s' })",
         "const report = await runScenarios({ url: lab.url, createClient: createReferenceClient, clientName: 'reference', scenarios: await resolveScenarios(['burst', 'late-401']) })",
+        // The lab page, and every script it loads, as the browser would fetch them.
+        "const html = await (await fetch(`${lab.url}/_lab/`)).text()",
+        "const script = html.match(/<script type=\"module\" src=\"([^\"]+)\"/)[1]",
+        "const code = await (await fetch(`${lab.url}${script}`)).text()",
+        "const imported = [...code.matchAll(/from '([^']+)'/g)].map((m) => new URL(m[1], `${lab.url}${script}`).href)",
+        'const page = { title: html.includes("<title>refresh-lab</title>"), script: code.includes("EventSource"), imports: await Promise.all(imported.map(async (url) => (await fetch(url)).status)) }',
         'await lab.stop()',
-        'console.log(JSON.stringify(report.summary))',
+        'console.log(JSON.stringify({ summary: report.summary, page }))',
       ].join('\n'),
     )
     const script = await run(process.execPath, ['lab.mjs'], { cwd: project })
-    expect(JSON.parse(script.stdout)).toEqual({ total: 2, passed: 2, failed: 0, nonStrict: 0 })
+    expect(JSON.parse(script.stdout)).toEqual({
+      summary: { total: 2, passed: 2, failed: 0, nonStrict: 0 },
+      page: { title: true, script: true, imports: [200] },
+    })
   }, 180_000)
 })

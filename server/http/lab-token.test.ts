@@ -58,6 +58,11 @@ describe('the lab page and its stream behind the lab token', () => {
     expect(page.headers.get('content-type')).toContain('text/html')
     expect(await page.text()).toContain('<title>refresh-lab</title>')
     expect((await app.request('/_lab/events/stream?lab_token=wrong-token-wrong-token')).status).toBe(401)
+    // The page's script, which a <script src> fetches without the token, holds nothing to guard.
+    const script = await app.request('/_lab/ui/server/lab-page/page.js')
+    expect(script.status).toBe(200)
+    expect(script.headers.get('content-type')).toContain('text/javascript')
+    expect((await app.request('/_lab/ui/server/lab-page/other.js')).status).toBe(404)
     // Never for a call that changes the lab: a token in a URL ends up in histories and logs.
     expect((await app.request(`/_lab/reset?lab_token=${TOKEN}`, { method: 'POST' })).status).toBe(401)
   })

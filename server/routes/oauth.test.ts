@@ -44,6 +44,18 @@ describe('POST /oauth/token (RFC 6749)', () => {
     expect(res.headers.get('cache-control')).toBe('no-store')
   })
 
+  it('names the lab code under an invalid_grant, and leaves errors OAuth has no name for to the lab envelope', async () => {
+    const { call } = lab()
+    const wrong = await call('POST', '/oauth/token', { form: { ...PASSWORD_GRANT, password: 'wrong' } })
+    expect(wrong.body.error_description).toContain('(INVALID_CREDENTIALS)')
+    const oversized = await call('POST', '/oauth/token', { form: { ...PASSWORD_GRANT, padding: 'x'.repeat(100_000) } })
+    expect(oversized.status).toBe(413)
+    expect(oversized.body).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } })
+    // The request event still carries the code behind the OAuth answer.
+    const { events } = (await call('GET', '/_lab/events')).body as { events: { type: string; route?: string; code?: string }[] }
+    expect(events.filter((e) => e.type === 'request' && e.route === 'POST /oauth/token').map((e) => e.code)).toEqual(['INVALID_CREDENTIALS', 'PAYLOAD_TOO_LARGE'])
+  })
+
   it('refuses JSON and repeated parameters as invalid_request', async () => {
     const { call } = lab()
     expect((await call('POST', '/oauth/token', { json: PASSWORD_GRANT })).body.error).toBe('invalid_request')

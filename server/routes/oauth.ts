@@ -1,5 +1,5 @@
-import type { Context, Hono } from 'hono'
-import { LabError } from '../../src/shared/errors.js'
+import { Hono, type Context } from 'hono'
+import { LabError, type ErrorCode } from '../../src/shared/errors.js'
 import { ROUTES } from '../../src/shared/wire.js'
 import type { AuthedEnv } from '../http/bearer.js'
 import { readBodyText } from '../http/json-body.js'
@@ -8,14 +8,17 @@ import { checkCredentials, refreshSession, refreshUnreadable, revokeSession, sig
 
 type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type'
 
-/** RFC 6749 §5.2: `{"error","error_description"}`, status 400, never cached. */
-class OAuthError extends Error {
-  constructor(
-    readonly error: OAuthErrorCode,
-    description: string,
-  ) {
-    super(description)
-  }
+/** The RFC 6749 §5.2 error each LabError an OAuth endpoint throws stands for. */
+const OAUTH_ERROR: Partial<Record<ErrorCode, OAuthErrorCode>> = {
+  VALIDATION_ERROR: 'invalid_request',
+  BAD_REQUEST: 'invalid_request',
+  UNSUPPORTED_GRANT_TYPE: 'unsupported_grant_type',
+  INVALID_CREDENTIALS: 'invalid_grant',
+  // Unknown, expired, revoked and reused refresh tokens are all invalid_grant (RFC 6749 §5.2).
+  INVALID_REFRESH_TOKEN: 'invalid_grant',
+  REFRESH_TOKEN_EXPIRED: 'invalid_grant',
+  REFRESH_TOKEN_REUSED: 'invalid_grant',
+  REFRESH_TOKEN_REVOKED: 'invalid_grant',
 }
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
@@ -25,15 +28,19 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
  * (password and refresh_token grants, RFC 6749), revocation (RFC 7009), introspection (RFC 7662),
  * and the discovery document and JWKS a backend or `openid-client` reads.
  */
-export function registerOAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
+export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
+  // A sub-app of its own, so its errors have their own wire shape: Hono's route() wraps each of a
+  // sub-app's handlers in the sub-app's onError.
+  const app = new Hono<AuthedEnv>()
+  app.onError(oauthErrorAnswer)
   app.post(
     ROUTES.oauthToken,
     oauth(async function token(c, form) {
       const grant = form.get('grant_type')
       if (grant === 'password') return tokenAnswer(c, await passwordGrant(lab, form), form.get('scope'))
       if (grant === 'refresh_token') return tokenAnswer(c, await refreshGrant(lab, form), form.get('scope'))
-      if (grant === null) throw new OAuthError('invalid_request', 'grant_type is required')
-      throw new OAuthError('unsupported_grant_type', `grant_type "${grant}" is not supported; use password or refresh_token`)
+      if (grant === null) throw new LabError('VALIDATION_ERROR', 'grant_type is required')
+      throw new LabError('UNSUPPORTED_GRANT_TYPE', `grant_type "${grant}" is not supported; use password or refresh_token`)
     }),
   )
 
@@ -76,46 +83,41 @@ export function registerOAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     const { publicJwk } = await lab.tokens.keys()
     return c.json({ keys: publicJwk ? [publicJwk] : [] })
   })
+
+  parent.route('/', app)
 }
 
-/** An OAuth endpoint: reads the form, and turns an OAuthError into the RFC 6749 §5.2 answer. */
+/**
+ * RFC 6749 §5.2: a LabError OAuth has a name for answers `{"error","error_description"}`, status
+ * 400, never cached. Anything else (an oversized or stalled body, a bug) goes on to the app's
+ * one envelope handler.
+ */
+function oauthErrorAnswer(error: Error, c: Context): Response {
+  if (!(error instanceof LabError)) throw error
+  const oauthError = OAUTH_ERROR[error.code]
+  if (oauthError === undefined) throw error
+  const description = oauthError === 'invalid_grant' ? `${error.message} (${error.code})` : error.message
+  return c.json({ error: oauthError, error_description: description }, 400, NO_STORE)
+}
+
+/** An OAuth endpoint: reads the form before the handler runs. */
 function oauth(handler: (c: Context, form: URLSearchParams) => Promise<Response>) {
-  return async (c: Context): Promise<Response> => {
-    try {
-      return await handler(c, await readForm(c))
-    } catch (error) {
-      if (error instanceof OAuthError) return c.json({ error: error.error, error_description: error.message }, 400, NO_STORE)
-      throw error
-    }
-  }
+  return async (c: Context): Promise<Response> => handler(c, await readForm(c))
 }
 
 async function passwordGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
   const email = required(form, 'username')
   const password = required(form, 'password')
-  let user
-  try {
-    user = checkCredentials(lab, email, password)
-  } catch (error) {
-    if (error instanceof LabError) throw new OAuthError('invalid_grant', 'the resource owner credentials are invalid')
-    throw error
-  }
-  return signIn(lab, user)
+  return signIn(lab, checkCredentials(lab, email, password))
 }
 
 async function refreshGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
   const presented = form.get('refresh_token')
   if (presented === null || presented === '') {
     refreshUnreadable(lab, 'VALIDATION_ERROR')
-    throw new OAuthError('invalid_request', 'refresh_token is required')
+    throw new LabError('VALIDATION_ERROR', 'refresh_token is required')
   }
-  try {
-    return await refreshSession(lab, presented)
-  } catch (error) {
-    // Unknown, expired, revoked and reused refresh tokens are all invalid_grant (RFC 6749 §5.2).
-    if (error instanceof LabError) throw new OAuthError('invalid_grant', `${error.message} (${error.code})`)
-    throw error
-  }
+  return refreshSession(lab, presented)
 }
 
 function tokenAnswer(c: Context, issued: IssuedTokens, scope: string | null): Response {
@@ -175,19 +177,19 @@ async function familyOfToken(lab: Lab, token: string): Promise<string | undefine
 async function readForm(c: Context): Promise<URLSearchParams> {
   const type = c.req.header('content-type') ?? ''
   if (!type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-    throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded')
+    throw new LabError('VALIDATION_ERROR', 'the body must be application/x-www-form-urlencoded')
   }
   let text: string
   try {
     text = await readBodyText(c)
   } catch (error) {
     if (error instanceof LabError) throw error
-    throw new OAuthError('invalid_request', 'the request body could not be read')
+    throw new LabError('BAD_REQUEST', 'the request body could not be read')
   }
   const form = new URLSearchParams(text)
   const seen = new Set<string>()
   for (const key of form.keys()) {
-    if (seen.has(key)) throw new OAuthError('invalid_request', `the parameter ${key} appears more than once`)
+    if (seen.has(key)) throw new LabError('VALIDATION_ERROR', `the parameter ${key} appears more than once`)
     seen.add(key)
   }
   return form
@@ -195,6 +197,6 @@ async function readForm(c: Context): Promise<URLSearchParams> {
 
 function required(form: URLSearchParams, name: string): string {
   const value = form.get(name)
-  if (value === null || value === '') throw new OAuthError('invalid_request', `${name} is required`)
+  if (value === null || value === '') throw new LabError('VALIDATION_ERROR', `${name} is required`)
   return value
 }

@@ -1,5 +1,10 @@
 import { CommanderError } from 'commander'
+import { ConfigError } from '../../server/config-error.js'
+import { HarnessError } from '../harness/errors.js'
 import { buildProgram } from './program.js'
+
+/** The system errors of a server that cannot take its address: the user's to fix, not a bug. */
+const CANNOT_LISTEN = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN'])
 
 /**
  * Exit codes: 0 pass, 1 an expectation failed, 2 bad usage or config, 3 server unreachable.
@@ -18,17 +23,16 @@ function exitCodeFor(error: unknown): number {
     // commander has already printed its one line (or the help / version text).
     return error.exitCode === 0 ? 0 : 2
   }
-  const { name, message, kind, code } = error as { name?: string; message?: string; kind?: string; code?: string }
-  if (name === 'HarnessError') {
-    console.error(`refresh-lab: ${message}`)
-    return kind === 'unreachable' ? 3 : 2
+  if (error instanceof HarnessError) {
+    console.error(`refresh-lab: ${error.message}`)
+    return error.kind === 'unreachable' ? 3 : 2
   }
-  if (name === 'ConfigError') {
-    console.error(`refresh-lab: ${message}`)
+  if (error instanceof ConfigError) {
+    console.error(`refresh-lab: ${error.message}`)
     return 2
   }
-  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    console.error(`refresh-lab: cannot listen: ${message}; pick another --port or --host`)
+  if (error instanceof Error && CANNOT_LISTEN.has((error as NodeJS.ErrnoException).code ?? '')) {
+    console.error(`refresh-lab: cannot listen: ${error.message}; pick another --port or --host`)
     return 2
   }
   // Anything else is a bug in refresh-lab: show everything, it is what a bug report needs.

@@ -1,4 +1,5 @@
 import { Agent, fetch as undiciFetch } from 'undici'
+import { ERROR_CODES } from '../shared/errors.js'
 import { tokensFromAnswer } from '../shared/profiles.js'
 import type { LiveSettingsInput } from '../shared/settings.js'
 import type { LabClockState, LabConfigView, LabEventsPage, LabSession, LabStats } from '../shared/wire.js'
@@ -123,15 +124,12 @@ export class LabApi {
     }
     const envelope = json as { error?: { code?: unknown } } | null
     const isLabAnswer = json !== null && (response.ok || typeof envelope?.error?.code === 'string')
-    if (envelope?.error?.code === 'LAB_TOKEN_REQUIRED') {
+    const code = envelope?.error?.code
+    if (code === ERROR_CODES.LAB_TOKEN_REQUIRED) {
       throw new HarnessError('usage', `${this.baseUrl} guards its lab API with a token: give --lab-token or set REFRESH_LAB_TOKEN`)
     }
-    // A 404 for the route itself (not for a user or session it names) means an older or other
-    // server. refresh-lab 0.1 said NOT_FOUND for both; its message tells them apart.
-    const code = envelope?.error?.code
-    const message = String((envelope?.error as { message?: unknown } | undefined)?.message)
-    const noSuchRoute = code === 'ROUTE_NOT_FOUND' || (code === 'NOT_FOUND' && message.startsWith('no route'))
-    if (!isLabAnswer || noSuchRoute) {
+    // A 404 for the route itself (not for a user or session it names) means an older or other server.
+    if (!isLabAnswer || code === ERROR_CODES.ROUTE_NOT_FOUND || isOldNoRouteAnswer(envelope)) {
       throw new HarnessError('unreachable', `${this.baseUrl} does not answer like refresh-lab (${method} ${path} gave HTTP ${response.status}); point --url at \`refresh-lab serve\``)
     }
     if (!response.ok) {
@@ -141,4 +139,12 @@ export class LabApi {
     }
     return json as T
   }
+}
+
+/**
+ * refresh-lab 0.1 answered NOT_FOUND both for an unknown route and for an unknown user or session;
+ * only its message, "no route …", told them apart. Servers since answer ROUTE_NOT_FOUND.
+ */
+function isOldNoRouteAnswer(envelope: { error?: { code?: unknown; message?: unknown } } | null): boolean {
+  return envelope?.error?.code === ERROR_CODES.NOT_FOUND && String(envelope.error.message).startsWith('no route')
 }

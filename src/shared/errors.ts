@@ -23,11 +23,26 @@ export const ERROR_STATUS = {
   /** The route exists, but not the user or session it names. */
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  /** OAuth's token endpoint was asked for a grant other than password or refresh_token. */
+  UNSUPPORTED_GRANT_TYPE: 400,
   PAYLOAD_TOO_LARGE: 413,
   INTERNAL_ERROR: 500,
 } as const
 
 export type ErrorCode = keyof typeof ERROR_STATUS
+
+/**
+ * Every code by its own name, so a caller compares `code === ERROR_CODES.ROUTE_NOT_FOUND` and a
+ * misspelt or renamed code fails the typecheck instead of never matching.
+ */
+export const ERROR_CODES = Object.freeze(Object.fromEntries(Object.keys(ERROR_STATUS).map((code) => [code, code]))) as {
+  readonly [Code in ErrorCode]: Code
+}
+
+/** Whether a code read off the wire is one of refresh-lab's. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value)
+}
 export type ErrorStatus = (typeof ERROR_STATUS)[ErrorCode] | 400
 
 /** The one shape of every error response: `{"error":{"code","message"}}`. */

@@ -25,6 +25,17 @@ export const ROUTES = {
   labSessions: '/_lab/sessions',
 } as const
 
+/**
+ * The live lab page (`server/lab-page/`): the page, the event stream that feeds it, and where its
+ * compiled script is served. Apart from `ROUTES` because they are the browser's, not an API's.
+ */
+export const LAB_PAGE_ROUTES = {
+  page: '/_lab/',
+  eventStream: '/_lab/events/stream',
+  /** The page's script and the modules it imports, at their paths under the package's `dist/`. */
+  assets: '/_lab/ui/',
+} as const
+
 /** `POST /api/auth/login` and `POST /api/auth/refresh` answer `{ data: TokenPair }`. */
 export interface TokenPair {
   access_token: string

@@ -103,6 +103,20 @@ describeWithBrowser('the lab page', () => {
     expect(problems).toEqual([])
   })
 
+  it('shows a lab action that failed on the page, and stays usable', async () => {
+    await page.route('**/_lab/expire', (route) =>
+      route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: { code: 'LAB_TOKEN_REQUIRED', message: 'give the lab token' } }) }),
+    )
+    await page.click('#a-expire')
+    await expect.poll(() => page.textContent('#problem')).toBe('/_lab/expire failed (LAB_TOKEN_REQUIRED: give the lab token)')
+    expect(await page.textContent('#status')).toBe('live')
+    // The 401 itself is logged by Chromium; nothing else may be, and nothing went unhandled.
+    expect(problems.filter((p) => !p.includes('401'))).toEqual([])
+    await page.click('#a-advance')
+    await expect.poll(() => page.locator('[data-kind="clock"]').count()).toBe(1)
+    expect(await page.textContent('#problem')).toBe('')
+  })
+
   it('fits a phone screen without sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 })
     await burst('reference')

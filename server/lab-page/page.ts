@@ -1,0 +1,204 @@
+/**
+ * The lab page's script (`index.html` beside it), run by the browser as an ES module. Fed by the
+ * event stream; reads counters and sessions from the lab API; its buttons call the lab control
+ * API. Checked against `src/shared/wire.ts` by its own tsconfig (DOM lib), so a renamed route or
+ * event type fails the typecheck.
+ */
+import { LAB_PAGE_ROUTES, ROUTES, type LabEvent, type LabSession, type LabStats } from '../../src/shared/wire.js'
+
+const MAX_LANES = 12
+const MAX_CHIPS = 80
+
+const token = new URLSearchParams(location.search).get('lab_token')
+const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
+
+/** A lab API call; rejects with the server's error code and message when it does not answer 2xx. */
+async function api<T>(path: string, body?: unknown): Promise<T> {
+  const res = await fetch(
+    path,
+    body === undefined ? { headers: auth } : { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  )
+  const answer = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null
+  if (!res.ok) {
+    const detail = answer?.error ? `${answer.error.code ?? '?'}: ${answer.error.message ?? ''}` : `HTTP ${res.status}`
+    throw new Error(`${path} failed (${detail})`)
+  }
+  return answer as T
+}
+
+function element(id: string): HTMLElement {
+  const found = document.getElementById(id)
+  if (!found) throw new Error(`the lab page has no #${id}`)
+  return found
+}
+
+/** Says what went wrong where the user looks, instead of an unhandled rejection in the console. */
+function showProblem(error: unknown): void {
+  element('problem').textContent = error instanceof Error ? error.message : String(error)
+}
+
+interface Lane {
+  box: HTMLElement
+  chips: HTMLElement
+}
+const lanes = new Map<string, Lane>()
+
+function lane(key: string): Lane {
+  const existing = lanes.get(key)
+  if (existing) return existing
+  const box = document.createElement('div')
+  box.className = 'lane'
+  box.dataset['family'] = key
+  const title = document.createElement('div')
+  title.className = 'lane-title'
+  title.textContent = key === 'lab' ? 'lab actions' : `session ${key}`
+  const chips = document.createElement('div')
+  chips.className = 'chips'
+  box.append(title, chips)
+  element('lanes').append(box)
+  const entry = { box, chips }
+  lanes.set(key, entry)
+  for (const [oldest, old] of lanes) {
+    if (lanes.size <= MAX_LANES) break
+    old.box.remove()
+    lanes.delete(oldest)
+  }
+  return entry
+}
+
+function chip(event: LabEvent): HTMLElement | null {
+  const el = document.createElement('span')
+  el.className = 'chip'
+  el.title = event.at + (event.detail ? ` — ${event.detail}` : '')
+  switch (event.type) {
+    case 'request': {
+      // Drawn by their own events: a refresh, and a sign-in in its session's lane.
+      if (event.route?.endsWith(ROUTES.refresh) || event.route?.endsWith(ROUTES.login)) return null
+      const [method = '', path = ''] = (event.route ?? 'unmatched').split(' ')
+      const status = event.status ?? 0
+      el.dataset['kind'] = 'request'
+      el.dataset['status'] = String(status)
+      el.classList.add(status >= 400 || status === 0 ? 'fail' : 'ok')
+      el.textContent = `${method} ${path} ${status || 'dropped'}${event.code ? ` ${event.code}` : ''}`
+      break
+    }
+    case 'refresh':
+      el.dataset['kind'] = 'refresh'
+      el.classList.add('refresh')
+      if (event.status !== 200) el.classList.add('rejected')
+      el.textContent = `⟳ refresh ${event.status ?? '?'}${event.status === 200 ? ` → gen ${event.generation ?? '?'}` : ` ${event.code ?? ''}`}`
+      break
+    case 'reuse_detected':
+      el.dataset['kind'] = 'reuse'
+      el.classList.add('reuse')
+      el.textContent = `✖ reuse of gen ${event.generation ?? '?'} — session revoked`
+      break
+    case 'login':
+    case 'logout':
+      el.dataset['kind'] = event.type
+      el.classList.add('session')
+      el.textContent = event.type === 'login' ? 'signed in' : 'signed out'
+      break
+    default:
+      el.dataset['kind'] = event.type
+      el.classList.add('session')
+      el.textContent = event.type + (event.detail ? `: ${event.detail}` : '')
+  }
+  return el
+}
+
+function show(event: LabEvent): void {
+  if (event.type === 'reset') {
+    for (const entry of lanes.values()) entry.box.remove()
+    lanes.clear()
+  }
+  const el = chip(event)
+  if (!el) return
+  const { chips } = lane(event.family ?? 'lab')
+  chips.append(el)
+  while (chips.childElementCount > MAX_CHIPS) chips.firstElementChild?.remove()
+}
+
+let pending: ReturnType<typeof setTimeout> | undefined
+/** Redraws the counters and sessions at most every 120 ms, however fast events arrive. */
+function refreshViews(): void {
+  if (pending !== undefined) return
+  pending = setTimeout(() => {
+    pending = undefined
+    drawViews().catch(showProblem)
+  }, 120)
+}
+
+async function drawViews(): Promise<void> {
+  const [stats, sessions] = await Promise.all([api<LabStats>(ROUTES.labStats), api<{ sessions: LabSession[] }>(ROUTES.labSessions)])
+  const byStatus = Object.values(stats.requests)
+  const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0)
+  element('c-requests').textContent = String(byStatus.reduce((total, counts) => total + sum(counts), 0))
+  element('c-401').textContent = String(byStatus.reduce((total, counts) => total + (counts['401'] ?? 0), 0))
+  element('c-refresh').textContent = String(stats.refresh.calls)
+  element('c-reuse').textContent = String(stats.reuseDetected)
+  element('box-reuse').classList.toggle('alert', stats.reuseDetected > 0)
+  element('c-revoked').textContent = String(stats.familiesRevoked)
+  drawFamilies(sessions.sessions)
+}
+
+function drawFamilies(sessions: readonly LabSession[]): void {
+  const box = element('families')
+  box.replaceChildren()
+  for (const session of sessions.slice(-12)) {
+    const row = document.createElement('div')
+    row.className = 'family'
+    row.dataset['family'] = session.id
+    const name = document.createElement('span')
+    name.textContent = `${session.id} (${session.user})`
+    row.append(name)
+    for (let g = 1; g <= session.generation; g += 1) {
+      const gen = document.createElement('span')
+      gen.className = 'generation' + (g === session.generation ? (session.status === 'active' ? ' active' : ' revoked') : '')
+      gen.textContent = `gen ${g}`
+      row.append(gen)
+    }
+    if (session.status === 'revoked') {
+      const why = document.createElement('span')
+      why.className = 'why'
+      why.textContent = `revoked: ${session.revokedReason ?? '?'}`
+      row.append(why)
+    }
+    box.append(row)
+  }
+}
+
+const actions: Record<string, () => Promise<unknown>> = {
+  'a-expire': () => api(ROUTES.labExpire, { tokens: 'access' }),
+  'a-advance': () => api(ROUTES.labClock, { advance: '35s' }),
+  'a-revoke': () => api(ROUTES.labRevoke, {}),
+  'a-fault': () => api(ROUTES.labFaults, { path: ROUTES.refresh, method: 'POST', drop: true, times: 1 }),
+  'a-reset': () => api(ROUTES.labReset, {}),
+}
+for (const [id, act] of Object.entries(actions)) {
+  element(id).addEventListener('click', async () => {
+    element('status').textContent = 'working…'
+    element('problem').textContent = ''
+    try {
+      await act()
+    } catch (error) {
+      showProblem(error)
+    } finally {
+      element('status').textContent = 'live'
+      refreshViews()
+    }
+  })
+}
+
+const stream = new EventSource(LAB_PAGE_ROUTES.eventStream + (token ? `?lab_token=${encodeURIComponent(token)}` : ''))
+stream.addEventListener('open', () => {
+  element('status').textContent = 'live'
+})
+stream.addEventListener('error', () => {
+  element('status').textContent = 'reconnecting…'
+})
+stream.addEventListener('lab', (message) => {
+  show(JSON.parse((message as MessageEvent<string>).data) as LabEvent)
+  refreshViews()
+})
+refreshViews()
