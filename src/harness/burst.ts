@@ -71,29 +71,29 @@ export async function runBurst(options: BurstOptions): Promise<BurstReport> {
   const path = options.path ?? ROUTES.users
   if (!path.startsWith('/')) throw new HarnessError('usage', `--path must start with "/", got "${path}"`)
   const url = options.url.replace(/\/+$/, '')
-  const lab = new LabApi(url, options.labToken)
+  const api = new LabApi(url, options.labToken)
   try {
-    return await burstThrough(lab, { ...options, parallel, method, path, url })
+    return await burstThrough(api, { ...options, parallel, method, path, url })
   } finally {
-    await lab.close()
+    await api.close()
   }
 }
 
 type ResolvedBurstOptions = BurstOptions & { method: string; path: string }
 
-async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise<BurstReport> {
+async function burstThrough(api: LabApi, options: ResolvedBurstOptions): Promise<BurstReport> {
   const { parallel, method, path, url } = options
   const clientSource = options.client ?? options.createClient
   if (clientSource === undefined) throw new HarnessError('usage', 'runBurst needs a client: a name, a module path, exec:<command> or createClient')
   const spec = resolveClientSpec(clientSource, options.clientName === undefined ? {} : { name: options.clientName })
 
   // The lifecycle of docs/clients.md: signed in with a saved session, then the client starts.
-  const signedIn = await lab.login(options.email ?? 'demo@example.com', options.password ?? 'password')
+  const signedIn = await api.login(options.email ?? 'demo@example.com', options.password ?? 'password')
   const storage = createRecordingStorage()
   await storage.save({ accessToken: signedIn.accessToken, refreshToken: signedIn.refreshToken })
   // Past the access token's expiry by the lab clock, so every request of the burst gets a 401.
-  await lab.advanceClock(Math.max(0, signedIn.expiresInMs) + 1000)
-  const before = await lab.stats()
+  await api.advanceClock(Math.max(0, signedIn.expiresInMs) + 1000)
+  const before = await api.stats()
 
   const timeoutMs = options.timeoutMs ?? 30_000
   const maxCalls = parallel * 4 + 10
@@ -134,14 +134,14 @@ async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise
     await client.close()
   }
   const durationMs = performance.now() - started
-  const after = await lab.stats()
+  const after = await api.stats()
 
   const refreshCalls = client.calls.filter((call) => call.refresh)
   const server = difference(before, after)
   const succeeded = outcomes.filter((o) => o.ok).length
   const replays = countReplays(refreshCalls)
   const loggedOut = client.onLogoutCalls > 0 || storage.current.refreshToken === null
-  const session = await clientSession(lab, storage.current)
+  const session = await clientSession(api, storage.current)
   // The server decides what a reuse is: a replay inside the reuse grace is allowed.
   const reuseDetected = server.reuseDetected > 0
   const expectRefreshes = options.expectRefreshes ?? 1

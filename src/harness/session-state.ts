@@ -14,11 +14,11 @@ export interface ClientSession {
   revokedReason?: string
 }
 
-export async function clientSession(lab: LabApi, tokens: StoredTokens): Promise<ClientSession> {
+export async function clientSession(api: LabApi, tokens: StoredTokens): Promise<ClientSession> {
   if (tokens.accessToken === null || tokens.refreshToken === null) return { state: 'signed-out' }
   const sid = sessionIdOf(tokens.accessToken)
   if (sid === undefined) return { state: 'unknown' }
-  const [session] = await lab.sessions(sid)
+  const [session] = await api.sessions(sid)
   if (!session) return { state: 'unknown' }
   if (session.status === 'active') return { state: 'active' }
   return { state: 'revoked', ...(session.revokedReason === undefined ? {} : { revokedReason: session.revokedReason }) }

@@ -29,7 +29,7 @@ const SCENARIO_DEFAULTS = {
 
 export interface ScenarioRunOptions {
   url: string
-  lab: LabApi
+  api: LabApi
   client: ClientSpec
   timeline?: boolean
 }
@@ -45,12 +45,12 @@ interface RequestOutcome extends Outcome {
  */
 export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOptions): Promise<ScenarioResult> {
   const { scenario } = loaded
-  const { lab } = options
+  const { api } = options
   const started = performance.now()
-  await lab.reset()
+  await api.reset()
   // A scenario means the same on any server: refresh-lab's defaults, then its own settings, whatever
   // the server was started with.
-  const settings = await lab.configure({ ...SCENARIO_DEFAULTS, ...scenario.server })
+  const settings = await api.configure({ ...SCENARIO_DEFAULTS, ...scenario.server })
 
   const storage = createRecordingStorage({
     ...(scenario.storage.loadDelay === undefined ? {} : { loadDelayMs: parseDuration(scenario.storage.loadDelay) }),
@@ -102,24 +102,24 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     switch (step.do) {
       case 'signIn': {
         const [email, password] = splitUser(step.user)
-        const signedIn = await lab.login(email, password)
+        const signedIn = await api.login(email, password)
         await storage.save({ accessToken: signedIn.accessToken, refreshToken: signedIn.refreshToken })
         return
       }
       case 'advanceClock':
-        await lab.advanceClock(parseDuration(step.by))
+        await api.advanceClock(parseDuration(step.by))
         return
       case 'expire':
-        await lab.expire({ tokens: step.tokens })
+        await api.expire({ tokens: step.tokens })
         return
       case 'fault': {
         const { do: _, ...spec } = step
-        await lab.fault(spec)
+        await api.fault(spec)
         return
       }
       case 'configure': {
         const { do: _, ...settings } = step
-        await lab.configure(settings)
+        await api.configure(settings)
         return
       }
       case 'parallel': {
@@ -133,12 +133,12 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
         for (const [index, request] of step.requests.entries()) await fire(request, index)
         return
       case 'revoke':
-        await lab.revoke()
+        await api.revoke()
         return
       case 'logout': {
         const { accessToken } = storage.current
         if (accessToken === null) throw new HarnessError('usage', `${loaded.file}: "logout" needs a signed-in client`)
-        await lab.logout(accessToken)
+        await api.logout(accessToken)
         return
       }
     }
@@ -153,15 +153,15 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
   } catch (caught) {
     // A step the server refused (a fault on /login, say) spoils this scenario only, unless the
     // server is gone altogether.
-    if (caught instanceof HarnessError && caught.kind === 'unreachable') await lab.stats()
+    if (caught instanceof HarnessError && caught.kind === 'unreachable') await api.stats()
     error = caught instanceof Error ? caught.message : String(caught)
   } finally {
     bound.dispose()
     await client.close()
   }
 
-  const stats = await lab.stats()
-  const session = await clientSession(lab, storage.current)
+  const stats = await api.stats()
+  const session = await clientSession(api, storage.current)
   const calls = client.calls
   const refreshCalls = calls.filter((call) => call.refresh)
   const succeeded = outcomes.filter((o) => o.ok).length
