@@ -1,21 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { isDeepStrictEqual } from 'node:util'
 import { parseDuration } from '../../shared/duration.js'
-import { wireCode, type Profile } from '../../shared/profiles.js'
 import { ROUTES } from '../../shared/wire.js'
 import { HarnessError } from '../errors.js'
-import { check, checkCount, type Expectation } from '../expectations.js'
 import type { LabApi } from '../lab-api.js'
 import { createRecordingStorage } from '../memory-storage.js'
-import { BYPASS_NOTE, clientTrouble, countFailures, countReplays, outcomeOf, type RequestOutcome as Outcome } from '../outcomes.js'
+import { BYPASS_NOTE, clientTrouble, countFailures, countReplays, outcomeOf } from '../outcomes.js'
 import { RunBound } from '../run-bound.js'
 import { ClientUnderTest } from '../tabs/client-under-test.js'
 import type { ClientSpec } from '../tabs/client-spec.js'
 import { clientSession } from '../session-state.js'
 import { buildTimeline } from '../timeline.js'
 import type { LoadedScenario } from './catalog.js'
+import { evaluate, type RequestOutcome } from './evaluate.js'
 import type { ScenarioResult } from './report.js'
-import type { Scenario, ScenarioExpectations, ScenarioRequest, ScenarioStep } from './schema.js'
+import type { Scenario, ScenarioRequest, ScenarioStep } from './schema.js'
 
 const SCENARIO_DEFAULTS = {
   accessTtl: '15m',
@@ -32,10 +30,6 @@ export interface ScenarioRunOptions {
   api: LabApi
   client: ClientSpec
   timeline?: boolean
-}
-
-interface RequestOutcome extends Outcome {
-  request: ScenarioRequest
 }
 
 /**
@@ -214,83 +208,6 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     durationMs: Math.round((performance.now() - started) * 10) / 10,
     ...(options.timeline && !bypassed ? { timeline: buildTimeline(calls, new Map(outcomes.map((o) => [o.id, o.ok ? 'ok' : (o.code ?? 'ERROR')]))) } : {}),
   }
-}
-
-interface Observed {
-  /** Unknown when the client's calls bypassed the harness's fetch. */
-  clientRefreshes: number | undefined
-  serverRefreshes: number
-  reuseDetected: boolean
-  outcomes: RequestOutcome[]
-  loggedOut: boolean
-  /** Signed out, or holding tokens whose session is no longer active. */
-  sessionLost: boolean
-  signedInState: string
-  onLogoutCalls: number
-  calls: number | undefined
-  maxCalls: number
-  timedOut: boolean
-  timeoutMs: number
-  /** Expected error codes are refresh-lab's own; the server's profile may put others on the wire. */
-  profile: Profile
-}
-
-function evaluate(expect: ScenarioExpectations, seen: Observed): Expectation[] {
-  const results: Expectation[] = []
-  const both = expect.refreshes
-  const client = expect.clientRefreshes ?? both
-  const server = expect.serverRefreshes ?? both
-  if (client !== undefined && seen.clientRefreshes !== undefined) results.push(checkCount('refresh calls (client)', client, seen.clientRefreshes))
-  if (server !== undefined) results.push(checkCount('refresh calls (server)', server, seen.serverRefreshes))
-  if (seen.clientRefreshes !== undefined) results.push(check('client and server agree', seen.clientRefreshes, seen.serverRefreshes))
-  if (expect.reuse !== undefined) results.push(check('reuse detected', expect.reuse ? 'yes' : 'no', seen.reuseDetected ? 'yes' : 'no'))
-
-  if (expect.requests === 'all-succeeded') {
-    results.push(check('requests succeeded', seen.outcomes.length, seen.outcomes.filter((o) => o.ok).length))
-  } else if (expect.requests !== 'any') {
-    const named = expect.requests.failed
-    for (const [id, spec] of Object.entries(named)) {
-      const accepted = (Array.isArray(spec) ? spec : [spec]).map((ending) => (typeof ending === 'string' && ending !== 'ok' ? wireCode(seen.profile, ending) : ending))
-      const outcome = seen.outcomes.find((o) => o.id === id)
-      const actual = outcome === undefined ? 'not run' : outcome.ok ? 'ok' : `${outcome.code ?? 'ERROR'}${outcome.failure?.status === undefined ? '' : ` (${outcome.failure.status})`}`
-      const pass = outcome !== undefined && accepted.some((ending) => endsAs(outcome, ending))
-      const name = accepted.includes('ok') ? `request ${id} ends with` : `request ${id} fails with`
-      results.push({ name, pass, expected: accepted.map(describeEnding).join(' or '), actual })
-    }
-    const others = seen.outcomes.filter((o) => !Object.hasOwn(named, o.id))
-    results.push(check('other requests succeeded', others.length, others.filter((o) => o.ok).length))
-  }
-
-  if (expect.lostSessionExplained) {
-    const lost = seen.sessionLost ? (seen.reuseDetected ? 'lost, after a detected reuse' : 'lost, with no reuse detected') : 'kept'
-    results.push({ name: 'session lost only by a detected reuse', pass: !seen.sessionLost || seen.reuseDetected, expected: 'kept, or lost after a detected reuse', actual: lost })
-  }
-  if (expect.signedOut === true) results.push(check('signed out', true, seen.loggedOut))
-  if (expect.signedOut === false) results.push(check('still signed in', 'yes', seen.signedInState))
-  if (expect.onLogout !== undefined) results.push(checkCount('onLogout calls', expect.onLogout, seen.onLogoutCalls))
-  if (expect.echoIntact) {
-    const posts = seen.outcomes.filter((o) => o.request.method.toUpperCase() === 'POST' && o.request.path.startsWith(ROUTES.echo))
-    const intact = posts.filter((o) => o.ok && isDeepStrictEqual((o.value as { data?: { received?: unknown } } | null)?.data?.received, o.request.body ?? null))
-    // No POST to /api/echo at all is a broken scenario, not a pass.
-    results.push(check('POST bodies arrived intact', posts.length === 0 ? 'at least 1 POST /api/echo' : `${posts.length} of ${posts.length}`, `${intact.length} of ${posts.length}`))
-  }
-  if (seen.calls !== undefined) results.push(checkCount('HTTP calls within the bound', { max: seen.maxCalls }, seen.calls))
-  results.push(check('finished in time', `within ${seen.timeoutMs} ms`, seen.timedOut ? 'timed out' : `within ${seen.timeoutMs} ms`))
-  return results
-}
-
-type Ending = string | { status: number }
-
-function endsAs(outcome: RequestOutcome, ending: Ending): boolean {
-  if (ending === 'ok') return outcome.ok
-  if (ending === 'any') return !outcome.ok
-  if (outcome.ok) return false
-  return typeof ending === 'string' ? outcome.code === ending : outcome.failure?.status === ending.status
-}
-
-function describeEnding(ending: Ending): string {
-  if (ending === 'any') return 'any error'
-  return typeof ending === 'string' ? ending : `any ${ending.status}`
 }
 
 /** Generous enough for any correct client: four calls a request (attempt, refresh, retry, spare) and some. */
