@@ -24,6 +24,14 @@ export async function clientSession(api: LabApi, tokens: StoredTokens): Promise<
   return { state: 'revoked', ...(session.revokedReason === undefined ? {} : { revokedReason: session.revokedReason }) }
 }
 
+/** Whether a client is still signed in: `yes`, or why not (it signed out, or its session is dead on the server). */
+export function describeSignedIn(loggedOut: boolean, session: ClientSession): string {
+  if (loggedOut) return 'no, signed out'
+  if (session.state === 'revoked') return `no, session revoked on the server (${session.revokedReason ?? 'unknown'})`
+  if (session.state !== 'active') return `no, session ${session.state}`
+  return 'yes'
+}
+
 /** The `sid` claim of a JWT, read without verifying it: the server has already done that. */
 function sessionIdOf(jwt: string): string | undefined {
   try {

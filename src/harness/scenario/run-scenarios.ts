@@ -49,7 +49,7 @@ export async function runScenarios(options: RunScenariosOptions): Promise<RunRep
   try {
     await preflight(client, url, api)
     for (const loaded of options.scenarios) {
-      const ran = await runScenario(loaded, { url, api, client, timeline: options.timeline === true })
+      const ran = (await runScenario(loaded, { url, api, client, timeline: options.timeline === true })).result
       const result: ScenarioResult = ran.verdict === 'fail' && ran.level === 'should' && options.strict !== true ? { ...ran, verdict: 'non-strict' } : ran
       results.push(result)
       options.onResult?.(result)
