@@ -180,7 +180,7 @@ export async function runScenario(loaded: { scenario: RunnableScenario; file: st
   }
 
   let error: string | undefined
-  let ended = performance.now()
+  let ended: number
   try {
     for (const step of scenario.steps) {
       if (bound.reason !== undefined) break
@@ -209,7 +209,8 @@ export async function runScenario(loaded: { scenario: RunnableScenario; file: st
   const loggedOut = onLogoutCalls > 0 || storage.current.refreshToken === null
   const bypassed = client.bypassedFetch({ succeeded, serverRefreshes: server.calls })
   error ??= clientTrouble(client, outcomes, bound.timeoutMs)
-  // Named endings are refresh-lab's own codes, which the server's profile may spell differently.
+  // Named endings are refresh-lab's own codes, which the server's profile may spell differently;
+  // with none named, no code is compared and 'simple' (refresh-lab's own) stands in.
   const profile = settings?.profile ?? (typeof scenario.expect.requests === 'object' ? (await api.config()).profile : 'simple')
 
   const expectations = evaluate(scenario.expect, {
