@@ -1,15 +1,9 @@
 import type { CreateClient } from '../client/contract.js'
-import { ROUTES, type LabStats } from '../shared/wire.js'
+import { ROUTES } from '../shared/wire.js'
 import { BURST_SCHEMA, type BurstReport } from './burst-report.js'
-import { check, checkCount, type Expectation } from './expectations.js'
 import { HarnessError } from './errors.js'
 import { LabApi } from './lab-api.js'
-import { createRecordingStorage } from './memory-storage.js'
-import { BYPASS_NOTE, clientTrouble, countFailures, countReplays, outcomeOf, type RequestOutcome } from './outcomes.js'
-import { RunBound } from './run-bound.js'
-import { buildTimeline } from './timeline.js'
-import { clientSession, type ClientSession } from './session-state.js'
-import { ClientUnderTest } from './tabs/client-under-test.js'
+import { runScenario, type RunnableScenario } from './scenario/runner.js'
 import { resolveClientSpec } from './tabs/client-spec.js'
 
 /**
@@ -53,7 +47,8 @@ export interface BurstOptions {
 
 /**
  * Signs in, expires the access token by moving the lab clock past it, fires `parallel` requests
- * at once through the client, and reports what both sides saw against the expectations.
+ * at once through the client, and reports what both sides saw against the expectations. It is a
+ * scenario built from these options, run on the server as it was started.
  *
  * @example
  * const report = await runBurst({ url, createClient, clientName: 'mine', parallel: 10 })
@@ -71,139 +66,73 @@ export async function runBurst(options: BurstOptions): Promise<BurstReport> {
   const path = options.path ?? ROUTES.users
   if (!path.startsWith('/')) throw new HarnessError('usage', `--path must start with "/", got "${path}"`)
   const url = options.url.replace(/\/+$/, '')
-  const lab = new LabApi(url, options.labToken)
-  try {
-    return await burstThrough(lab, { ...options, parallel, method, path, url })
-  } finally {
-    await lab.close()
-  }
-}
-
-type ResolvedBurstOptions = BurstOptions & { method: string; path: string }
-
-async function burstThrough(lab: LabApi, options: ResolvedBurstOptions): Promise<BurstReport> {
-  const { parallel, method, path, url } = options
   const clientSource = options.client ?? options.createClient
   if (clientSource === undefined) throw new HarnessError('usage', 'runBurst needs a client: a name, a module path, exec:<command> or createClient')
-  const spec = resolveClientSpec(clientSource, options.clientName === undefined ? {} : { name: options.clientName })
+  const client = resolveClientSpec(clientSource, options.clientName === undefined ? {} : { name: options.clientName })
 
-  // The lifecycle of docs/clients.md: signed in with a saved session, then the client starts.
-  const signedIn = await lab.login(options.email ?? 'demo@example.com', options.password ?? 'password')
-  const storage = createRecordingStorage()
-  await storage.save({ accessToken: signedIn.accessToken, refreshToken: signedIn.refreshToken })
-  // Past the access token's expiry by the lab clock, so every request of the burst gets a 401.
-  await lab.advanceClock(Math.max(0, signedIn.expiresInMs) + 1000)
-  const before = await lab.stats()
-
-  const timeoutMs = options.timeoutMs ?? 30_000
-  const maxCalls = parallel * 4 + 10
-  let onLimit = () => undefined as void
-  // The tab starts and loads the client before the clock runs; createClient and the requests are timed.
-  const client = await ClientUnderTest.open({
-    spec,
-    baseUrl: url,
-    tabs: 1,
-    connections: Math.min(parallel, MAX_CONNECTIONS),
-    refreshPath: ROUTES.refresh,
-    maxCalls,
-    storage,
-    onLimit: () => onLimit(),
-  })
-  const bound = new RunBound(timeoutMs)
-  onLimit = () => bound.end('CALL_LIMIT')
-  try {
-    const created = await Promise.race([client.create().then(() => true), bound.ended.then(() => false)])
-    if (!created) throw new HarnessError('usage', `client ${spec.name}: createClient(ctx) did not return within ${timeoutMs / 1000}s`)
-  } catch (error) {
-    bound.dispose()
-    await client.close()
-    throw error
-  }
-
-  const started = performance.now()
-  let outcomes: RequestOutcome[]
-  try {
-    outcomes = await Promise.all(
-      Array.from({ length: parallel }, async (_, index) => {
-        const id = `r${index + 1}`
-        return outcomeOf(id, await bound.settle(client.request(0, id, method, path, undefined)))
-      }),
-    )
-  } finally {
-    bound.dispose()
-    await client.close()
-  }
-  const durationMs = performance.now() - started
-  const after = await lab.stats()
-
-  const refreshCalls = client.calls.filter((call) => call.refresh)
-  const server = difference(before, after)
-  const succeeded = outcomes.filter((o) => o.ok).length
-  const replays = countReplays(refreshCalls)
-  const loggedOut = client.onLogoutCalls > 0 || storage.current.refreshToken === null
-  const session = await clientSession(lab, storage.current)
-  // The server decides what a reuse is: a replay inside the reuse grace is allowed.
-  const reuseDetected = server.reuseDetected > 0
-  const expectRefreshes = options.expectRefreshes ?? 1
-  const bypassed = client.bypassedFetch({ succeeded, serverRefreshes: server.calls })
-  const error = clientTrouble(client, outcomes, timeoutMs)
-
-  const expectations: Expectation[] = [
-    ...(bypassed ? [] : [check('refresh calls (client)', expectRefreshes, refreshCalls.length)]),
-    check('refresh calls (server)', expectRefreshes, server.calls),
-    ...(bypassed ? [] : [check('client and server agree', refreshCalls.length, server.calls)]),
-    ...(options.allowReuse ? [] : [check('no refresh-token reuse', 'none', reuseDetected ? `${server.reuseDetected} detected${bypassed ? '' : `, ${replays} replayed`}` : 'none')]),
-    check('requests succeeded', parallel, succeeded),
-    check('still signed in', 'yes', signedInVerdict(loggedOut, session)),
-    ...(bypassed ? [] : [checkCount('HTTP calls within the bound', { max: maxCalls }, client.calls.length + client.refused)]),
-  ]
-  const passed = expectations.every((e) => e.pass)
-
+  const scenario = burstScenario({ ...options, parallel, method, path })
+  const api = new LabApi(url, options.labToken)
+  const { result, requestsMs } = await runScenario({ scenario, file: '(burst)' }, { url, api, client, timeline: options.timeline === true, alone: true }).finally(() => api.close())
   return {
     schema: BURST_SCHEMA,
-    verdict: error !== undefined ? 'error' : passed ? 'pass' : 'fail',
-    ...(error === undefined ? {} : { error }),
+    verdict: result.verdict,
+    ...(result.error === undefined ? {} : { error: result.error }),
     url,
     embedded: options.embedded ?? false,
-    client: spec.name,
+    client: client.name,
     parallel,
     method,
     path,
-    requests: { total: parallel, succeeded, failed: parallel - succeeded, failures: countFailures(outcomes) },
+    requests: result.requests,
     refresh: {
-      clientCalls: refreshCalls.length,
-      serverCalls: server.calls,
-      succeeded: server.succeeded,
-      rejected: server.rejected,
-      graceReuses: server.graceReuses,
+      clientCalls: result.refresh.clientCalls,
+      serverCalls: result.refresh.serverCalls,
+      succeeded: result.refresh.succeeded,
+      rejected: result.refresh.rejected,
+      graceReuses: result.refresh.graceReuses,
     },
-    reuse: { detected: reuseDetected, count: server.reuseDetected, replays },
-    loggedOut,
-    onLogoutCalls: client.onLogoutCalls,
-    session: session.state,
-    expectations,
-    clientCounts: bypassed ? 'unavailable' : 'recorded',
-    notes: bypassed ? [BYPASS_NOTE] : [],
-    ...(passed && error === undefined ? {} : client.printed()),
-    durationMs: Math.round(durationMs * 10) / 10,
-    ...(options.timeline && !bypassed ? { timeline: buildTimeline(client.calls, new Map(outcomes.map((o) => [o.id, o.ok ? 'ok' : (o.code ?? 'ERROR')]))) } : {}),
+    reuse: result.reuse,
+    loggedOut: result.loggedOut,
+    onLogoutCalls: result.onLogoutCalls,
+    session: result.session,
+    expectations: result.expectations,
+    clientCounts: result.clientCounts,
+    notes: result.notes,
+    ...(result.clientOutput === undefined ? {} : { clientOutput: result.clientOutput }),
+    durationMs: Math.round(requestsMs * 10) / 10,
+    ...(result.timeline === undefined ? {} : { timeline: result.timeline }),
   }
 }
 
-/** `yes`, or why not: the client signed out, or its session is dead on the server. */
-function signedInVerdict(loggedOut: boolean, session: ClientSession): string {
-  if (loggedOut) return 'no, signed out'
-  if (session.state === 'revoked') return `no, session revoked on the server (${session.revokedReason ?? 'unknown'})`
-  if (session.state !== 'active') return `no, session ${session.state}`
-  return 'yes'
-}
-
-function difference(before: LabStats, after: LabStats) {
+/**
+ * The burst as a scenario: sign in, expire the access token by the clock, `parallel` requests at
+ * once from one tab with a pool as large as the burst (up to MAX_CONNECTIONS), and the burst's
+ * expectations: the refreshes expected on both sides, no reuse unless allowed, every request
+ * succeeded, still signed in, and the call bound.
+ */
+export function burstScenario(options: BurstOptions & { method: string; path: string }): RunnableScenario {
+  const { parallel, method, path } = options
   return {
-    calls: after.refresh.calls - before.refresh.calls,
-    succeeded: after.refresh.succeeded - before.refresh.succeeded,
-    rejected: after.refresh.rejected - before.refresh.rejected,
-    graceReuses: after.refresh.graceReuses - before.refresh.graceReuses,
-    reuseDetected: after.reuseDetected - before.reuseDetected,
+    name: 'burst',
+    description: `${parallel} parallel ${method} ${path} through one client after the access token expired.`,
+    level: 'must',
+    storage: {},
+    server: {},
+    serverAsStarted: true,
+    tabs: 1,
+    connections: Math.min(parallel, MAX_CONNECTIONS),
+    timeout: `${options.timeoutMs ?? 30_000}ms`,
+    steps: [
+      { do: 'signIn', user: `${options.email ?? 'demo@example.com'}:${options.password ?? 'password'}` },
+      { do: 'expireByClock' },
+      { do: 'parallel', count: parallel, request: { method, path } },
+    ],
+    expect: {
+      refreshes: options.expectRefreshes ?? 1,
+      ...(options.allowReuse ? {} : { noReuse: true }),
+      requests: 'all-succeeded',
+      signedOut: false,
+      finishedInTime: false,
+    },
   }
 }

@@ -7,10 +7,6 @@ import { ROUTES } from '../shared/wire.js'
 import { HarnessError } from './errors.js'
 import { describeFetchError } from './recording-fetch.js'
 
-/**
- * The harness's side channel to a lab server: sign in, read the counters, move the clock. It
- * speaks plain HTTP, so the harness can drive any refresh-lab server, embedded or not.
- */
 /** A session the harness signed in, in any wire profile. */
 export interface SignedIn {
   accessToken: string
@@ -19,6 +15,10 @@ export interface SignedIn {
   expiresInMs: number
 }
 
+/**
+ * The harness's side channel to a lab server: sign in, read the counters, move the clock. It
+ * speaks plain HTTP, so the harness can drive any refresh-lab server, embedded or not.
+ */
 export class LabApi {
   // Its own small pool, closed by `close()`, so no idle socket keeps the CLI's process alive.
   readonly #dispatcher = new Agent({ connections: 2 })

@@ -14,14 +14,22 @@ export interface ClientSession {
   revokedReason?: string
 }
 
-export async function clientSession(lab: LabApi, tokens: StoredTokens): Promise<ClientSession> {
+export async function clientSession(api: LabApi, tokens: StoredTokens): Promise<ClientSession> {
   if (tokens.accessToken === null || tokens.refreshToken === null) return { state: 'signed-out' }
   const sid = sessionIdOf(tokens.accessToken)
   if (sid === undefined) return { state: 'unknown' }
-  const [session] = await lab.sessions(sid)
+  const [session] = await api.sessions(sid)
   if (!session) return { state: 'unknown' }
   if (session.status === 'active') return { state: 'active' }
   return { state: 'revoked', ...(session.revokedReason === undefined ? {} : { revokedReason: session.revokedReason }) }
+}
+
+/** Whether a client is still signed in: `yes`, or why not (it signed out, or its session is dead on the server). */
+export function describeSignedIn(loggedOut: boolean, session: ClientSession): string {
+  if (loggedOut) return 'no, signed out'
+  if (session.state === 'revoked') return `no, session revoked on the server (${session.revokedReason ?? 'unknown'})`
+  if (session.state !== 'active') return `no, session ${session.state}`
+  return 'yes'
 }
 
 /** The `sid` claim of a JWT, read without verifying it: the server has already done that. */

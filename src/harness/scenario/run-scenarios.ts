@@ -40,22 +40,22 @@ export interface RunScenariosOptions {
  */
 export async function runScenarios(options: RunScenariosOptions): Promise<RunReport> {
   const url = options.url.replace(/\/+$/, '')
-  const lab = new LabApi(url, options.labToken)
+  const api = new LabApi(url, options.labToken)
   const started = performance.now()
   const results: ScenarioResult[] = []
   const source = options.client ?? options.createClient
   if (source === undefined) throw new HarnessError('usage', 'runScenarios needs a client: a name, a module path, exec:<command> or createClient')
   const client = resolveClientSpec(source, options.clientName === undefined ? {} : { name: options.clientName })
   try {
-    await preflight(client, url, lab)
+    await preflight(client, url, api)
     for (const loaded of options.scenarios) {
-      const ran = await runScenario(loaded, { url, lab, client, timeline: options.timeline === true })
+      const ran = (await runScenario(loaded, { url, api, client, timeline: options.timeline === true })).result
       const result: ScenarioResult = ran.verdict === 'fail' && ran.level === 'should' && options.strict !== true ? { ...ran, verdict: 'non-strict' } : ran
       results.push(result)
       options.onResult?.(result)
     }
   } finally {
-    await lab.close()
+    await api.close()
   }
   const passed = results.filter((r) => r.verdict === 'pass').length
   const nonStrict = results.filter((r) => r.verdict === 'non-strict').length
@@ -78,9 +78,9 @@ export async function runScenarios(options: RunScenariosOptions): Promise<RunRep
  * export createClient, throws in it, or a command that is not found or exits at once, is one usage
  * error (exit 2) rather than twelve failed scenarios.
  */
-async function preflight(client: ClientSpec, url: string, lab: LabApi): Promise<void> {
-  await lab.reset()
-  const signedIn = await lab.login('demo@example.com', 'password')
+async function preflight(client: ClientSpec, url: string, api: LabApi): Promise<void> {
+  await api.reset()
+  const signedIn = await api.login('demo@example.com', 'password')
   const storage = createRecordingStorage()
   await storage.save({ accessToken: signedIn.accessToken, refreshToken: signedIn.refreshToken })
   const probe = await ClientUnderTest.open({ spec: client, baseUrl: url, tabs: 1, connections: 1, refreshPath: ROUTES.refresh, maxCalls: 100, storage, onLimit: () => undefined })

@@ -1,49 +1,77 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { isDeepStrictEqual } from 'node:util'
 import { parseDuration } from '../../shared/duration.js'
-import { wireCode, type Profile } from '../../shared/profiles.js'
 import { liveDefaults } from '../../shared/settings.js'
-import { ROUTES } from '../../shared/wire.js'
+import { ROUTES, type LabStats } from '../../shared/wire.js'
 import { HarnessError } from '../errors.js'
-import { check, checkCount, type Expectation } from '../expectations.js'
 import type { LabApi } from '../lab-api.js'
 import { createRecordingStorage } from '../memory-storage.js'
-import { BYPASS_NOTE, clientTrouble, countFailures, countReplays, outcomeOf, type RequestOutcome as Outcome } from '../outcomes.js'
+import { BYPASS_NOTE, clientTrouble, countFailures, countReplays, outcomeOf } from '../outcomes.js'
 import { RunBound } from '../run-bound.js'
 import { ClientUnderTest } from '../tabs/client-under-test.js'
 import type { ClientSpec } from '../tabs/client-spec.js'
-import { clientSession } from '../session-state.js'
+import { clientSession, describeSignedIn } from '../session-state.js'
 import { buildTimeline } from '../timeline.js'
-import type { LoadedScenario } from './catalog.js'
+import { evaluate, type RequestOutcome, type RunExpectations } from './evaluate.js'
 import type { ScenarioResult } from './report.js'
-import type { Scenario, ScenarioExpectations, ScenarioRequest, ScenarioStep } from './schema.js'
+import type { Scenario, ScenarioRequest, ScenarioStep } from './schema.js'
 
 const SCENARIO_DEFAULTS = liveDefaults()
 
-export interface ScenarioRunOptions {
-  url: string
-  lab: LabApi
-  client: ClientSpec
-  timeline?: boolean
+/** A step no scenario file spells, for the scenarios the harness builds itself (burst). */
+export type RunStep = ScenarioStep | { do: 'expireByClock' }
+
+/**
+ * A scenario as the runner takes it: one loaded from a file, or one the harness builds (burst),
+ * which may also size each tab's connection pool and run on the server as it was started.
+ */
+export interface RunnableScenario extends Omit<Scenario, 'steps' | 'expect'> {
+  steps: RunStep[]
+  expect: RunExpectations
+  /** Connections each tab may keep open; default 64. */
+  connections?: number
+  /**
+   * No reset and none of refresh-lab's defaults: a burst measures the server it is pointed at (its
+   * `--reuse-grace`, say). The counts are still this run's alone.
+   */
+  serverAsStarted?: true
 }
 
-interface RequestOutcome extends Outcome {
-  request: ScenarioRequest
+export interface ScenarioRunOptions {
+  url: string
+  api: LabApi
+  client: ClientSpec
+  timeline?: boolean
+  /**
+   * The scenario is the whole run (a burst): no preflight checked the client and no scenario
+   * follows, so a step the server refuses, or a createClient that throws or does not return in
+   * time, is thrown (exit 2, or 3 without a server) rather than made this scenario's `error` verdict.
+   */
+  alone?: boolean
+}
+
+export interface ScenarioRun {
+  /** Never `non-strict`: that is the suite's call (run-scenarios.ts). */
+  result: ScenarioResult & { verdict: 'pass' | 'fail' | 'error' }
+  /** From createClient's return to the tabs' end, 0 when it never ran: the time a burst reports. */
+  requestsMs: number
 }
 
 /**
- * Runs one scenario from a fresh lab (reset, then its settings), through `tabs` clients sharing one
- * token storage, and checks its expectations. Bounded twice: by the scenario's `timeout`, and by a
+ * Runs one scenario from a fresh lab (reset, then its settings), or on the server as it was started
+ * (a burst), through `tabs` clients sharing one token storage, and checks its expectations. Bounded twice: by the scenario's `timeout`, and by a
  * budget of HTTP calls, so a looping or hanging client ends with a failure, never a hang.
  */
-export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOptions): Promise<ScenarioResult> {
+export async function runScenario(loaded: { scenario: RunnableScenario; file: string }, options: ScenarioRunOptions): Promise<ScenarioRun> {
   const { scenario } = loaded
-  const { lab } = options
+  const { api } = options
   const started = performance.now()
-  await lab.reset()
+  const fresh = scenario.serverAsStarted !== true
+  if (fresh) await api.reset()
   // A scenario means the same on any server: refresh-lab's defaults, then its own settings, whatever
   // the server was started with.
-  const settings = await lab.configure({ ...SCENARIO_DEFAULTS, ...scenario.server })
+  const settings = fresh ? await api.configure({ ...SCENARIO_DEFAULTS, ...scenario.server }) : undefined
+  // A reset server counts from zero; one as started has counted other runs before this one.
+  const before = fresh ? undefined : await api.stats()
 
   const storage = createRecordingStorage({
     ...(scenario.storage.loadDelay === undefined ? {} : { loadDelayMs: parseDuration(scenario.storage.loadDelay) }),
@@ -57,7 +85,7 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     spec: options.client,
     baseUrl: options.url,
     tabs: scenario.tabs,
-    connections: 64,
+    connections: scenario.connections ?? 64,
     refreshPath: ROUTES.refresh,
     maxCalls,
     storage,
@@ -67,119 +95,136 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
   onLimit = () => bound.end('CALL_LIMIT')
   /** createClient runs on the first request, after any sign-in: an app's cold start with a saved session. */
   let created: Promise<ClientUnderTest> | undefined
-  const startClient = () => (created ??= client.create().then(() => client))
+  let createdAt: number | undefined
+  const startClient = () => (created ??= client.create().then(() => ((createdAt = performance.now()), client)))
   /** Waits for createClient, but no longer than the run lasts: a createClient that spins is ended with it. */
-  const clientReady = () => Promise.race([startClient().then(() => true), bound.ended.then(() => false)])
+  const clientReady = async (): Promise<boolean> => {
+    const ready = await Promise.race([startClient().then(() => true), bound.ended.then(() => false)])
+    if (!ready && options.alone === true) throw new HarnessError('usage', `client ${options.client.name}: createClient(ctx) did not return within ${bound.timeoutMs / 1000}s`)
+    return ready
+  }
 
   const outcomes: RequestOutcome[] = []
   let nextId = 1
+  /** How long the last sign-in's access token had to live, by the lab clock. */
+  let accessExpiresInMs = 0
 
-  const fire = async (request: ScenarioRequest, index: number): Promise<void> => {
+  const fire = async (request: ScenarioRequest, index: number): Promise<RequestOutcome> => {
     const id = request.id ?? `r${nextId++}`
     const tab = request.tab ?? index % scenario.tabs // the schema checks tab < tabs
     if (request.after !== undefined) await sleep(parseDuration(request.after), undefined, { signal: bound.signal }).catch(() => undefined)
-    if (bound.reason !== undefined) {
-      // The run is over: record the request as never sent rather than sending it now.
-      outcomes.push({ id, request, ok: false, code: bound.reason })
-      return
-    }
+    // The run is over: record the request as never sent rather than sending it now.
+    if (bound.reason !== undefined) return { id, request, ok: false, code: bound.reason }
     const path = request.delay === undefined ? request.path : withQuery(request.path, '_delay', request.delay)
-    if (!(await clientReady())) {
-      outcomes.push({ id, request, ok: false, code: bound.reason ?? 'TIMEOUT' })
-      return
-    }
-    outcomes.push({ ...outcomeOf(id, await bound.settle(client.request(tab, id, request.method.toUpperCase(), path, request.body))), request })
+    if (!(await clientReady())) return { id, request, ok: false, code: bound.reason ?? 'TIMEOUT' }
+    return { ...outcomeOf(id, await bound.settle(client.request(tab, id, request.method.toUpperCase(), path, request.body))), request }
   }
 
-  const runStep = async (step: ScenarioStep): Promise<void> => {
+  const runStep = async (step: RunStep): Promise<void> => {
     switch (step.do) {
       case 'signIn': {
         const [email, password] = splitUser(step.user)
-        const signedIn = await lab.login(email, password)
+        const signedIn = await api.login(email, password)
         await storage.save({ accessToken: signedIn.accessToken, refreshToken: signedIn.refreshToken })
+        accessExpiresInMs = Math.max(0, signedIn.expiresInMs)
         return
       }
       case 'advanceClock':
-        await lab.advanceClock(parseDuration(step.by))
+        await api.advanceClock(parseDuration(step.by))
+        return
+      case 'expireByClock':
+        // A second past the access token's expiry by the lab clock, so every request gets a 401.
+        await api.advanceClock(accessExpiresInMs + 1000)
         return
       case 'expire':
-        await lab.expire({ tokens: step.tokens })
+        await api.expire({ tokens: step.tokens })
         return
       case 'fault': {
         const { do: _, ...spec } = step
-        await lab.fault(spec)
+        await api.fault(spec)
         return
       }
       case 'configure': {
         const { do: _, ...settings } = step
-        await lab.configure(settings)
+        await api.configure(settings)
         return
       }
       case 'parallel': {
         await clientReady()
         const requests = step.requests ?? Array.from({ length: step.count ?? 1 }, () => step.request ?? { method: 'GET', path: ROUTES.users })
-        await Promise.all(requests.map((request, index) => fire(request, index)))
+        // In the order they were sent, not the order they ended, so a report reads the same each time.
+        for (const outcome of await Promise.all(requests.map((request, index) => fire(request, index)))) outcomes.push(outcome)
         return
       }
       case 'sequence':
         await clientReady()
-        for (const [index, request] of step.requests.entries()) await fire(request, index)
+        for (const [index, request] of step.requests.entries()) outcomes.push(await fire(request, index))
         return
       case 'revoke':
-        await lab.revoke()
+        await api.revoke()
         return
       case 'logout': {
         const { accessToken } = storage.current
         if (accessToken === null) throw new HarnessError('usage', `${loaded.file}: "logout" needs a signed-in client`)
-        await lab.logout(accessToken)
+        await api.logout(accessToken)
         return
       }
     }
   }
 
   let error: string | undefined
+  let ended: number
   try {
     for (const step of scenario.steps) {
       if (bound.reason !== undefined) break
       await runStep(step)
     }
   } catch (caught) {
+    // Alone, the run has no verdict to give: the step's error is the run's.
+    if (options.alone === true) throw caught
     // A step the server refused (a fault on /login, say) spoils this scenario only, unless the
     // server is gone altogether.
-    if (caught instanceof HarnessError && caught.kind === 'unreachable') await lab.stats()
+    if (caught instanceof HarnessError && caught.kind === 'unreachable') await api.stats()
     error = caught instanceof Error ? caught.message : String(caught)
   } finally {
     bound.dispose()
     await client.close()
+    ended = performance.now()
   }
 
-  const stats = await lab.stats()
-  const session = await clientSession(lab, storage.current)
+  const server = counted(before, await api.stats())
+  const session = await clientSession(api, storage.current)
   const calls = client.calls
   const refreshCalls = calls.filter((call) => call.refresh)
+  const replays = countReplays(refreshCalls)
   const succeeded = outcomes.filter((o) => o.ok).length
   const onLogoutCalls = client.onLogoutCalls
   const loggedOut = onLogoutCalls > 0 || storage.current.refreshToken === null
-  const bypassed = client.bypassedFetch({ succeeded, serverRefreshes: stats.refresh.calls })
+  const bypassed = client.bypassedFetch({ succeeded, serverRefreshes: server.calls })
   error ??= clientTrouble(client, outcomes, bound.timeoutMs)
+  // Named endings are refresh-lab's own codes, which the server's profile may spell differently;
+  // with none named, no code is compared and 'simple' (refresh-lab's own) stands in.
+  const profile = settings?.profile ?? (typeof scenario.expect.requests === 'object' ? (await api.config()).profile : 'simple')
 
   const expectations = evaluate(scenario.expect, {
     clientRefreshes: bypassed ? undefined : refreshCalls.length,
-    serverRefreshes: stats.refresh.calls,
-    reuseDetected: stats.reuseDetected > 0,
+    serverRefreshes: server.calls,
+    reuseDetected: server.reuseDetected > 0,
+    reuses: server.reuseDetected,
+    replays: bypassed ? undefined : replays,
     outcomes,
     loggedOut,
     sessionLost: loggedOut || session.state !== 'active',
-    signedInState: loggedOut ? 'no, signed out' : session.state === 'active' ? 'yes' : `no, session ${session.state}`,
+    signedInState: describeSignedIn(loggedOut, session),
     onLogoutCalls,
     calls: bypassed ? undefined : calls.length + client.refused,
     maxCalls,
     timedOut: bound.reason === 'TIMEOUT',
     timeoutMs: bound.timeoutMs,
-    profile: settings.profile,
+    profile,
   })
   const verdict = error !== undefined ? 'error' : expectations.every((e) => e.pass) ? 'pass' : 'fail'
-  return {
+  const result = {
     name: scenario.name,
     description: scenario.description,
     file: loaded.file,
@@ -189,13 +234,13 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     requests: { total: outcomes.length, succeeded, failed: outcomes.length - succeeded, failures: countFailures(outcomes) },
     refresh: {
       clientCalls: refreshCalls.length,
-      serverCalls: stats.refresh.calls,
-      succeeded: stats.refresh.succeeded,
-      rejected: stats.refresh.rejected,
-      graceReuses: stats.refresh.graceReuses,
-      faulted: stats.refresh.faulted,
+      serverCalls: server.calls,
+      succeeded: server.succeeded,
+      rejected: server.rejected,
+      graceReuses: server.graceReuses,
+      faulted: server.faulted,
     },
-    reuse: { detected: stats.reuseDetected > 0, count: stats.reuseDetected, replays: countReplays(refreshCalls) },
+    reuse: { detected: server.reuseDetected > 0, count: server.reuseDetected, replays },
     loggedOut,
     onLogoutCalls,
     session: session.state,
@@ -206,88 +251,25 @@ export async function runScenario(loaded: LoadedScenario, options: ScenarioRunOp
     ...(verdict === 'pass' ? {} : client.printed()),
     durationMs: Math.round((performance.now() - started) * 10) / 10,
     ...(options.timeline && !bypassed ? { timeline: buildTimeline(calls, new Map(outcomes.map((o) => [o.id, o.ok ? 'ok' : (o.code ?? 'ERROR')]))) } : {}),
-  }
+  } satisfies ScenarioResult
+  return { result, requestsMs: createdAt === undefined ? 0 : ended - createdAt }
 }
 
-interface Observed {
-  /** Unknown when the client's calls bypassed the harness's fetch. */
-  clientRefreshes: number | undefined
-  serverRefreshes: number
-  reuseDetected: boolean
-  outcomes: RequestOutcome[]
-  loggedOut: boolean
-  /** Signed out, or holding tokens whose session is no longer active. */
-  sessionLost: boolean
-  signedInState: string
-  onLogoutCalls: number
-  calls: number | undefined
-  maxCalls: number
-  timedOut: boolean
-  timeoutMs: number
-  /** Expected error codes are refresh-lab's own; the server's profile may put others on the wire. */
-  profile: Profile
-}
-
-function evaluate(expect: ScenarioExpectations, seen: Observed): Expectation[] {
-  const results: Expectation[] = []
-  const both = expect.refreshes
-  const client = expect.clientRefreshes ?? both
-  const server = expect.serverRefreshes ?? both
-  if (client !== undefined && seen.clientRefreshes !== undefined) results.push(checkCount('refresh calls (client)', client, seen.clientRefreshes))
-  if (server !== undefined) results.push(checkCount('refresh calls (server)', server, seen.serverRefreshes))
-  if (seen.clientRefreshes !== undefined) results.push(check('client and server agree', seen.clientRefreshes, seen.serverRefreshes))
-  if (expect.reuse !== undefined) results.push(check('reuse detected', expect.reuse ? 'yes' : 'no', seen.reuseDetected ? 'yes' : 'no'))
-
-  if (expect.requests === 'all-succeeded') {
-    results.push(check('requests succeeded', seen.outcomes.length, seen.outcomes.filter((o) => o.ok).length))
-  } else if (expect.requests !== 'any') {
-    const named = expect.requests.failed
-    for (const [id, spec] of Object.entries(named)) {
-      const accepted = (Array.isArray(spec) ? spec : [spec]).map((ending) => (typeof ending === 'string' && ending !== 'ok' ? wireCode(seen.profile, ending) : ending))
-      const outcome = seen.outcomes.find((o) => o.id === id)
-      const actual = outcome === undefined ? 'not run' : outcome.ok ? 'ok' : `${outcome.code ?? 'ERROR'}${outcome.failure?.status === undefined ? '' : ` (${outcome.failure.status})`}`
-      const pass = outcome !== undefined && accepted.some((ending) => endsAs(outcome, ending))
-      const name = accepted.includes('ok') ? `request ${id} ends with` : `request ${id} fails with`
-      results.push({ name, pass, expected: accepted.map(describeEnding).join(' or '), actual })
-    }
-    const others = seen.outcomes.filter((o) => !Object.hasOwn(named, o.id))
-    results.push(check('other requests succeeded', others.length, others.filter((o) => o.ok).length))
+/** What the server counted during this run: everything after a reset, what changed since `before` otherwise. */
+function counted(before: LabStats | undefined, after: LabStats) {
+  const change = (read: (stats: LabStats) => number) => read(after) - (before === undefined ? 0 : read(before))
+  return {
+    calls: change((s) => s.refresh.calls),
+    succeeded: change((s) => s.refresh.succeeded),
+    rejected: change((s) => s.refresh.rejected),
+    graceReuses: change((s) => s.refresh.graceReuses),
+    faulted: change((s) => s.refresh.faulted),
+    reuseDetected: change((s) => s.reuseDetected),
   }
-
-  if (expect.lostSessionExplained) {
-    const lost = seen.sessionLost ? (seen.reuseDetected ? 'lost, after a detected reuse' : 'lost, with no reuse detected') : 'kept'
-    results.push({ name: 'session lost only by a detected reuse', pass: !seen.sessionLost || seen.reuseDetected, expected: 'kept, or lost after a detected reuse', actual: lost })
-  }
-  if (expect.signedOut === true) results.push(check('signed out', true, seen.loggedOut))
-  if (expect.signedOut === false) results.push(check('still signed in', 'yes', seen.signedInState))
-  if (expect.onLogout !== undefined) results.push(checkCount('onLogout calls', expect.onLogout, seen.onLogoutCalls))
-  if (expect.echoIntact) {
-    const posts = seen.outcomes.filter((o) => o.request.method.toUpperCase() === 'POST' && o.request.path.startsWith(ROUTES.echo))
-    const intact = posts.filter((o) => o.ok && isDeepStrictEqual((o.value as { data?: { received?: unknown } } | null)?.data?.received, o.request.body ?? null))
-    // No POST to /api/echo at all is a broken scenario, not a pass.
-    results.push(check('POST bodies arrived intact', posts.length === 0 ? 'at least 1 POST /api/echo' : `${posts.length} of ${posts.length}`, `${intact.length} of ${posts.length}`))
-  }
-  if (seen.calls !== undefined) results.push(checkCount('HTTP calls within the bound', { max: seen.maxCalls }, seen.calls))
-  results.push(check('finished in time', `within ${seen.timeoutMs} ms`, seen.timedOut ? 'timed out' : `within ${seen.timeoutMs} ms`))
-  return results
-}
-
-type Ending = string | { status: number }
-
-function endsAs(outcome: RequestOutcome, ending: Ending): boolean {
-  if (ending === 'ok') return outcome.ok
-  if (ending === 'any') return !outcome.ok
-  if (outcome.ok) return false
-  return typeof ending === 'string' ? outcome.code === ending : outcome.failure?.status === ending.status
-}
-
-function describeEnding(ending: Ending): string {
-  if (ending === 'any') return 'any error'
-  return typeof ending === 'string' ? ending : `any ${ending.status}`
 }
 
 /** Generous enough for any correct client: four calls a request (attempt, refresh, retry, spare) and some. */
-function defaultCallBound(scenario: Scenario): number {
+function defaultCallBound(scenario: RunnableScenario): number {
   const requests = scenario.steps.reduce((sum, step) => {
     if (step.do === 'parallel') return sum + (step.requests?.length ?? step.count ?? 1)
     if (step.do === 'sequence') return sum + step.requests.length
