@@ -31,7 +31,16 @@ function startProcess(args, env = {}) {
     child.stdout.on('data', (chunk) => {
       out += chunk
       const match = /listening on (http:\/\/[^\s/]+)/.exec(out)
-      if (match) resolve({ url: match[1], child, stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM') }) })
+      if (match)
+        resolve({
+          url: match[1],
+          child,
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', done)
+              child.kill('SIGTERM')
+            }),
+        })
     })
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)))
   })
@@ -61,14 +70,17 @@ async function post(url, path, body) {
 for (const alg of ['HS256', 'ES256']) {
   const lab = await serve('--alg', alg, ...(alg === 'HS256' ? ['--secret', 'bench-secret-bench-secret-bench-secret'] : []))
   const { data } = await post(lab.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })
-  results.server[`authedGet${alg}`] = summary(await load({ url: `${lab.url}/api/users`, headers: { authorization: `Bearer ${data.access_token}` } }))
+  results.server[`authedGet${alg}`] = summary(
+    await load({ url: `${lab.url}/api/users`, headers: { authorization: `Bearer ${data.access_token}` } }),
+  )
   await lab.stop()
 }
 {
   // A rotation loop: each connection spends the refresh token it last received.
   const lab = await serve('--secret', 'bench-secret-bench-secret-bench-secret')
   const tokens = []
-  for (let i = 0; i < connections; i += 1) tokens.push((await post(lab.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })).data.refresh_token)
+  for (let i = 0; i < connections; i += 1)
+    tokens.push((await post(lab.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })).data.refresh_token)
   let next = 0
   results.server.refreshRotation = summary(
     await load({
@@ -117,7 +129,10 @@ function wallMs(args, runs) {
   const times = []
   for (let i = 0; i < runs; i += 1) {
     const started = performance.now()
-    const result = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: `--require ${root}bench/print-maxrss.cjs` } })
+    const result = spawnSync(process.execPath, args, {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: `--require ${root}bench/print-maxrss.cjs` },
+    })
     times.push(performance.now() - started)
     if (result.status !== 0) throw new Error(`${args.join(' ')} exited ${result.status}: ${result.stderr}`)
     times.maxRssMb = Math.max(times.maxRssMb ?? 0, Number(/maxrss-kb (\d+)/.exec(result.stderr)?.[1] ?? 0) / 1024)
@@ -148,7 +163,12 @@ for (const n of quick ? [10, 100, 1000] : [10, 100, 1000, 10000]) {
     amount: sessions,
   })
   const stats = await (await fetch(`${lab.url}/_lab/stats`)).json()
-  results.sessions = { sessions: stats.store.families, idleRssMb: Math.round(idle), rssMb: Math.round(rssMb(lab.child.pid)), aboveIdleMb: Math.round(rssMb(lab.child.pid) - idle) }
+  results.sessions = {
+    sessions: stats.store.families,
+    idleRssMb: Math.round(idle),
+    rssMb: Math.round(rssMb(lab.child.pid)),
+    aboveIdleMb: Math.round(rssMb(lab.child.pid) - idle),
+  }
   await lab.stop()
 }
 
@@ -177,7 +197,10 @@ const lines = [
   `| node -e 0 | ${results.cli.nodeE0.medianMs} | 1.00× | ${results.cli.nodeE0.maxRssMb} | baseline |`,
   `| refresh-lab --help | ${results.cli.help.medianMs} | ${ratio(results.cli.help.medianMs, results.cli.nodeE0.medianMs)}× | ${results.cli.help.maxRssMb} | ≤ 1.5× |`,
   `| refresh-lab burst --parallel 10 | ${results.cli.burst10.medianMs} | ${ratio(results.cli.burst10.medianMs, results.cli.nodeE0.medianMs)}× | ${results.cli.burst10.maxRssMb} | ≤ 3× |`,
-  ...results.burst.map((b) => `| refresh-lab burst --parallel ${b.parallel} | ${b.medianMs} | ${ratio(b.medianMs, results.cli.nodeE0.medianMs)}× | ${b.maxRssMb} | ${b.parallel === 10000 ? '≤ 3000 ms, ≤ 300 MB' : '—'} |`),
+  ...results.burst.map(
+    (b) =>
+      `| refresh-lab burst --parallel ${b.parallel} | ${b.medianMs} | ${ratio(b.medianMs, results.cli.nodeE0.medianMs)}× | ${b.maxRssMb} | ${b.parallel === 10000 ? '≤ 3000 ms, ≤ 300 MB' : '—'} |`,
+  ),
   '',
   `${results.sessions.sessions} live sessions: server RSS ${results.sessions.rssMb} MB, ${results.sessions.aboveIdleMb} MB above idle (${results.sessions.idleRssMb} MB)${quick ? '' : ' (target ≤ 100 MB for 100k)'}`,
 ]

@@ -8,13 +8,22 @@ import { resolveServerConfig } from '../dist/server/config.js'
 import { startServer } from '../dist/server/start.js'
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '50' }, concurrency: { type: 'string', default: '1000' }, 'reuse-grace': { type: 'string', default: '0s' } },
+  options: {
+    rounds: { type: 'string', default: '50' },
+    concurrency: { type: 'string', default: '1000' },
+    'reuse-grace': { type: 'string', default: '0s' },
+  },
 })
 const rounds = Number(values.rounds)
 const concurrency = Number(values.concurrency)
 const dispatcher = new Agent({ connections: concurrency })
 const post = async (url, path, body) => {
-  const res = await fetch(`${url}${path}`, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    dispatcher,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
   return { status: res.status, body: await res.json() }
 }
 
@@ -23,7 +32,9 @@ const started = performance.now()
 for (let round = 1; round <= rounds; round += 1) {
   const server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', reuseGrace: values['reuse-grace'] }, {}))
   const { data } = (await post(server.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })).body
-  const answers = await Promise.all(Array.from({ length: concurrency }, () => post(server.url, '/api/auth/refresh', { refresh_token: data.refresh_token })))
+  const answers = await Promise.all(
+    Array.from({ length: concurrency }, () => post(server.url, '/api/auth/refresh', { refresh_token: data.refresh_token })),
+  )
   const rotated = server.lab.counters.snapshot().refresh.succeeded - server.lab.counters.snapshot().refresh.graceReuses
   const ok = rotated === 1 && answers.every((a) => a.status === 200 || a.status === 401)
   if (!ok) failures += 1
@@ -31,5 +42,7 @@ for (let round = 1; round <= rounds; round += 1) {
   await server.close()
 }
 await dispatcher.close()
-console.log(`${rounds} rounds of ${concurrency} concurrent refreshes in ${Math.round(performance.now() - started)} ms: ${rounds - failures} passed, ${failures} failed`)
+console.log(
+  `${rounds} rounds of ${concurrency} concurrent refreshes in ${Math.round(performance.now() - started)} ms: ${rounds - failures} passed, ${failures} failed`,
+)
 process.exitCode = failures === 0 ? 0 : 1

@@ -27,9 +27,13 @@ const users = Math.max(1, Math.min(Number(values.users), 500))
 const warmUpMs = Math.min(10_000, durationMs / 6)
 
 const bin = fileURLToPath(new URL('../bin/refresh-lab', import.meta.url))
-const server = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, bin, 'serve', '--port', '0', '--access-ttl', '1m', '--secret', 'soak-secret-soak-secret-soak-secret'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-})
+const server = spawn(
+  process.execPath,
+  [`--max-old-space-size=${heapMb}`, bin, 'serve', '--port', '0', '--access-ttl', '1m', '--secret', 'soak-secret-soak-secret-soak-secret'],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+)
 const url = await new Promise((resolve, reject) => {
   let out = ''
   server.stdout.on('data', (chunk) => {
@@ -57,7 +61,7 @@ const counts = { requests: 0, refreshes: 0, logins: 0, unexpected: 0 }
 const deadline = performance.now() + durationMs
 let stopping = false
 
-async function virtualUser(id) {
+async function virtualUser() {
   let tokens = null
   const signIn = async () => {
     const res = await call('POST', '/api/auth/login', { body: { email: 'demo@example.com', password: 'password' } })
@@ -97,7 +101,7 @@ const clockDriver = (async () => {
 })()
 
 const started = performance.now()
-const workers = Array.from({ length: users }, (_, id) => virtualUser(id))
+const workers = Array.from({ length: users }, () => virtualUser())
 await sleep(warmUpMs)
 const rssAfterWarmUp = rssMb()
 const samples = []
@@ -121,14 +125,25 @@ const report = {
   refreshes: counts.refreshes,
   logins: counts.logins,
   unexpectedAnswers: counts.unexpected,
-  server5xx: Object.values(stats.requests).reduce((sum, byStatus) => sum + Object.entries(byStatus).filter(([s]) => s.startsWith('5')).reduce((a, [, n]) => a + n, 0), 0),
+  server5xx: Object.values(stats.requests).reduce(
+    (sum, byStatus) =>
+      sum +
+      Object.entries(byStatus)
+        .filter(([s]) => s.startsWith('5'))
+        .reduce((a, [, n]) => a + n, 0),
+    0,
+  ),
   rssMb: { afterWarmUp: Math.round(rssAfterWarmUp), max: Math.round(Math.max(rssAfterWarmUp, ...samples)), atEnd: Math.round(rssAtEnd) },
   storeAtEnd: stats.store,
 }
 if (values.json) console.log(JSON.stringify(report, null, 2))
 else {
-  console.log(`soak: ${report.durationS} s, ${users} users, server heap cap ${heapMb} MB, ${report.requests} requests (${report.requestsPerSecond}/s), ${report.refreshes} refreshes, ${report.logins} sign-ins`)
+  console.log(
+    `soak: ${report.durationS} s, ${users} users, server heap cap ${heapMb} MB, ${report.requests} requests (${report.requestsPerSecond}/s), ${report.refreshes} refreshes, ${report.logins} sign-ins`,
+  )
   console.log(`errors: ${report.unexpectedAnswers} unexpected answers, ${report.server5xx} server 5xx`)
-  console.log(`server RSS: ${report.rssMb.afterWarmUp} MB after warm-up, ${report.rssMb.max} MB at most, ${report.rssMb.atEnd} MB at the end; store at the end: ${report.storeAtEnd.families} sessions, ${report.storeAtEnd.tokens} tokens`)
+  console.log(
+    `server RSS: ${report.rssMb.afterWarmUp} MB after warm-up, ${report.rssMb.max} MB at most, ${report.rssMb.atEnd} MB at the end; store at the end: ${report.storeAtEnd.families} sessions, ${report.storeAtEnd.tokens} tokens`,
+  )
 }
 process.exitCode = report.unexpectedAnswers === 0 && report.server5xx === 0 ? 0 : 1

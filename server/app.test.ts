@@ -111,7 +111,11 @@ describe('POST /api/auth/refresh', () => {
     const res = await call('POST', '/api/auth/refresh', options)
     expect(res.status).toBe(status)
     expect(res.body.error.code).toBe('VALIDATION_ERROR')
-    expect((await call('GET', '/_lab/stats')).body.refresh).toMatchObject({ calls: 1, rejected: 1, rejectedByCode: { VALIDATION_ERROR: 1 } })
+    expect((await call('GET', '/_lab/stats')).body.refresh).toMatchObject({
+      calls: 1,
+      rejected: 1,
+      rejectedByCode: { VALIDATION_ERROR: 1 },
+    })
   })
 })
 

@@ -98,7 +98,15 @@ export function rotateEvents(outcome: RotateOutcome): LabDomainEvent[] {
     case 'rotated':
       return [{ type: 'refreshed', user: outcome.family.userId, family: outcome.family.id, generation: outcome.generation }]
     case 'grace':
-      return [{ type: 'refreshed', user: outcome.family.userId, family: outcome.family.id, generation: outcome.generation, graceOf: outcome.replayedGeneration }]
+      return [
+        {
+          type: 'refreshed',
+          user: outcome.family.userId,
+          family: outcome.family.id,
+          generation: outcome.generation,
+          graceOf: outcome.replayedGeneration,
+        },
+      ]
     case 'reuse':
       return [
         { type: 'familyRevoked', family: outcome.family.id, reason: 'reuse' },
@@ -116,7 +124,9 @@ export function rotateEvents(outcome: RotateOutcome): LabDomainEvent[] {
         {
           type: 'refreshRejected',
           code: outcome.code,
-          ...('family' in outcome ? { session: { user: outcome.family.userId, family: outcome.family.id, generation: outcome.generation } } : {}),
+          ...('family' in outcome
+            ? { session: { user: outcome.family.userId, family: outcome.family.id, generation: outcome.generation } }
+            : {}),
         },
       ]
   }

@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto'
 import type { Profile } from '../src/shared/profiles.js'
 import { complaintAbout } from '../src/shared/checks.js'
-import { checkSetting, parsedName, SETTING_NAMES, SETTINGS, type LiveSettings, type ParsedSettings, type SettingName, type SettingsInput, type SigningAlg } from '../src/shared/settings.js'
+import {
+  checkSetting,
+  parsedName,
+  SETTING_NAMES,
+  SETTINGS,
+  type LiveSettings,
+  type ParsedSettings,
+  type SettingName,
+  type SettingsInput,
+  type SigningAlg,
+} from '../src/shared/settings.js'
 import { ConfigError } from './config-error.js'
 
 export { ConfigError } from './config-error.js'
@@ -74,11 +84,15 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
 
   // What no single setting can check alone.
   const { alg, host, labToken } = settings
-  if (alg !== 'HS256' && source.secret === '--secret') throw new ConfigError(`--secret: signs HS256 only; with --alg ${alg} give --key or let a key pair be generated`)
-  if (alg === 'HS256' && settings.key !== undefined) throw new ConfigError('--key: is for --alg ES256, RS256 or EdDSA; HS256 signs with --secret')
+  if (alg !== 'HS256' && source.secret === '--secret')
+    throw new ConfigError(`--secret: signs HS256 only; with --alg ${alg} give --key or let a key pair be generated`)
+  if (alg === 'HS256' && settings.key !== undefined)
+    throw new ConfigError('--key: is for --alg ES256, RS256 or EdDSA; HS256 signs with --secret')
   if (settings.fsync && settings.dataDir === undefined) throw new ConfigError('--fsync: only means something with --data-dir')
   if (!isLoopback(host) && labToken === undefined) {
-    throw new ConfigError(`--host ${host} is not a loopback address: anyone on the network could reset or steer the lab, so give --lab-token (or REFRESH_LAB_TOKEN)`)
+    throw new ConfigError(
+      `--host ${host} is not a loopback address: anyone on the network could reset or steer the lab, so give --lab-token (or REFRESH_LAB_TOKEN)`,
+    )
   }
 
   const { key, cors, secret, users, ...rest } = settings

@@ -66,9 +66,9 @@ export class DataDir {
     if (keys !== undefined) checkKeys(keys, join(dir, KEYS))
     const snapshot = dataDir.#readJson<unknown>(SNAPSHOT) ?? []
     if (!Array.isArray(snapshot)) throw corrupt(join(dir, SNAPSHOT), 'not a list of entries')
-    snapshot.forEach((entry, index) => checkEntry(entry, `${join(dir, SNAPSHOT)} entry ${index + 1}`))
+    for (const [index, entry] of snapshot.entries()) checkEntry(entry, `${join(dir, SNAPSHOT)} entry ${index + 1}`)
     const journal = dataDir.#readJournal()
-    journal.forEach((entry, index) => checkEntry(entry, `${join(dir, JOURNAL)} line ${index + 1}`))
+    for (const [index, entry] of journal.entries()) checkEntry(entry, `${join(dir, JOURNAL)} line ${index + 1}`)
     return { dataDir, recovered: { keys: keys as PersistedKeys | undefined, entries: [...(snapshot as JournalEntry[]), ...journal] } }
   }
 
@@ -93,7 +93,9 @@ export class DataDir {
       if (this.fsync) fsyncSync(this.#fd)
     } catch (error) {
       // Memory already holds the change: answering on would build on a state the disk never saw.
-      console.error(`refresh-lab: cannot write ${join(this.dir, JOURNAL)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); stopping rather than lose answered changes`)
+      console.error(
+        `refresh-lab: cannot write ${join(this.dir, JOURNAL)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); stopping rather than lose answered changes`,
+      )
       process.exit(70)
     }
     this.#bytes += line.length
@@ -117,7 +119,9 @@ export class DataDir {
       text = readFileSync(join(this.dir, name), 'utf8')
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw new ConfigError(`--data-dir: cannot read ${join(this.dir, name)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+      throw new ConfigError(
+        `--data-dir: cannot read ${join(this.dir, name)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      )
     }
     try {
       return JSON.parse(text) as T
@@ -172,7 +176,9 @@ export class DataDir {
 }
 
 function corrupt(where: string, what: string): ConfigError {
-  return new ConfigError(`--data-dir: ${where} is corrupt (${what}); refresh-lab will not start over it and lose data: move it away to start empty`)
+  return new ConfigError(
+    `--data-dir: ${where} is corrupt (${what}); refresh-lab will not start over it and lose data: move it away to start empty`,
+  )
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -204,13 +210,24 @@ function checkEntry(entry: unknown, where: string): void {
   if (!isObject(store)) throw corrupt(where, 'store is not an object')
   const { families = [], tokens = [], forgetFamilies = [], forgetTokens = [] } = store
   const family = (f: unknown) =>
-    isObject(f) && typeof f['id'] === 'string' && typeof f['userId'] === 'string' && isTime(f['createdAt']) && isTime(f['expiresAt']) &&
-    (f['status'] === 'active' || f['status'] === 'revoked') && isInt(f['generation'])
+    isObject(f) &&
+    typeof f['id'] === 'string' &&
+    typeof f['userId'] === 'string' &&
+    isTime(f['createdAt']) &&
+    isTime(f['expiresAt']) &&
+    (f['status'] === 'active' || f['status'] === 'revoked') &&
+    isInt(f['generation'])
   const token = (t: unknown) => {
     if (!Array.isArray(t) || typeof t[0] !== 'string' || !isObject(t[1])) return false
     const r = t[1]
-    return typeof r['familyId'] === 'string' && isInt(r['generation']) && isTime(r['issuedAt']) && isTime(r['expiresAt']) &&
-      (r['rotatedAt'] === null || isTime(r['rotatedAt'])) && isInt(r['graceUses'])
+    return (
+      typeof r['familyId'] === 'string' &&
+      isInt(r['generation']) &&
+      isTime(r['issuedAt']) &&
+      isTime(r['expiresAt']) &&
+      (r['rotatedAt'] === null || isTime(r['rotatedAt'])) &&
+      isInt(r['graceUses'])
+    )
   }
   const strings = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === 'string')
   if (!Array.isArray(families) || !families.every(family)) throw corrupt(where, 'a session of the wrong shape')

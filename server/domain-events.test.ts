@@ -15,7 +15,9 @@ describe('DomainEvents', () => {
 
 describe('a refresh, event by event, through the app', () => {
   const refreshEntries = async (call: ReturnType<typeof lab>['call']) =>
-    ((await call('GET', '/_lab/events')).body.events as { type: string }[]).filter((e) => e.type === 'refresh' || e.type === 'reuse_detected')
+    ((await call('GET', '/_lab/events')).body.events as { type: string }[]).filter(
+      (e) => e.type === 'refresh' || e.type === 'reuse_detected',
+    )
 
   it('counts and logs a refresh once', async () => {
     const { login, refresh, call } = lab()
@@ -42,7 +44,11 @@ describe('a refresh, event by event, through the app', () => {
     const { call } = lab()
     await call('POST', '/api/auth/refresh', { json: {} })
     await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token' } })
-    expect((await call('GET', '/_lab/stats')).body.refresh).toMatchObject({ calls: 2, rejected: 2, rejectedByCode: { VALIDATION_ERROR: 2 } })
+    expect((await call('GET', '/_lab/stats')).body.refresh).toMatchObject({
+      calls: 2,
+      rejected: 2,
+      rejectedByCode: { VALIDATION_ERROR: 2 },
+    })
     expect(await refreshEntries(call)).toEqual([])
   })
 

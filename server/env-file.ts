@@ -17,7 +17,9 @@ export function environmentWithEnvFile(envFile: string | undefined, env: Env = p
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new ConfigError(`--env-file: cannot read ${envFile ?? file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+    throw new ConfigError(
+      `--env-file: cannot read ${envFile ?? file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    )
   }
   return { ...parseEnv(text), ...env }
 }

@@ -51,7 +51,11 @@ describe('the event log as a subscriber of domain events', () => {
 
   // The entries are a public JSON shape (LabEvent in src/shared/wire.ts): these are the ones the lab wrote before events existed.
   it.each<[string, LabDomainEvent, ReturnType<typeof logEntryFor>]>([
-    ['a sign-in', { type: 'signedIn', user: 'usr_1', family: 'fam_1' }, { type: 'login', user: 'usr_1', family: 'fam_1', generation: 1, status: 200 }],
+    [
+      'a sign-in',
+      { type: 'signedIn', user: 'usr_1', family: 'fam_1' },
+      { type: 'login', user: 'usr_1', family: 'fam_1', generation: 1, status: 200 },
+    ],
     ['a refresh', { type: 'refreshed', ...session }, { type: 'refresh', status: 200, ...session }],
     [
       'a grace reuse',
@@ -63,16 +67,32 @@ describe('the event log as a subscriber of domain events', () => {
       { type: 'refreshRejected', code: 'REFRESH_TOKEN_EXPIRED', session },
       { type: 'refresh', status: 401, code: 'REFRESH_TOKEN_EXPIRED', ...session },
     ],
-    ['a refresh of an unknown token', { type: 'refreshRejected', code: 'INVALID_REFRESH_TOKEN' }, { type: 'refresh', status: 401, code: 'INVALID_REFRESH_TOKEN' }],
-    ['a refresh without a readable token (counted only)', { type: 'refreshRejected', code: 'VALIDATION_ERROR', malformed: true }, undefined],
+    [
+      'a refresh of an unknown token',
+      { type: 'refreshRejected', code: 'INVALID_REFRESH_TOKEN' },
+      { type: 'refresh', status: 401, code: 'INVALID_REFRESH_TOKEN' },
+    ],
+    [
+      'a refresh without a readable token (counted only)',
+      { type: 'refreshRejected', code: 'VALIDATION_ERROR', malformed: true },
+      undefined,
+    ],
     ['a revoked family (counted only)', { type: 'familyRevoked', family: 'fam_1', reason: 'reuse' }, undefined],
-    ['a logout', { type: 'signedOut', user: 'usr_1', family: 'fam_1', via: 'logout' }, { type: 'logout', user: 'usr_1', family: 'fam_1', status: 200 }],
+    [
+      'a logout',
+      { type: 'signedOut', user: 'usr_1', family: 'fam_1', via: 'logout' },
+      { type: 'logout', user: 'usr_1', family: 'fam_1', status: 200 },
+    ],
     [
       'an OAuth revocation',
       { type: 'signedOut', family: 'fam_1', via: 'revocation' },
       { type: 'logout', family: 'fam_1', status: 200, detail: 'revoked through /oauth/revoke' },
     ],
-    ['a lab revocation', { type: 'sessionsRevoked', count: 1, scope: { user: 'a@b.c' } }, { type: 'revoke', detail: '1 session revoked (user a@b.c)' }],
+    [
+      'a lab revocation',
+      { type: 'sessionsRevoked', count: 1, scope: { user: 'a@b.c' } },
+      { type: 'revoke', detail: '1 session revoked (user a@b.c)' },
+    ],
     [
       'a lab expiry',
       { type: 'tokensExpired', tokens: 'both', scope: { family: 'fam_1' }, marks: [] },
@@ -83,7 +103,11 @@ describe('the event log as a subscriber of domain events', () => {
       { type: 'clockMoved', now: Date.UTC(2030, 0, 1), offsetMs: 35_000 },
       { type: 'clock', detail: 'clock now 2030-01-01T00:00:00.000Z (offset 35000 ms)' },
     ],
-    ['a fault set', { type: 'faultSet', fault }, { type: 'fault', detail: 'set: POST /api/auth/refresh, answer 503, 1 more call after this' }],
+    [
+      'a fault set',
+      { type: 'faultSet', fault },
+      { type: 'fault', detail: 'set: POST /api/auth/refresh, answer 503, 1 more call after this' },
+    ],
     [
       'a fault taken',
       { type: 'faultInjected', kind: 'status', route: 'POST /api/auth/refresh', fault },

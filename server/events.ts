@@ -95,7 +95,12 @@ export function logEntryFor(event: LabDomainEvent): NewLabEvent | undefined {
     }
     case 'refreshRejected':
       if (event.malformed) return undefined
-      return { type: 'refresh', status: 401, code: event.code, ...(event.session ? { user: event.session.user, family: event.session.family, generation: event.session.generation } : {}) }
+      return {
+        type: 'refresh',
+        status: 401,
+        code: event.code,
+        ...(event.session ? { user: event.session.user, family: event.session.family, generation: event.session.generation } : {}),
+      }
     case 'reuseDetected':
       return {
         type: 'reuse_detected',

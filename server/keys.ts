@@ -26,7 +26,12 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const
  * `--key` (PKCS#8 PEM or a private JWK) or generate a fresh pair, and publish the public half with
  * its RFC 7638 thumbprint as `kid`, so a backend can verify tokens with `createRemoteJWKSet`.
  */
-export async function loadSigningKeys(options: { alg: SigningAlg; secret: Uint8Array; keyFile?: string; privateJwk?: JWK }): Promise<SigningKeys> {
+export async function loadSigningKeys(options: {
+  alg: SigningAlg
+  secret: Uint8Array
+  keyFile?: string
+  privateJwk?: JWK
+}): Promise<SigningKeys> {
   const { alg } = options
   if (alg === 'HS256') {
     const key = await webcrypto.subtle.importKey('raw', options.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
@@ -45,7 +50,13 @@ export async function loadSigningKeys(options: { alg: SigningAlg; secret: Uint8A
   const kid = await calculateJwkThumbprint(jwk)
   const publicJwk = { ...jwk, kid, alg, use: 'sig' }
   const verifyKey = (await importJWK(publicJwk, alg)) as webcrypto.CryptoKey
-  return { alg, signKey: privateKey as webcrypto.CryptoKey, verifyKey, publicJwk, ...(generated ? { generatedPrivateJwk: privateJwk } : {}) }
+  return {
+    alg,
+    signKey: privateKey as webcrypto.CryptoKey,
+    verifyKey,
+    publicJwk,
+    ...(generated ? { generatedPrivateJwk: privateJwk } : {}),
+  }
 }
 
 async function readPrivateKey(file: string, alg: SigningAlg): Promise<webcrypto.CryptoKey> {

@@ -47,7 +47,10 @@ export class Persistence {
     const kept = (this.#kept = opened?.recovered.keys)
     this.keys = {
       ...(kept ? { refreshKey: Buffer.from(kept.refreshKey, 'base64') } : {}),
-      secret: config.secretSource === 'random' && kept?.hs256Secret !== undefined ? new Uint8Array(Buffer.from(kept.hs256Secret, 'base64')) : config.secret,
+      secret:
+        config.secretSource === 'random' && kept?.hs256Secret !== undefined
+          ? new Uint8Array(Buffer.from(kept.hs256Secret, 'base64'))
+          : config.secret,
       ...(config.keyFile === undefined && kept?.privateJwk !== undefined ? { privateJwk: kept.privateJwk } : {}),
     }
   }
@@ -110,7 +113,10 @@ export function journalEntriesFor(event: LabDomainEvent): JournalEntry[] {
     case 'clockMoved':
       return [{ clockOffsetMs: event.offsetMs }]
     case 'tokensExpired':
-      return event.marks.map((mark): JournalEntry => (mark.family === undefined ? { expiredThroughAll: mark.through } : { expiredFamily: [mark.family, mark.through] }))
+      return event.marks.map(
+        (mark): JournalEntry =>
+          mark.family === undefined ? { expiredThroughAll: mark.through } : { expiredFamily: [mark.family, mark.through] },
+      )
     default:
       // Sessions and tokens reach the journal as the store's own changes (RefreshStore.attachJournal).
       return []

@@ -32,7 +32,13 @@ class Model {
   login(id: string, token: string, now: number) {
     const family: ModelFamily = { id, revoked: false, expiresAt: now + this.s.sessionTtlMs, generation: 1 }
     this.families.push(family)
-    this.tokens.set(token, { family: this.families.length - 1, generation: 1, expiresAt: Math.min(now + this.s.refreshTtlMs, family.expiresAt), rotatedAt: null, graceUses: 0 })
+    this.tokens.set(token, {
+      family: this.families.length - 1,
+      generation: 1,
+      expiresAt: Math.min(now + this.s.refreshTtlMs, family.expiresAt),
+      rotatedAt: null,
+      graceUses: 0,
+    })
   }
 
   /** What the store must answer, as kind/code and generation; `issued` is the real store's new token, if any. */
@@ -49,7 +55,8 @@ class Model {
       if (inside) {
         t.graceUses += 1
         let newest = t
-        while (newest.child !== undefined && (this.tokens.get(newest.child) as ModelToken).rotatedAt !== null) newest = this.tokens.get(newest.child) as ModelToken
+        while (newest.child !== undefined && (this.tokens.get(newest.child) as ModelToken).rotatedAt !== null)
+          newest = this.tokens.get(newest.child) as ModelToken
         const answer = newest.child === undefined ? newest : (this.tokens.get(newest.child) as ModelToken)
         return now >= answer.expiresAt ? `rejected REFRESH_TOKEN_EXPIRED ${answer.generation}` : `grace ${answer.generation}`
       }
@@ -60,7 +67,13 @@ class Model {
     f.generation = t.generation + 1
     if (issued !== undefined) {
       t.child = issued
-      this.tokens.set(issued, { family: t.family, generation: t.generation + 1, expiresAt: Math.min(now + this.s.refreshTtlMs, f.expiresAt), rotatedAt: null, graceUses: 0 })
+      this.tokens.set(issued, {
+        family: t.family,
+        generation: t.generation + 1,
+        expiresAt: Math.min(now + this.s.refreshTtlMs, f.expiresAt),
+        rotatedAt: null,
+        graceUses: 0,
+      })
     }
     return `rotated ${t.generation + 1}`
   }

@@ -125,7 +125,9 @@ export class RefreshStore {
     if (!this.#journal) return
     this.#journal({
       ...(families.length > 0 ? { families: families.map((f) => ({ ...f })) } : {}),
-      ...(hashes.length > 0 ? { tokens: hashes.map((h) => [h, { ...(this.#tokens.get(h) as TokenRecord) }] as [string, TokenRecord]) } : {}),
+      ...(hashes.length > 0
+        ? { tokens: hashes.map((h) => [h, { ...(this.#tokens.get(h) as TokenRecord) }] as [string, TokenRecord]) }
+        : {}),
     })
   }
 

@@ -16,7 +16,10 @@ const issued = {
 describe('wireProfile', () => {
   it('simple: the envelope and status of the LabError as thrown', () => {
     const simple = wireProfile('simple')
-    expect(simple.error(new LabError('REFRESH_TOKEN_REUSED', 'spent twice'))).toEqual({ status: 401, body: { error: { code: 'REFRESH_TOKEN_REUSED', message: 'spent twice' } } })
+    expect(simple.error(new LabError('REFRESH_TOKEN_REUSED', 'spent twice'))).toEqual({
+      status: 401,
+      body: { error: { code: 'REFRESH_TOKEN_REUSED', message: 'spent twice' } },
+    })
     expect(simple.error(new LabError('VALIDATION_ERROR', 'not JSON', 400)).status).toBe(400)
     expect(simple.tokens(issued, 'register')).toEqual({
       status: 201,
@@ -26,9 +29,18 @@ describe('wireProfile', () => {
 
   it("grit: Grit's codes, 422 for any validation error, tokens under data.tokens with the user only on sign-in", () => {
     const grit = wireProfile('grit')
-    expect(grit.error(new LabError('REFRESH_TOKEN_REUSED', 'spent twice'))).toEqual({ status: 401, body: { error: { code: 'SESSION_REVOKED', message: 'spent twice' } } })
+    expect(grit.error(new LabError('REFRESH_TOKEN_REUSED', 'spent twice'))).toEqual({
+      status: 401,
+      body: { error: { code: 'SESSION_REVOKED', message: 'spent twice' } },
+    })
     expect(grit.error(new LabError('VALIDATION_ERROR', 'not JSON', 400)).status).toBe(422)
-    expect(grit.tokens(issued, 'signIn').body).toMatchObject({ data: { user: { id: 'usr_1' }, tokens: { expires_at: 1_800_000_900 } }, message: 'Login successful' })
-    expect(grit.tokens(issued, 'refresh').body).toEqual({ data: { tokens: { access_token: 'a.b.c', refresh_token: 'r1', expires_at: 1_800_000_900 } }, message: 'Token refreshed' })
+    expect(grit.tokens(issued, 'signIn').body).toMatchObject({
+      data: { user: { id: 'usr_1' }, tokens: { expires_at: 1_800_000_900 } },
+      message: 'Login successful',
+    })
+    expect(grit.tokens(issued, 'refresh').body).toEqual({
+      data: { tokens: { access_token: 'a.b.c', refresh_token: 'r1', expires_at: 1_800_000_900 } },
+      message: 'Token refreshed',
+    })
   })
 })

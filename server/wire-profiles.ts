@@ -1,4 +1,4 @@
-import { LabError, type ErrorEnvelope } from '../src/shared/errors.js'
+import type { LabError, ErrorEnvelope } from '../src/shared/errors.js'
 import { wireCode, type Profile } from '../src/shared/profiles.js'
 import type { UserAccount } from './config.js'
 import type { IssuedTokens } from './auth-service.js'
@@ -32,7 +32,9 @@ const simple: WireProfile = {
   name: 'simple',
   tokens: (issued, kind) => ({
     status: kind === 'register' ? 201 : 200,
-    body: { data: { access_token: issued.accessToken, refresh_token: issued.refreshToken, expires_in: issued.expiresIn, token_type: 'Bearer' } },
+    body: {
+      data: { access_token: issued.accessToken, refresh_token: issued.refreshToken, expires_in: issued.expiresIn, token_type: 'Bearer' },
+    },
   }),
   error: (error) => ({ status: error.status, body: error.toEnvelope() }),
   signedOut: () => ({ status: 200, body: { data: { signed_out: true } } }),

@@ -71,7 +71,9 @@ describe('serve --lab-token', () => {
       expect(serve.banner).toContain('lab API: guarded by --lab-token')
       const without = await runCli(['stats', '--url', serve.url])
       expect(without.code).toBe(2)
-      expect(without.stderr.trim()).toBe(`refresh-lab: ${serve.url} guards its lab API with a token: give --lab-token or set REFRESH_LAB_TOKEN`)
+      expect(without.stderr.trim()).toBe(
+        `refresh-lab: ${serve.url} guards its lab API with a token: give --lab-token or set REFRESH_LAB_TOKEN`,
+      )
       expect((await runCli(['stats', '--url', serve.url, '--lab-token', token])).code).toBe(0)
       expect((await runCli(['burst', '--url', serve.url], { env: { REFRESH_LAB_TOKEN: token } })).code).toBe(0)
     } finally {

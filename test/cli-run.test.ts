@@ -17,9 +17,26 @@ describe('refresh-lab run', () => {
     const result = await runCli(['run', '--json'])
     expect(result.code).toBe(0)
     const report = JSON.parse(result.stdout) as RunReport
-    expect(report).toMatchObject({ schema: 'refresh-lab/run@1', verdict: 'pass', client: 'reference', summary: { total: 20, passed: 19, failed: 0, nonStrict: 1 } })
+    expect(report).toMatchObject({
+      schema: 'refresh-lab/run@1',
+      verdict: 'pass',
+      client: 'reference',
+      summary: { total: 20, passed: 19, failed: 0, nonStrict: 1 },
+    })
     expect(Object.keys(report.scenarios[0] ?? {})).toEqual(
-      expect.arrayContaining(['name', 'description', 'level', 'verdict', 'requests', 'refresh', 'reuse', 'loggedOut', 'onLogoutCalls', 'expectations', 'durationMs']),
+      expect.arrayContaining([
+        'name',
+        'description',
+        'level',
+        'verdict',
+        'requests',
+        'refresh',
+        'reuse',
+        'loggedOut',
+        'onLogoutCalls',
+        'expectations',
+        'durationMs',
+      ]),
     )
   })
 
@@ -54,7 +71,7 @@ describe('refresh-lab run', () => {
     expectOneLine(result.stderr, fragment)
   })
 
-  it("proves the example user client from examples/, written in TypeScript", async () => {
+  it('proves the example user client from examples/, written in TypeScript', async () => {
     const result = await runCli(['run', '--client', './examples/lesson-client.ts', '--json'])
     expect(result.code).toBe(0)
     expect((JSON.parse(result.stdout) as RunReport).summary).toEqual({ total: 20, passed: 19, failed: 0, nonStrict: 1 })
@@ -70,7 +87,10 @@ describe('refresh-lab run', () => {
 
   it('refuses a broken scenario file and an unknown scenario with one line, exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-bad-'))
-    writeFileSync(join(dir, 'broken.json'), JSON.stringify({ name: 'broken', description: 'a broken one for the test here', steps: [], expect: {} }))
+    writeFileSync(
+      join(dir, 'broken.json'),
+      JSON.stringify({ name: 'broken', description: 'a broken one for the test here', steps: [], expect: {} }),
+    )
     const broken = await runCli(['run', './broken.json'], { cwd: dir })
     expect(broken.code).toBe(2)
     expectOneLine(broken.stderr, './broken.json: steps: Too small: expected array to have >=1 items')

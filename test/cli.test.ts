@@ -143,7 +143,18 @@ describe('refresh-lab burst', () => {
 
   it('lists every built-in client in its help', async () => {
     const help = await runCli(['burst', '--help'])
-    for (const name of ['reference', 'naive', 'stale-capture', 'access-only', 'logout-on-any-error', 'body-lost', 'self-intercept', 'retry-forever', 'unawaited-save', 'logout-on-5xx']) {
+    for (const name of [
+      'reference',
+      'naive',
+      'stale-capture',
+      'access-only',
+      'logout-on-any-error',
+      'body-lost',
+      'self-intercept',
+      'retry-forever',
+      'unawaited-save',
+      'logout-on-5xx',
+    ]) {
       expect(help.stdout).toContain(name)
     }
     expect(help.stdout).toContain('exec:<command>')
@@ -153,8 +164,24 @@ describe('refresh-lab burst', () => {
     const report = json((await runCli(['burst', '--json'])).stdout)
     expect(Object.keys(report).sort()).toEqual(
       [
-        'schema', 'verdict', 'url', 'embedded', 'client', 'parallel', 'method', 'path', 'requests', 'refresh',
-        'reuse', 'loggedOut', 'onLogoutCalls', 'session', 'expectations', 'clientCounts', 'notes', 'durationMs',
+        'schema',
+        'verdict',
+        'url',
+        'embedded',
+        'client',
+        'parallel',
+        'method',
+        'path',
+        'requests',
+        'refresh',
+        'reuse',
+        'loggedOut',
+        'onLogoutCalls',
+        'session',
+        'expectations',
+        'clientCounts',
+        'notes',
+        'durationMs',
       ].sort(),
     )
     expect(report.expectations[0]).toEqual({ name: 'refresh calls (client)', pass: true, expected: 1, actual: 1 })

@@ -32,7 +32,9 @@ describe('--data-dir survives kill -9', () => {
     let running = true
     const loops = sessions.map(async (session) => {
       while (running) {
-        const answer = await post(serve.url, '/api/auth/refresh', { refresh_token: session.acknowledged.refresh_token }).catch(() => undefined)
+        const answer = await post(serve.url, '/api/auth/refresh', { refresh_token: session.acknowledged.refresh_token }).catch(
+          () => undefined,
+        )
         if (answer?.status !== 200) return
         session.acknowledged = answer.body.data!
         session.generation += 1
@@ -80,7 +82,9 @@ describe('--data-dir survives kill -9', () => {
     writeFileSync(join(dir, file), content)
     const result = await runCli(['serve', '--port', '0', '--data-dir', dir])
     expect(result.code).toBe(2)
-    expect(result.stderr.trim()).toBe(`refresh-lab: --data-dir: ${join(dir, message)}; refresh-lab will not start over it and lose data: move it away to start empty`)
+    expect(result.stderr.trim()).toBe(
+      `refresh-lab: --data-dir: ${join(dir, message)}; refresh-lab will not start over it and lose data: move it away to start empty`,
+    )
     expect(readFileSync(join(dir, file), 'utf8')).toBe(content)
   })
 
@@ -95,7 +99,8 @@ describe('--data-dir survives kill -9', () => {
     await new Promise((resolve) => first.child.once('close', resolve))
     const second = await startServe(['--data-dir', dir, '--secret', 'expiry-secret-expiry-secret-expiry', '--port', port])
     try {
-      const me = (token: string) => fetch(`${second.url}/api/auth/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)
+      const me = (token: string) =>
+        fetch(`${second.url}/api/auth/me`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status)
       expect(await me(expiredBefore.access_token)).toBe(401) // the expiry acknowledged before the crash holds
       expect(await me(old.access_token)).toBe(200)
       await post(second.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })

@@ -20,14 +20,21 @@ const body = fc.oneof(
   fc.constant(undefined),
   fc.string({ maxLength: 200 }),
   fc.json({ maxDepth: 4 }),
-  fc.record({ email: fc.oneof(fc.string(), fc.integer(), fc.constant(null)), password: fc.oneof(fc.string(), fc.boolean()) }).map((o) => JSON.stringify(o)),
+  fc
+    .record({ email: fc.oneof(fc.string(), fc.integer(), fc.constant(null)), password: fc.oneof(fc.string(), fc.boolean()) })
+    .map((o) => JSON.stringify(o)),
   fc.record({ refresh_token: fc.oneof(fc.string(), fc.integer()) }).map((o) => JSON.stringify(o)),
-  fc.record({ grant_type: fc.constantFrom('password', 'refresh_token', 'x'), refresh_token: fc.string() }).map((o) => new URLSearchParams(o).toString()),
+  fc
+    .record({ grant_type: fc.constantFrom('password', 'refresh_token', 'x'), refresh_token: fc.string() })
+    .map((o) => new URLSearchParams(o).toString()),
 )
 const headerValue = fc.stringMatching(/^[\x20-\x7e]{0,60}$/)
 const headers = fc.record(
   {
-    authorization: fc.oneof(headerValue, headerValue.map((v) => `Bearer ${v}`)),
+    authorization: fc.oneof(
+      headerValue,
+      headerValue.map((v) => `Bearer ${v}`),
+    ),
     'content-type': fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', ''),
   },
   { requiredKeys: [] },

@@ -45,8 +45,18 @@ const rows: Row[] = [
   ['a trailing comma', async () => login(raw('{"email":"a@b.c","password":"x",}')), 400, 'VALIDATION_ERROR'],
   ['an empty body', async () => login(raw('')), 400, 'VALIDATION_ERROR'],
   ['a body of blanks', async () => login(raw('   \n ')), 400, 'VALIDATION_ERROR'],
-  ['a form-encoded body', async () => login(raw('email=demo%40example.com&password=password', 'application/x-www-form-urlencoded')), 400, 'VALIDATION_ERROR'],
-  ['a multipart body', async () => login(raw('--b\r\nContent-Disposition: form-data; name="email"\r\n\r\nx\r\n--b--', 'multipart/form-data; boundary=b')), 400, 'VALIDATION_ERROR'],
+  [
+    'a form-encoded body',
+    async () => login(raw('email=demo%40example.com&password=password', 'application/x-www-form-urlencoded')),
+    400,
+    'VALIDATION_ERROR',
+  ],
+  [
+    'a multipart body',
+    async () => login(raw('--b\r\nContent-Disposition: form-data; name="email"\r\n\r\nx\r\n--b--', 'multipart/form-data; boundary=b')),
+    400,
+    'VALIDATION_ERROR',
+  ],
   ['an XML body', async () => login(raw('<login><email>x</email></login>', 'application/xml')), 400, 'VALIDATION_ERROR'],
   // JSON of the wrong shape
   ['a JSON array', async () => login(json([])), 422, 'VALIDATION_ERROR'],
@@ -57,22 +67,47 @@ const rows: Row[] = [
   ['deeply nested arrays', async () => login(raw(deepArray)), 422, 'VALIDATION_ERROR'],
   ['a deeply nested object in a field', async () => login(raw(`{"email":${deepObject},"password":"p"}`)), 422, 'VALIDATION_ERROR'],
   ['duplicate keys', async () => login(raw('{"email":"x@y.z","email":"demo@example.com","password":"password"}')), 400, 'VALIDATION_ERROR'],
-  ['duplicate keys, nested', async () => login(raw('{"email":"demo@example.com","password":"password","meta":{"a":1,"a":2}}')), 400, 'VALIDATION_ERROR'],
+  [
+    'duplicate keys, nested',
+    async () => login(raw('{"email":"demo@example.com","password":"password","meta":{"a":1,"a":2}}')),
+    400,
+    'VALIDATION_ERROR',
+  ],
   // Missing, extra, mistyped and empty fields
   ['no password', async () => login(json({ email: 'demo@example.com' })), 422, 'VALIDATION_ERROR'],
   ['no email', async () => login(json({ password: 'password' })), 422, 'VALIDATION_ERROR'],
   ['an email that is a number', async () => login(json({ email: 42, password: 'password' })), 422, 'VALIDATION_ERROR'],
-  ['a password that is an object', async () => login(json({ email: 'demo@example.com', password: { $ne: null } })), 422, 'VALIDATION_ERROR'],
+  [
+    'a password that is an object',
+    async () => login(json({ email: 'demo@example.com', password: { $ne: null } })),
+    422,
+    'VALIDATION_ERROR',
+  ],
   ['a password that is an array', async () => login(json({ email: 'demo@example.com', password: ['password'] })), 422, 'VALIDATION_ERROR'],
   ['an email that is null', async () => login(json({ email: null, password: 'password' })), 422, 'VALIDATION_ERROR'],
   ['an empty email', async () => login(json({ email: '', password: 'password' })), 422, 'VALIDATION_ERROR'],
   ['an empty password', async () => login(json({ email: 'demo@example.com', password: '' })), 422, 'VALIDATION_ERROR'],
-  ['extra fields with a wrong password', async () => login(json({ email: 'demo@example.com', password: 'nope', admin: true })), 401, 'INVALID_CREDENTIALS'],
+  [
+    'extra fields with a wrong password',
+    async () => login(json({ email: 'demo@example.com', password: 'nope', admin: true })),
+    401,
+    'INVALID_CREDENTIALS',
+  ],
   ['a 1 MB email', async () => login(json({ email: 'a'.repeat(1 << 20), password: 'x' })), 413, 'PAYLOAD_TOO_LARGE'],
   ['a 60 KB email, under the limit', async () => login(json({ email: 'a'.repeat(60_000), password: 'x' })), 401, 'INVALID_CREDENTIALS'],
   ['unicode in the email', async () => login(json({ email: 'ḋemo@例え.jp', password: 'пароль' })), 401, 'INVALID_CREDENTIALS'],
-  ['a NUL byte in the email', async () => login(json({ email: 'demo\u0000@example.com', password: 'password' })), 401, 'INVALID_CREDENTIALS'],
-  ['a NUL byte in the password', async () => login(json({ email: 'demo@example.com', password: 'password\u0000' })), 401, 'INVALID_CREDENTIALS'],
+  [
+    'a NUL byte in the email',
+    async () => login(json({ email: 'demo\u0000@example.com', password: 'password' })),
+    401,
+    'INVALID_CREDENTIALS',
+  ],
+  [
+    'a NUL byte in the password',
+    async () => login(json({ email: 'demo@example.com', password: 'password\u0000' })),
+    401,
+    'INVALID_CREDENTIALS',
+  ],
   ['lone surrogates', async () => login(raw('{"email":"\\ud800@x.y","password":"\\udfff"}')), 401, 'INVALID_CREDENTIALS'],
   // Refresh bodies
   ['refresh without refresh_token', async () => refresh(json({})), 422, 'VALIDATION_ERROR'],
@@ -95,24 +130,69 @@ const rows: Row[] = [
   ['three dots of garbage', async () => users(bearer('Bearer a.b.c')), 401, 'INVALID_TOKEN'],
   ['an 8 KB token', async () => users(bearer(`Bearer ${'x'.repeat(8_000)}`)), 401, 'INVALID_TOKEN'],
   // JWT tampering
-  ['alg:none', async () => users(bearer(`Bearer ${new UnsecuredJWT({ sid: 'fam_x', typ: 'access', sub: 'usr_1', jti: '1.a', iat: now() }).setIssuer('http://localhost').setAudience('refresh-lab').setExpirationTime(now() + 600).encode()}`)), 401, 'INVALID_TOKEN'],
-  ['a flipped signature byte', async () => {
-    const token = await signed({})
-    const last = token.at(-2) === 'A' ? 'B' : 'A'
-    return users(bearer(`Bearer ${token.slice(0, -2)}${last}${token.at(-1)}`))
-  }, 401, 'INVALID_TOKEN'],
-  ['a changed payload', async () => {
-    const [header, , signature] = (await signed({})).split('.')
-    const payload = Buffer.from(JSON.stringify({ sub: 'usr_2', sid: 'fam_x', typ: 'access', iss: 'http://localhost', aud: 'refresh-lab', exp: now() + 600, iat: now(), jti: '1.a' })).toString('base64url')
-    return users(bearer(`Bearer ${header}.${payload}.${signature}`))
-  }, 401, 'INVALID_TOKEN'],
+  [
+    'alg:none',
+    async () =>
+      users(
+        bearer(
+          `Bearer ${new UnsecuredJWT({ sid: 'fam_x', typ: 'access', sub: 'usr_1', jti: '1.a', iat: now() })
+            .setIssuer('http://localhost')
+            .setAudience('refresh-lab')
+            .setExpirationTime(now() + 600)
+            .encode()}`,
+        ),
+      ),
+    401,
+    'INVALID_TOKEN',
+  ],
+  [
+    'a flipped signature byte',
+    async () => {
+      const token = await signed({})
+      const last = token.at(-2) === 'A' ? 'B' : 'A'
+      return users(bearer(`Bearer ${token.slice(0, -2)}${last}${token.at(-1)}`))
+    },
+    401,
+    'INVALID_TOKEN',
+  ],
+  [
+    'a changed payload',
+    async () => {
+      const [header, , signature] = (await signed({})).split('.')
+      const payload = Buffer.from(
+        JSON.stringify({
+          sub: 'usr_2',
+          sid: 'fam_x',
+          typ: 'access',
+          iss: 'http://localhost',
+          aud: 'refresh-lab',
+          exp: now() + 600,
+          iat: now(),
+          jti: '1.a',
+        }),
+      ).toString('base64url')
+      return users(bearer(`Bearer ${header}.${payload}.${signature}`))
+    },
+    401,
+    'INVALID_TOKEN',
+  ],
   ['a wrong iss', async () => users(bearer(`Bearer ${await signed({ iss: 'https://evil.example' })}`)), 401, 'INVALID_TOKEN'],
   ['a wrong aud', async () => users(bearer(`Bearer ${await signed({ aud: 'another-api' })}`)), 401, 'INVALID_TOKEN'],
   ['a wrong typ', async () => users(bearer(`Bearer ${await signed({ typ: 'refresh' })}`)), 401, 'INVALID_TOKEN'],
   ['exp in the past', async () => users(bearer(`Bearer ${await signed({ exp: now() - 60 })}`)), 401, 'TOKEN_EXPIRED'],
   ['nbf in the future', async () => users(bearer(`Bearer ${await signed({ nbf: now() + 3_600 })}`)), 401, 'INVALID_TOKEN'],
-  ['a token from a server start with another secret', async () => users(bearer(`Bearer ${await signed({}, { key: new TextEncoder().encode('an-old-secret-an-old-secret-an-old') })}`)), 401, 'INVALID_TOKEN'],
-  ['a well-signed token of a session that never existed', async () => users(bearer(`Bearer ${await signed({}, { header: { kid: 'nope', typ: 'JWT' } })}`)), 401, 'TOKEN_REVOKED'],
+  [
+    'a token from a server start with another secret',
+    async () => users(bearer(`Bearer ${await signed({}, { key: new TextEncoder().encode('an-old-secret-an-old-secret-an-old') })}`)),
+    401,
+    'INVALID_TOKEN',
+  ],
+  [
+    'a well-signed token of a session that never existed',
+    async () => users(bearer(`Bearer ${await signed({}, { header: { kid: 'nope', typ: 'JWT' } })}`)),
+    401,
+    'TOKEN_REVOKED',
+  ],
   // Routes, methods, paths
   ['an unknown path', async () => ['GET', '/api/nothing', {}] as const, 404, 'ROUTE_NOT_FOUND'],
   ['path traversal', async () => ['GET', '/api/../../etc/passwd', {}] as const, 404, 'ROUTE_NOT_FOUND'],
@@ -122,7 +202,12 @@ const rows: Row[] = [
   ['a bad _delay', async () => ['GET', '/api/users?_delay=forever', {}] as const, 400, 'VALIDATION_ERROR'],
   // The lab control API
   ['a negative clock advance', async () => ['POST', '/_lab/clock', json({ advance: '-5s' })] as const, 422, 'VALIDATION_ERROR'],
-  ['a fault with status 200', async () => ['POST', '/_lab/faults', json({ path: '/api/users', status: 200 })] as const, 422, 'VALIDATION_ERROR'],
+  [
+    'a fault with status 200',
+    async () => ['POST', '/_lab/faults', json({ path: '/api/users', status: 200 })] as const,
+    422,
+    'VALIDATION_ERROR',
+  ],
   ['a non-numeric event cursor', async () => ['GET', '/_lab/events?after=abc', {}] as const, 400, 'VALIDATION_ERROR'],
   ['an unknown config field', async () => ['POST', '/_lab/config', json({ accesTtl: '1s' })] as const, 422, 'VALIDATION_ERROR'],
   ['a revoke of an unknown user', async () => ['POST', '/_lab/revoke', json({ user: 'ghost@x.y' })] as const, 404, 'NOT_FOUND'],
@@ -131,15 +216,18 @@ const rows: Row[] = [
 describe('hostile input, table-driven', () => {
   const { call } = lab({ secret: SECRET })
 
-  it.each(rows.map(([name, request, status, code]) => [name, status, code, request] as const))('%s → %i %s', async (_, status, code, request) => {
-    const [method, path, options] = await request()
-    const res = await call(method, path, options)
-    expect(res.status).toBe(status)
-    expect(res.body.error.code).toBe(code)
-    expect(typeof res.body.error.message).toBe('string')
-    // And the server answers the next request as ever.
-    expect((await call('GET', '/_lab/stats')).status).toBe(200)
-  })
+  it.each(rows.map(([name, request, status, code]) => [name, status, code, request] as const))(
+    '%s → %i %s',
+    async (_, status, code, request) => {
+      const [method, path, options] = await request()
+      const res = await call(method, path, options)
+      expect(res.status).toBe(status)
+      expect(res.body.error.code).toBe(code)
+      expect(typeof res.body.error.message).toBe('string')
+      // And the server answers the next request as ever.
+      expect((await call('GET', '/_lab/stats')).status).toBe(200)
+    },
+  )
 
   it("never answers 500, by its own counters: every row counted under the row's status", async () => {
     // A lab of its own, so this holds whichever of the tests above ran.
@@ -174,7 +262,15 @@ describe('algorithm confusion', () => {
     expect(res).toMatchObject({ status: 401, body: { error: { code: 'INVALID_TOKEN' } } })
     // …and a token signed with a different ES256 key is refused too.
     const { privateKey } = await generateKeyPair('ES256')
-    const other = await new SignJWT({ sid: 'fam_x', typ: 'access' }).setProtectedHeader({ alg: 'ES256' }).setIssuer('http://localhost').setAudience('refresh-lab').setSubject('usr_1').setJti('1.a').setIssuedAt().setExpirationTime('5m').sign(privateKey)
+    const other = await new SignJWT({ sid: 'fam_x', typ: 'access' })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer('http://localhost')
+      .setAudience('refresh-lab')
+      .setSubject('usr_1')
+      .setJti('1.a')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey)
     expect((await call('GET', '/api/users', bearer(`Bearer ${other}`))).body.error.code).toBe('INVALID_TOKEN')
   })
 })
@@ -194,7 +290,9 @@ describe('bodies on a real socket', () => {
       const socket = connect(server.port, '127.0.0.1')
       let answer = ''
       socket.on('data', (data) => (answer += data.toString()))
-      socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' || error.code === 'EPIPE' ? resolve(answer) : reject(error)))
+      socket.on('error', (error: NodeJS.ErrnoException) =>
+        error.code === 'ECONNRESET' || error.code === 'EPIPE' ? resolve(answer) : reject(error),
+      )
       socket.on('close', () => resolve(answer))
       let index = 0
       const next = () => {
@@ -210,13 +308,23 @@ describe('bodies on a real socket', () => {
   const codeOf = (answer: string) => (JSON.parse(answer.split('\r\n\r\n')[1] ?? '{}') as { error?: { code?: string } }).error?.code
 
   it('answers 413 to a body over the limit announced by Content-Length', async () => {
-    const answer = await send([`POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n`, 'a'.repeat(100_000)])
+    const answer = await send([
+      `POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n`,
+      'a'.repeat(100_000),
+    ])
     expect([statusOf(answer), codeOf(answer)]).toEqual([413, 'PAYLOAD_TOO_LARGE'])
   })
 
   it('answers 413 to a chunked body without a length that grows past the limit', async () => {
     const chunk = `${(16_384).toString(16)}\r\n${'a'.repeat(16_384)}\r\n`
-    const answer = await send([`POST /api/auth/refresh HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`, ...Array(8).fill(chunk), '0\r\n\r\n'], 5)
+    const answer = await send(
+      [
+        `POST /api/auth/refresh HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+        ...Array(8).fill(chunk),
+        '0\r\n\r\n',
+      ],
+      5,
+    )
     expect([statusOf(answer), codeOf(answer)]).toEqual([413, 'PAYLOAD_TOO_LARGE'])
   })
 

@@ -36,17 +36,24 @@ describe('a client that ends or blocks its own tab still gets a verdict', () => 
   it('a synchronous busy loop is ended at --timeout with "did not answer", exit 1', async () => {
     const burst = await runCli(['burst', '--client', `${MISBEHAVING}/busy-loop.mjs`, '--timeout', '2s', '--json'])
     expect(burst.code).toBe(1)
-    expect(json<BurstReport>(burst.stdout)).toMatchObject({ verdict: 'error', error: 'client did not answer within 2s', requests: { failures: { TIMEOUT: 10 } } })
+    expect(json<BurstReport>(burst.stdout)).toMatchObject({
+      verdict: 'error',
+      error: 'client did not answer within 2s',
+      requests: { failures: { TIMEOUT: 10 } },
+    })
 
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-'))
     const scenario = join(dir, 'short.json')
-    writeFileSync(scenario, JSON.stringify({
-      name: 'short',
-      description: 'One request with an expired token, bounded at two seconds, to see a spinning client ended on time.',
-      timeout: '2s',
-      steps: [{ do: 'signIn' }, { do: 'expire' }, { do: 'parallel', count: 1 }],
-      expect: { refreshes: 1 },
-    }))
+    writeFileSync(
+      scenario,
+      JSON.stringify({
+        name: 'short',
+        description: 'One request with an expired token, bounded at two seconds, to see a spinning client ended on time.',
+        timeout: '2s',
+        steps: [{ do: 'signIn' }, { do: 'expire' }, { do: 'parallel', count: 1 }],
+        expect: { refreshes: 1 },
+      }),
+    )
     const run = await runCli(['run', scenario, '--client', `${MISBEHAVING}/busy-loop.mjs`])
     expect(run.code).toBe(1)
     expect(run.stdout).toMatch(/short\s+must\s+ERROR/)
@@ -90,7 +97,10 @@ describe("the client's own errors", () => {
   it('keeps what the client printed and shows it under a failing verdict, never inside --json', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-'))
     const file = join(dir, 'chatty.mjs')
-    writeFileSync(file, "export function createClient() { console.log('hello from the client'); return { async request() { throw new Error('nope') } } }\n")
+    writeFileSync(
+      file,
+      "export function createClient() { console.log('hello from the client'); return { async request() { throw new Error('nope') } } }\n",
+    )
     const burst = await runCli(['burst', '--client', file, '--json'])
     const report = json<BurstReport>(burst.stdout)
     expect(report.clientOutput).toBe('hello from the client')
@@ -120,13 +130,16 @@ describe('tabs share what a browser origin shares, and nothing else', () => {
   it('BroadcastChannel works across the tabs of one run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-'))
     const scenario = join(dir, 'tabs-talk.json')
-    writeFileSync(scenario, JSON.stringify({
-      name: 'tabs-talk',
-      description: 'Two tabs that must hear each other over BroadcastChannel; no refresh involved.',
-      tabs: 2,
-      steps: [{ do: 'signIn' }, { do: 'parallel', count: 2 }],
-      expect: { refreshes: 0, requests: 'all-succeeded' },
-    }))
+    writeFileSync(
+      scenario,
+      JSON.stringify({
+        name: 'tabs-talk',
+        description: 'Two tabs that must hear each other over BroadcastChannel; no refresh involved.',
+        tabs: 2,
+        steps: [{ do: 'signIn' }, { do: 'parallel', count: 2 }],
+        expect: { refreshes: 0, requests: 'all-succeeded' },
+      }),
+    )
     const run = await runCli(['run', scenario, '--client', 'test/clients/broadcast-tabs.mjs', '--json'])
     const [result] = json<RunReport>(run.stdout).scenarios
     expect(result).toMatchObject({ verdict: 'pass', requests: { succeeded: 2 } })
@@ -146,15 +159,51 @@ describe('a client that cannot be loaded: one line, exit 2, before any scenario 
     return join(dir, name)
   }
   const cases: [string, () => string, RegExp][] = [
-    ['a .ts syntax error', () => write('bad.ts', 'export function createClient() {\n  return {\n    request(: string) {}\n  }\n}\n'), /^refresh-lab: cannot load client \S+bad\.ts: bad\.ts:3:13: SyntaxError: Expected identifier but found ":"$/],
-    ['a .mjs syntax error', () => write('bad.mjs', 'export function createClient() {\n  return 1 +* 2\n}\n'), /^refresh-lab: cannot load client \S+bad\.mjs: bad\.mjs:2:13: SyntaxError: Unexpected token '\*'$/],
-    ['a .js syntax error', () => write('bad.js', '// a comment\nexport const x = ;\n'), /^refresh-lab: cannot load client \S+bad\.js: bad\.js:2:18: SyntaxError: Unexpected ";"$/],
-    ['a module that throws while loading', () => write('throws-on-load.mjs', "const a = 1\nthrow new RangeError('no config')\n"), /^refresh-lab: cannot load client \S+throws-on-load\.mjs: throws-on-load\.mjs:2:7: RangeError: no config$/],
-    ['no createClient export', () => `${MISBEHAVING}/no-export.mjs`, /^refresh-lab: cannot load client \S+no-export\.mjs: it must export a function createClient\(ctx\)$/],
-    ['createClient throws', () => `${MISBEHAVING}/create-throws.mjs`, /^refresh-lab: client \S+create-throws\.mjs: createClient\(ctx\) threw Error: no API key configured \(create-throws\.mjs:3\)$/],
-    ['a path without its extension', () => `./${MISBEHAVING}/throws`, /^refresh-lab: cannot load client module \.\/test\/clients\/misbehaving\/throws: file not found \(did you mean \.\/test\/clients\/misbehaving\/throws\.ts\?\)$/],
-    ['an exec command that is not found', () => 'exec:refresh-lab-no-such-command --flag', /^refresh-lab: cannot load client exec:refresh-lab-no-such-command --flag: client exited with code 127 before it was ready: .*not found$/],
-    ['an exec command that exits at once', () => 'exec:node -e "process.exit(4)"', /^refresh-lab: cannot load client exec:node -e "process.exit\(4\)": client exited with code 4 before it was ready$/],
+    [
+      'a .ts syntax error',
+      () => write('bad.ts', 'export function createClient() {\n  return {\n    request(: string) {}\n  }\n}\n'),
+      /^refresh-lab: cannot load client \S+bad\.ts: bad\.ts:3:13: SyntaxError: Expected identifier but found ":"$/,
+    ],
+    [
+      'a .mjs syntax error',
+      () => write('bad.mjs', 'export function createClient() {\n  return 1 +* 2\n}\n'),
+      /^refresh-lab: cannot load client \S+bad\.mjs: bad\.mjs:2:13: SyntaxError: Unexpected token '\*'$/,
+    ],
+    [
+      'a .js syntax error',
+      () => write('bad.js', '// a comment\nexport const x = ;\n'),
+      /^refresh-lab: cannot load client \S+bad\.js: bad\.js:2:18: SyntaxError: Unexpected ";"$/,
+    ],
+    [
+      'a module that throws while loading',
+      () => write('throws-on-load.mjs', "const a = 1\nthrow new RangeError('no config')\n"),
+      /^refresh-lab: cannot load client \S+throws-on-load\.mjs: throws-on-load\.mjs:2:7: RangeError: no config$/,
+    ],
+    [
+      'no createClient export',
+      () => `${MISBEHAVING}/no-export.mjs`,
+      /^refresh-lab: cannot load client \S+no-export\.mjs: it must export a function createClient\(ctx\)$/,
+    ],
+    [
+      'createClient throws',
+      () => `${MISBEHAVING}/create-throws.mjs`,
+      /^refresh-lab: client \S+create-throws\.mjs: createClient\(ctx\) threw Error: no API key configured \(create-throws\.mjs:3\)$/,
+    ],
+    [
+      'a path without its extension',
+      () => `./${MISBEHAVING}/throws`,
+      /^refresh-lab: cannot load client module \.\/test\/clients\/misbehaving\/throws: file not found \(did you mean \.\/test\/clients\/misbehaving\/throws\.ts\?\)$/,
+    ],
+    [
+      'an exec command that is not found',
+      () => 'exec:refresh-lab-no-such-command --flag',
+      /^refresh-lab: cannot load client exec:refresh-lab-no-such-command --flag: client exited with code 127 before it was ready: .*not found$/,
+    ],
+    [
+      'an exec command that exits at once',
+      () => 'exec:node -e "process.exit(4)"',
+      /^refresh-lab: cannot load client exec:node -e "process.exit\(4\)": client exited with code 4 before it was ready$/,
+    ],
   ]
   it.each(cases)('%s', async (_, client, line) => {
     for (const command of ['burst', 'run']) {
@@ -165,7 +214,7 @@ describe('a client that cannot be loaded: one line, exit 2, before any scenario 
     }
   })
 
-  it('an ESM .js client in a CommonJS package loads without Node\'s warning', async () => {
+  it("an ESM .js client in a CommonJS package loads without Node's warning", async () => {
     const result = await runCli(['burst', '--client', `${MISBEHAVING}/esm-in-cjs/client.js`])
     // It loaded and ran: its requests went out (it does not refresh, so the burst fails).
     expect(result.stdout).toContain('HTTP calls within the bound    expected ≤ 50, got 10')
@@ -190,7 +239,9 @@ describe('exec clients: the NDJSON protocol', () => {
   it('the Python example passes every scenario, judged from the server side', async () => {
     const run = await runCli(['run', '--client', 'exec:python3 examples/python-client.py', '--json'])
     const report = json<RunReport>(run.stdout)
-    expect(report.scenarios.filter((s) => s.verdict !== 'pass').map((s) => `${s.name}: ${s.verdict}`)).toEqual(['two-tabs-strict: non-strict'])
+    expect(report.scenarios.filter((s) => s.verdict !== 'pass').map((s) => `${s.name}: ${s.verdict}`)).toEqual([
+      'two-tabs-strict: non-strict',
+    ])
     expect(report.scenarios.every((s) => s.clientCounts === 'unavailable')).toBe(true)
     expect(run.code).toBe(0)
   })

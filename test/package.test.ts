@@ -40,11 +40,22 @@ describe('the npm package', () => {
         !['README.md', 'LICENSE', 'package.json', 'bin/refresh-lab', 'scenarios/README.md', 'docs/lab-page.png'].includes(path),
     )
     expect(unexpected).toEqual([])
-    expect(files).toEqual(expect.arrayContaining(['docs/clients.md', 'docs/design.md', 'examples/python-client.py', 'examples/github-workflow.yml']))
-    const compiled = files.filter((path) => path.startsWith('dist/'))
-    expect(compiled.some((path) => path.endsWith('.test.js') || path.endsWith('.map') || (path.endsWith('.ts') && !path.endsWith('.d.ts')))).toBe(false)
     expect(files).toEqual(
-      expect.arrayContaining(['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/client/index.d.ts', 'scenarios/burst.json', 'dist/server/lab-page/index.html', 'dist/server/lab-page/page.js']),
+      expect.arrayContaining(['docs/clients.md', 'docs/design.md', 'examples/python-client.py', 'examples/github-workflow.yml']),
+    )
+    const compiled = files.filter((path) => path.startsWith('dist/'))
+    expect(
+      compiled.some((path) => path.endsWith('.test.js') || path.endsWith('.map') || (path.endsWith('.ts') && !path.endsWith('.d.ts'))),
+    ).toBe(false)
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist/src/index.js',
+        'dist/src/index.d.ts',
+        'dist/src/client/index.d.ts',
+        'scenarios/burst.json',
+        'dist/server/lab-page/index.html',
+        'dist/server/lab-page/page.js',
+      ]),
     )
   })
 
@@ -84,9 +95,9 @@ describe('the npm package', () => {
         "const lab = await startLab({ accessTtl: '30s' })",
         "const report = await runScenarios({ url: lab.url, createClient: createReferenceClient, clientName: 'reference', scenarios: await resolveScenarios(['burst', 'late-401']) })",
         // The lab page, and every script it loads, as the browser would fetch them.
-        "const html = await (await fetch(`${lab.url}/_lab/`)).text()",
-        "const script = html.match(/<script type=\"module\" src=\"([^\"]+)\"/)[1]",
-        "const code = await (await fetch(`${lab.url}${script}`)).text()",
+        'const html = await (await fetch(`${lab.url}/_lab/`)).text()',
+        'const script = html.match(/<script type="module" src="([^"]+)"/)[1]',
+        'const code = await (await fetch(`${lab.url}${script}`)).text()',
         "const imported = [...code.matchAll(/from '([^']+)'/g)].map((m) => new URL(m[1], `${lab.url}${script}`).href)",
         'const page = { title: html.includes("<title>refresh-lab</title>"), script: code.includes("EventSource"), imports: await Promise.all(imported.map(async (url) => (await fetch(url)).status)) }',
         'await lab.stop()',

@@ -1,5 +1,5 @@
 import { Agent, fetch as undiciFetch } from 'undici'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { resolveServerConfig, type ServerFlags } from '../server/config.js'
 import { startServer, type RunningServer } from '../server/start.js'
 
@@ -27,10 +27,14 @@ async function post(server: RunningServer, path: string, body: unknown, token?: 
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
   })
-  return { status: res.status, body: (await res.json()) as { data?: { access_token: string; refresh_token: string }; error?: { code: string } } }
+  return {
+    status: res.status,
+    body: (await res.json()) as { data?: { access_token: string; refresh_token: string }; error?: { code: string } },
+  }
 }
 
-const signIn = async (server: RunningServer) => (await post(server, '/api/auth/login', { email: 'demo@example.com', password: 'password' })).body.data!
+const signIn = async (server: RunningServer) =>
+  (await post(server, '/api/auth/login', { email: 'demo@example.com', password: 'password' })).body.data!
 
 function tally(answers: { status: number; body: { error?: { code: string } } }[]) {
   const byCode: Record<string, number> = {}
@@ -49,21 +53,26 @@ afterAll(async () => {
 })
 
 describe(`${CONCURRENCY} concurrent refreshes with one token`, () => {
-  it.each(Array.from({ length: ROUNDS }, (_, i) => i + 1))('round %i, no grace: exactly one 200, one reuse detected, the family revoked', async () => {
-    await withServer({}, async (server) => {
-      const { refresh_token } = await signIn(server)
-      const answers = await storm(server, refresh_token)
-      const counts = tally(answers)
-      expect(counts['200']).toBe(1)
-      expect(counts['REFRESH_TOKEN_REUSED']).toBe(1)
-      expect(counts['REFRESH_TOKEN_REVOKED']).toBe(CONCURRENCY - 2)
-      const [session] = server.lab.store.families()
-      expect(session).toMatchObject({ status: 'revoked', revokedReason: 'reuse', generation: 2 })
-      // The one winner's tokens died with the family.
-      const winner = answers.find((a) => a.status === 200)!.body.data!
-      expect((await post(server, '/api/auth/refresh', { refresh_token: winner.refresh_token })).body.error?.code).toBe('REFRESH_TOKEN_REVOKED')
-    })
-  })
+  it.each(Array.from({ length: ROUNDS }, (_, i) => i + 1))(
+    'round %i, no grace: exactly one 200, one reuse detected, the family revoked',
+    async () => {
+      await withServer({}, async (server) => {
+        const { refresh_token } = await signIn(server)
+        const answers = await storm(server, refresh_token)
+        const counts = tally(answers)
+        expect(counts['200']).toBe(1)
+        expect(counts['REFRESH_TOKEN_REUSED']).toBe(1)
+        expect(counts['REFRESH_TOKEN_REVOKED']).toBe(CONCURRENCY - 2)
+        const [session] = server.lab.store.families()
+        expect(session).toMatchObject({ status: 'revoked', revokedReason: 'reuse', generation: 2 })
+        // The one winner's tokens died with the family.
+        const winner = answers.find((a) => a.status === 200)!.body.data!
+        expect((await post(server, '/api/auth/refresh', { refresh_token: winner.refresh_token })).body.error?.code).toBe(
+          'REFRESH_TOKEN_REVOKED',
+        )
+      })
+    },
+  )
 
   it('with a 10 s grace: one rotation, every other call answered with the same child, the family active', async () => {
     await withServer({ reuseGrace: '10s' }, async (server) => {
@@ -101,8 +110,13 @@ describe('logout racing a refresh', () => {
         expect(family?.status).toBe('revoked')
         if (refreshed.status === 200) {
           const next = refreshed.body.data!
-          expect((await post(server, '/api/auth/refresh', { refresh_token: next.refresh_token })).body.error?.code).toBe('REFRESH_TOKEN_REVOKED')
-          const me = await undiciFetch(`${server.url}/api/auth/me`, { dispatcher, headers: { authorization: `Bearer ${next.access_token}` } })
+          expect((await post(server, '/api/auth/refresh', { refresh_token: next.refresh_token })).body.error?.code).toBe(
+            'REFRESH_TOKEN_REVOKED',
+          )
+          const me = await undiciFetch(`${server.url}/api/auth/me`, {
+            dispatcher,
+            headers: { authorization: `Bearer ${next.access_token}` },
+          })
           expect(((await me.json()) as { error: { code: string } }).error.code).toBe('TOKEN_REVOKED')
         }
       }

@@ -23,7 +23,15 @@ const EXPECTED_FAILURES: Record<string, string[]> = {
   'access-only': ['proactive', 'rotation-saved'],
   'logout-on-any-error': ['refresh-lost-after-rotation-grace', 'refresh-network-error'],
   'body-lost': ['post-retry-body'],
-  'self-intercept': ['logout-revokes', 'refresh-expired', 'refresh-lost-after-rotation', 'refresh-not-intercepted', 'refresh-rejected', 'two-tabs', 'two-tabs-strict'],
+  'self-intercept': [
+    'logout-revokes',
+    'refresh-expired',
+    'refresh-lost-after-rotation',
+    'refresh-not-intercepted',
+    'refresh-rejected',
+    'two-tabs',
+    'two-tabs-strict',
+  ],
   'retry-forever': ['retry-still-401'],
   'unawaited-save': ['slow-storage'],
   'logout-on-5xx': ['refresh-5xx'],
@@ -53,9 +61,26 @@ describe('built-in scenarios', () => {
   it('are the twelve cases of the suite, each named after its file and saying which bug it catches', async () => {
     const names = await builtInScenarioNames()
     expect(names).toEqual([
-      'burst', 'forbidden-is-not-401', 'late-401', 'logout-revokes', 'post-retry-body', 'proactive', 'refresh-5xx', 'refresh-expired',
-      'refresh-lost-after-rotation', 'refresh-lost-after-rotation-grace', 'refresh-network-error', 'refresh-not-intercepted',
-      'refresh-rejected', 'retry-still-401', 'rotation-saved', 'slow-refresh', 'slow-storage', 'two-tabs', 'two-tabs-grace', 'two-tabs-strict',
+      'burst',
+      'forbidden-is-not-401',
+      'late-401',
+      'logout-revokes',
+      'post-retry-body',
+      'proactive',
+      'refresh-5xx',
+      'refresh-expired',
+      'refresh-lost-after-rotation',
+      'refresh-lost-after-rotation-grace',
+      'refresh-network-error',
+      'refresh-not-intercepted',
+      'refresh-rejected',
+      'retry-still-401',
+      'rotation-saved',
+      'slow-refresh',
+      'slow-storage',
+      'two-tabs',
+      'two-tabs-grace',
+      'two-tabs-strict',
     ])
     for (const { scenario, file } of scenarios) {
       expect(file).toBe(`scenarios/${scenario.name}.json`)
@@ -67,20 +92,24 @@ describe('built-in scenarios', () => {
 })
 
 describe('the faulty-client matrix', () => {
-  it.each(Object.entries(EXPECTED_FAILURES))('%s fails exactly %j', async (clientName, expected) => {
-    const report = await run(clientName)
-    const failed = report.scenarios.filter((s) => s.verdict === 'fail' || s.verdict === 'error').map((s) => s.name)
-    expect(failed).toEqual(expected)
-    // Per-tab locks hold every must, and only the should-level cross-tab scenario reports them.
-    const nonStrict = report.scenarios.filter((s) => s.verdict === 'non-strict').map((s) => s.name)
-    expect(nonStrict).toEqual(expected.includes('two-tabs-strict') ? [] : ['two-tabs-strict'])
-    // A client that deadlocks (self-intercept waits on its own refresh) gets the error verdict of a
-    // client that stopped answering; every other failure is a failed expectation.
-    const errors = report.scenarios.filter((s) => s.verdict === 'error')
-    for (const scenario of errors) expect(scenario.error).toMatch(/^client did not answer within \d+s$/)
-    expect(errors.length === 0 || clientName === 'self-intercept').toBe(true)
-    expect(report.verdict).toBe(expected.length === 0 ? 'pass' : 'fail')
-  }, 120_000)
+  it.each(Object.entries(EXPECTED_FAILURES))(
+    '%s fails exactly %j',
+    async (clientName, expected) => {
+      const report = await run(clientName)
+      const failed = report.scenarios.filter((s) => s.verdict === 'fail' || s.verdict === 'error').map((s) => s.name)
+      expect(failed).toEqual(expected)
+      // Per-tab locks hold every must, and only the should-level cross-tab scenario reports them.
+      const nonStrict = report.scenarios.filter((s) => s.verdict === 'non-strict').map((s) => s.name)
+      expect(nonStrict).toEqual(expected.includes('two-tabs-strict') ? [] : ['two-tabs-strict'])
+      // A client that deadlocks (self-intercept waits on its own refresh) gets the error verdict of a
+      // client that stopped answering; every other failure is a failed expectation.
+      const errors = report.scenarios.filter((s) => s.verdict === 'error')
+      for (const scenario of errors) expect(scenario.error).toMatch(/^client did not answer within \d+s$/)
+      expect(errors.length === 0 || clientName === 'self-intercept').toBe(true)
+      expect(report.verdict).toBe(expected.length === 0 ? 'pass' : 'fail')
+    },
+    120_000,
+  )
 
   it('documents what per-tab locks do with no reuse grace: two refreshes, the second a reuse', async () => {
     const [twoTabs] = (await run('reference', ['two-tabs'])).scenarios
@@ -150,7 +179,14 @@ describe('JUnit output', () => {
     expect(failed[0]?.failure?.message).toContain('reuse detected: expected no, got yes')
     // A should-level failure is a passing testcase with a note, unless the run is strict.
     expect(cases[2]?.['system-out']).toContain('non-strict: a should-level scenario failed')
-    const strict = toJUnit(await runScenarios({ url: server.url, client: 'reference', scenarios: scenarios.filter((s) => s.scenario.name === 'two-tabs-strict'), strict: true }))
+    const strict = toJUnit(
+      await runScenarios({
+        url: server.url,
+        client: 'reference',
+        scenarios: scenarios.filter((s) => s.scenario.name === 'two-tabs-strict'),
+        strict: true,
+      }),
+    )
     expect(strict).toContain('<failure message=')
   })
 
@@ -208,19 +244,59 @@ describe('scenario files with mistakes', () => {
   it.each([
     ['not JSON', '{"name": ', /^bad\.json: not valid JSON/],
     ['no name', { ...valid, name: undefined }, /^bad\.json: name: Invalid input: expected string, received undefined/],
-    ['a bad duration', { ...valid, steps: [{ do: 'advanceClock', by: '35' }] }, /^bad\.json: steps\[0\]\.by: invalid duration "35": a unit is missing/],
-    ['an unknown step', { ...valid, steps: [{ do: 'teleport' }] }, /^bad\.json: steps\[0\]\.do: Invalid discriminator value\. Expected 'signIn' \| 'advanceClock'/],
+    [
+      'a bad duration',
+      { ...valid, steps: [{ do: 'advanceClock', by: '35' }] },
+      /^bad\.json: steps\[0\]\.by: invalid duration "35": a unit is missing/,
+    ],
+    [
+      'an unknown step',
+      { ...valid, steps: [{ do: 'teleport' }] },
+      /^bad\.json: steps\[0\]\.do: Invalid discriminator value\. Expected 'signIn' \| 'advanceClock'/,
+    ],
     ['a typo in a field', { ...valid, expect: { refreshs: 1 } }, /^bad\.json: expect: Unrecognized key: "refreshs"/],
     ['a wrong type', { ...valid, tabs: 'two' }, /^bad\.json: tabs: Invalid input: expected number, received string/],
-    ['a bad range', { ...valid, expect: { refreshes: 'one' } }, /^bad\.json: expect\.refreshes: expected a count such as 1, or a range such as \{"min":1,"max":2\}/],
-    ['a fault that does nothing', { ...valid, steps: [{ do: 'fault', path: '/api/users' }] }, /steps\[0\]: a fault needs "delay", "status", "drop": true or "dropAfter": true/],
-    ['a fault that drops and answers', { ...valid, steps: [{ do: 'fault', path: '/x', drop: true, status: 503 }] }, /steps\[0\]: a fault either answers a "status" or drops the connection, not both/],
-    ['a request delay past the cap', { ...valid, steps: [{ do: 'sequence', requests: [{ delay: '40s' }] }] }, /steps\[0\]\.requests\[0\]\.delay: "40s" is longer than 30s/],
-    ['a tab that does not exist', { ...valid, tabs: 2, steps: [{ do: 'sequence', requests: [{ tab: 2 }] }] }, /steps\[0\]\.requests\[0\]\.tab: tab 2 does not exist: the scenario has 2 tab\(s\)/],
-    ['a failure expected of no request', { ...valid, expect: { requests: { failed: { ghost: 'X' } } } }, /expect\.requests\.failed\.ghost: no request has the id "ghost"/],
-    ['an id used twice', { ...valid, steps: [{ do: 'sequence', requests: [{ id: 'a' }, { id: 'a' }] }] }, /steps\[0\]\.requests\[1\]\.id: the id "a" is used twice/],
+    [
+      'a bad range',
+      { ...valid, expect: { refreshes: 'one' } },
+      /^bad\.json: expect\.refreshes: expected a count such as 1, or a range such as \{"min":1,"max":2\}/,
+    ],
+    [
+      'a fault that does nothing',
+      { ...valid, steps: [{ do: 'fault', path: '/api/users' }] },
+      /steps\[0\]: a fault needs "delay", "status", "drop": true or "dropAfter": true/,
+    ],
+    [
+      'a fault that drops and answers',
+      { ...valid, steps: [{ do: 'fault', path: '/x', drop: true, status: 503 }] },
+      /steps\[0\]: a fault either answers a "status" or drops the connection, not both/,
+    ],
+    [
+      'a request delay past the cap',
+      { ...valid, steps: [{ do: 'sequence', requests: [{ delay: '40s' }] }] },
+      /steps\[0\]\.requests\[0\]\.delay: "40s" is longer than 30s/,
+    ],
+    [
+      'a tab that does not exist',
+      { ...valid, tabs: 2, steps: [{ do: 'sequence', requests: [{ tab: 2 }] }] },
+      /steps\[0\]\.requests\[0\]\.tab: tab 2 does not exist: the scenario has 2 tab\(s\)/,
+    ],
+    [
+      'a failure expected of no request',
+      { ...valid, expect: { requests: { failed: { ghost: 'X' } } } },
+      /expect\.requests\.failed\.ghost: no request has the id "ghost"/,
+    ],
+    [
+      'an id used twice',
+      { ...valid, steps: [{ do: 'sequence', requests: [{ id: 'a' }, { id: 'a' }] }] },
+      /steps\[0\]\.requests\[1\]\.id: the id "a" is used twice/,
+    ],
     ['echoIntact false', { ...valid, expect: { echoIntact: false } }, /expect\.echoIntact/],
-    ['a bad path', { ...valid, steps: [{ do: 'sequence', requests: [{ path: 'api/users' }] }] }, /steps\[0\]\.requests\[0\]\.path: a path starting with "\/"/],
+    [
+      'a bad path',
+      { ...valid, steps: [{ do: 'sequence', requests: [{ path: 'api/users' }] }] },
+      /steps\[0\]\.requests\[0\]\.path: a path starting with "\/"/,
+    ],
   ])('refuses %s with one error naming the file, the field and what was expected', async (_, content, message) => {
     writeFileSync(join(dir, 'bad.json'), typeof content === 'string' ? content : JSON.stringify(content))
     const error = await loadScenarioFile(join(dir, 'bad.json'), 'bad.json').catch((e: unknown) => e)
@@ -262,17 +338,31 @@ describe('one scenario cannot spill into the next', () => {
       ],
     })
     const quiet = scenario('quiet', { steps: [{ do: 'signIn' }], expect: { requests: 'any', refreshes: 0 }, timeout: '5s' })
-    const report = await runScenarios({ url: server.url, createClient: BUILT_IN_CLIENTS['reference'] as CreateClient, clientName: 'reference', scenarios: [held, quiet] })
+    const report = await runScenarios({
+      url: server.url,
+      createClient: BUILT_IN_CLIENTS['reference'] as CreateClient,
+      clientName: 'reference',
+      scenarios: [held, quiet],
+    })
     await new Promise((resolve) => setTimeout(resolve, 2_500)) // past the held refresh's 3 s
     const [first, second] = report.scenarios
     expect(first?.requests.failures).toEqual({ TIMEOUT: 1 })
     expect(second?.verdict).toBe('pass')
-    expect((await fetch(`${server.url}/_lab/stats`).then((r) => r.json()) as { refresh: { calls: number } }).refresh.calls).toBe(0)
+    expect(((await fetch(`${server.url}/_lab/stats`).then((r) => r.json())) as { refresh: { calls: number } }).refresh.calls).toBe(0)
   })
 
   it('never sends a request whose `after` outlasts the timeout, and ends on time', async () => {
-    const slow = scenario('slow', { steps: [{ do: 'signIn' }, { do: 'parallel', requests: [{ method: 'GET', path: '/api/users', after: '20s' }] }] })
-    const [result] = (await runScenarios({ url: server.url, createClient: BUILT_IN_CLIENTS['reference'] as CreateClient, clientName: 'reference', scenarios: [slow] })).scenarios
+    const slow = scenario('slow', {
+      steps: [{ do: 'signIn' }, { do: 'parallel', requests: [{ method: 'GET', path: '/api/users', after: '20s' }] }],
+    })
+    const [result] = (
+      await runScenarios({
+        url: server.url,
+        createClient: BUILT_IN_CLIENTS['reference'] as CreateClient,
+        clientName: 'reference',
+        scenarios: [slow],
+      })
+    ).scenarios
     expect(result?.requests.failures).toEqual({ TIMEOUT: 1 })
     expect(result?.calls.made).toBe(0)
     expect(result?.expectations.find((e) => e.name === 'finished in time')).toMatchObject({ pass: false, actual: 'timed out' })

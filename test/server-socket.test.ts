@@ -76,7 +76,12 @@ describe('the server on a real socket', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ path: '/api/auth/refresh', drop: true }),
     })
-    const refresh = () => fetch(`${server.url}/api/auth/refresh`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"refresh_token":"x"}' })
+    const refresh = () =>
+      fetch(`${server.url}/api/auth/refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"refresh_token":"x"}',
+      })
     const dropped = await refresh().then(
       () => 'answered',
       (error: Error) => (error.cause as { code?: string }).code,
@@ -91,12 +96,19 @@ describe('the server on a real socket', () => {
   it('dropAfter lets /refresh rotate, then drops the answer: the client gets no answer, the old token is spent', async () => {
     const post = (path: string, body: unknown) =>
       fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-    const lab = async (path: string, body?: unknown) => (await (body === undefined ? fetch(`${server.url}${path}`) : post(path, body))).json() as Promise<Record<string, never>>
+    const lab = async (path: string, body?: unknown) =>
+      (await (body === undefined ? fetch(`${server.url}${path}`) : post(path, body))).json() as Promise<Record<string, never>>
     await lab('/_lab/reset', {})
-    const { data } = (await (await post('/api/auth/login', { email: 'demo@example.com', password: 'password' })).json()) as { data: { refresh_token: string } }
+    const { data } = (await (await post('/api/auth/login', { email: 'demo@example.com', password: 'password' })).json()) as {
+      data: { refresh_token: string }
+    }
     await lab('/_lab/faults', { path: '/api/auth/refresh', dropAfter: true })
     await expect(post('/api/auth/refresh', { refresh_token: data.refresh_token })).rejects.toThrow('fetch failed')
-    const stats = (await lab('/_lab/stats')) as unknown as { refresh: { succeeded: number; faulted: number }; faults: { drop: number }; requests: Record<string, Record<string, number>> }
+    const stats = (await lab('/_lab/stats')) as unknown as {
+      refresh: { succeeded: number; faulted: number }
+      faults: { drop: number }
+      requests: Record<string, Record<string, number>>
+    }
     expect(stats.refresh).toMatchObject({ succeeded: 1, faulted: 0 })
     expect(stats.faults.drop).toBe(1)
     expect(stats.requests['POST /api/auth/refresh']).toEqual({ dropped: 1 })

@@ -18,8 +18,7 @@ async function watchEvents(url: string) {
       const { done, value } = await reader.read()
       if (done) return
       buffer += value
-      let end: number
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
         const data = /^data: (.*)$/m.exec(buffer.slice(0, end))?.[1]
         buffer = buffer.slice(end + 2)
         if (data === undefined) continue
@@ -44,7 +43,9 @@ describe('graceful shutdown', () => {
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify(body),
       })
-    const { data } = (await (await post('/api/auth/login', { email: 'demo@example.com', password: 'password' })).json()) as { data: { access_token: string } }
+    const { data } = (await (await post('/api/auth/login', { email: 'demo@example.com', password: 'password' })).json()) as {
+      data: { access_token: string }
+    }
     await post('/_lab/faults', { path: '/api/users', delay: '1s' })
     const events = await watchEvents(serve.url)
     const held = events.event((event) => event.type === 'fault' && event.route === 'GET /api/users')

@@ -19,7 +19,7 @@ const byName = (report: RunReport, name: string) => report.scenarios.find((s) =>
 const notPassing = (report: RunReport) => report.scenarios.filter((s) => s.verdict !== 'pass').map((s) => `${s.name}: ${s.verdict}`)
 
 describe('correct clients with other choices pass every must scenario', () => {
-  it('one that rejects with the request\'s own 401 after a refused refresh', async () => {
+  it("one that rejects with the request's own 401 after a refused refresh", async () => {
     const { code, report } = await runJson(['--client', 'test/clients/correct/own-401.ts'])
     expect(notPassing(report)).toEqual(['two-tabs-strict: non-strict'])
     expect(code).toBe(0)
@@ -68,7 +68,9 @@ describe('levels', () => {
   it('a failing scenario says why it matters, from its description', async () => {
     const result = await runCli(['run', 'retry-still-401', '--client', 'retry-forever'])
     expect(result.code).toBe(1)
-    expect(result.stdout).toContain('↳ why it matters: A client that refreshes again whenever the retry fails loops for ever, hammering /refresh.')
+    expect(result.stdout).toContain(
+      '↳ why it matters: A client that refreshes again whenever the retry fails loops for ever, hammering /refresh.',
+    )
     expect(result.stdout).toMatch(/↳ refresh calls \(server\): expected ≤ 1, got \d+/)
   })
 })
@@ -83,10 +85,20 @@ describe('burst --reporter junit', () => {
     const xml = (await import('node:fs')).readFileSync(output, 'utf8')
     expect(XMLValidator.validate(xml)).toBe(true)
     const parsed = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml) as {
-      testsuites: { testsuite: { name: string; timestamp: string; hostname: string; testcase: { classname: string; name: string; failure: { '#text': string } } } }
+      testsuites: {
+        testsuite: {
+          name: string
+          timestamp: string
+          hostname: string
+          testcase: { classname: string; name: string; failure: { '#text': string } }
+        }
+      }
     }
     const suite = parsed.testsuites.testsuite
-    expect(suite).toMatchObject({ name: 'refresh-lab burst: naive client', timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/) })
+    expect(suite).toMatchObject({
+      name: 'refresh-lab burst: naive client',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/),
+    })
     expect(suite.testcase).toMatchObject({ classname: 'refresh-lab.naive', name: 'burst 10 × GET /api/users' })
     expect(suite.testcase.failure['#text']).toContain('refresh calls (server): expected 1, got 10')
   })
@@ -96,13 +108,16 @@ describe('scenario files', () => {
   it('with several mistakes, all are reported in one line; a short description is no mistake', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-'))
     const file = join(dir, 'broken.json')
-    writeFileSync(file, JSON.stringify({
-      name: 'Broken',
-      description: 'short',
-      level: 'could',
-      steps: [{ do: 'advanceClock', by: '35' }],
-      expect: {},
-    }))
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'Broken',
+        description: 'short',
+        level: 'could',
+        steps: [{ do: 'advanceClock', by: '35' }],
+        expect: {},
+      }),
+    )
     const result = await runCli(['run', file, '--client', 'reference'])
     expect(result.code).toBe(2)
     const line = result.stderr.trim()

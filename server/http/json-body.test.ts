@@ -11,13 +11,10 @@ describe('duplicateKey', () => {
     expect(duplicateKey(text)).toBe(key)
   })
 
-  it.each([
-    '{"a":1,"b":2}',
-    '{"a":{"x":1},"b":{"x":2}}',
-    '{"a":"\\"a\\"","\\"a\\"":1}',
-    '[{"k":1},{"k":2}]',
-    '"just a string"',
-  ])('finds none in %s', (text) => {
-    expect(duplicateKey(text)).toBeUndefined()
-  })
+  it.each(['{"a":1,"b":2}', '{"a":{"x":1},"b":{"x":2}}', '{"a":"\\"a\\"","\\"a\\"":1}', '[{"k":1},{"k":2}]', '"just a string"'])(
+    'finds none in %s',
+    (text) => {
+      expect(duplicateKey(text)).toBeUndefined()
+    },
+  )
 })

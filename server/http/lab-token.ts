@@ -15,7 +15,9 @@ export function requireLabToken(token: string): MiddlewareHandler {
     const match = /^Bearer +(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')
     // The query form only for GET (the page and its stream): never for a call that changes the lab.
     const presented = match?.[1] ?? (c.req.method === 'GET' ? c.req.query('lab_token') : undefined)
-    const given = createHash('sha256').update(presented ?? '').digest()
+    const given = createHash('sha256')
+      .update(presented ?? '')
+      .digest()
     if (presented === undefined || !timingSafeEqual(given, expected)) {
       throw new LabError('LAB_TOKEN_REQUIRED', 'the lab control API needs "Authorization: Bearer <lab token>" (--lab-token)')
     }

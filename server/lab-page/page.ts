@@ -16,7 +16,9 @@ const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` 
 async function api<T>(path: string, body?: unknown): Promise<T> {
   const res = await fetch(
     path,
-    body === undefined ? { headers: auth } : { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    body === undefined
+      ? { headers: auth }
+      : { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) },
   )
   const answer = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null
   if (!res.ok) {
@@ -154,7 +156,7 @@ function drawFamilies(sessions: readonly LabSession[]): void {
     row.append(name)
     for (let g = 1; g <= session.generation; g += 1) {
       const gen = document.createElement('span')
-      gen.className = 'generation' + (g === session.generation ? (session.status === 'active' ? ' active' : ' revoked') : '')
+      gen.className = `generation${g === session.generation ? (session.status === 'active' ? ' active' : ' revoked') : ''}`
       gen.textContent = `gen ${g}`
       row.append(gen)
     }

@@ -60,7 +60,10 @@ describe('the grit profile', () => {
     await advance('16m')
     expect((await call('GET', '/api/auth/me', { token: next.access_token })).body.error.code).toBe('INVALID_TOKEN')
     // The lab keeps its own codes, so stats read the same in every profile.
-    expect((await call('GET', '/_lab/stats')).body.refresh.rejectedByCode).toMatchObject({ REFRESH_TOKEN_REUSED: 1, REFRESH_TOKEN_REVOKED: 1 })
+    expect((await call('GET', '/_lab/stats')).body.refresh.rejectedByCode).toMatchObject({
+      REFRESH_TOKEN_REUSED: 1,
+      REFRESH_TOKEN_REVOKED: 1,
+    })
   })
 
   it('answers logout with a message and me with the user', async () => {

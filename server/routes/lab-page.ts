@@ -57,7 +57,9 @@ export function registerLabPage(app: Hono<AuthedEnv>, lab: Lab): void {
   app.get(LAB_PAGE_ROUTES.page, page)
   app.get('/_lab', page)
   for (const [path, script] of scripts) {
-    app.get(`${LAB_PAGE_ROUTES.assets}${path}`, (c) => c.body(script, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }))
+    app.get(`${LAB_PAGE_ROUTES.assets}${path}`, (c) =>
+      c.body(script, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' }),
+    )
   }
 
   // The event log, live: the backlog after Last-Event-ID (a reconnect resumes where it stopped), then each event as it happens.
@@ -76,7 +78,10 @@ export function registerLabPage(app: Hono<AuthedEnv>, lab: Lab): void {
         (event) => {
           if (waiting >= MAX_QUEUED) return ended()
           waiting += 1
-          queue = queue.then(() => send(event)).catch(() => ended()).finally(() => (waiting -= 1))
+          queue = queue
+            .then(() => send(event))
+            .catch(() => ended())
+            .finally(() => (waiting -= 1))
         },
         () => ended(),
       )

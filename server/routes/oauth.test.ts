@@ -17,7 +17,9 @@ describe('POST /oauth/token (RFC 6749)', () => {
   it('rotates with the refresh_token grant, and answers invalid_grant for the rotated token, which revokes the session', async () => {
     const { call } = lab()
     const first = (await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).body
-    const second = await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token, client_id: 'my-app' } })
+    const second = await call('POST', '/oauth/token', {
+      form: { grant_type: 'refresh_token', refresh_token: first.refresh_token, client_id: 'my-app' },
+    })
     expect(second.status).toBe(200)
     expect(second.body.refresh_token).not.toBe(first.refresh_token)
     const replay = await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })
@@ -53,7 +55,10 @@ describe('POST /oauth/token (RFC 6749)', () => {
     expect(oversized.body).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } })
     // The request event still carries the code behind the OAuth answer.
     const { events } = (await call('GET', '/_lab/events')).body as { events: { type: string; route?: string; code?: string }[] }
-    expect(events.filter((e) => e.type === 'request' && e.route === 'POST /oauth/token').map((e) => e.code)).toEqual(['INVALID_CREDENTIALS', 'PAYLOAD_TOO_LARGE'])
+    expect(events.filter((e) => e.type === 'request' && e.route === 'POST /oauth/token').map((e) => e.code)).toEqual([
+      'INVALID_CREDENTIALS',
+      'PAYLOAD_TOO_LARGE',
+    ])
   })
 
   it('refuses JSON and repeated parameters as invalid_request', async () => {
@@ -85,7 +90,9 @@ describe('POST /oauth/revoke (RFC 7009)', () => {
     const { call } = lab()
     const first = (await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).body
     const second = (await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })).body
-    expect((await call('POST', '/oauth/revoke', { form: { token: second.refresh_token, token_type_hint: 'refresh_token' } })).status).toBe(200)
+    expect((await call('POST', '/oauth/revoke', { form: { token: second.refresh_token, token_type_hint: 'refresh_token' } })).status).toBe(
+      200,
+    )
     const after = await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: second.refresh_token } })
     expect(after.body.error).toBe('invalid_grant')
     expect((await call('GET', '/api/users', { token: second.access_token })).body.error.code).toBe('TOKEN_REVOKED')
@@ -101,7 +108,13 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     const { call } = lab()
     const tokens = (await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).body
     const access = (await call('POST', '/oauth/introspect', { form: { token: tokens.access_token } })).body
-    expect(access).toMatchObject({ active: true, token_type: 'access_token', sub: 'usr_1', username: 'demo@example.com', aud: 'refresh-lab' })
+    expect(access).toMatchObject({
+      active: true,
+      token_type: 'access_token',
+      sub: 'usr_1',
+      username: 'demo@example.com',
+      aud: 'refresh-lab',
+    })
     const refresh = (await call('POST', '/oauth/introspect', { form: { token: tokens.refresh_token } })).body
     expect(refresh).toMatchObject({ active: true, token_type: 'refresh_token', sub: 'usr_1' })
     await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: tokens.refresh_token } })

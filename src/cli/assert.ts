@@ -1,5 +1,12 @@
 import { InvalidArgumentError, type Command } from 'commander'
-import { check, checkCount, describeFailures, parseCountExpectation, type CountExpectation, type Expectation } from '../harness/expectations.js'
+import {
+  check,
+  checkCount,
+  describeFailures,
+  parseCountExpectation,
+  type CountExpectation,
+  type Expectation,
+} from '../harness/expectations.js'
 import { labUrl, withLabUrl } from './lab-url.js'
 
 interface AssertOptions {
@@ -26,7 +33,7 @@ export function registerAssert(program: Command): void {
     .action(async (options: AssertOptions) => {
       const { LabApi } = await import('../harness/lab-api.js')
       const lab = new LabApi(labUrl(options.url), options.labToken)
-      let stats
+      let stats: Awaited<ReturnType<typeof lab.stats>>
       try {
         stats = await lab.stats()
       } finally {
@@ -37,9 +44,16 @@ export function registerAssert(program: Command): void {
       if (options.reuse === false) expectations.push(check('no refresh-token reuse', 0, stats.reuseDetected))
       const pass = expectations.every((e) => e.pass)
       if (options.json) {
-        console.log(JSON.stringify({ schema: 'refresh-lab/assert@1', verdict: pass ? 'pass' : 'fail', url: lab.baseUrl, expectations, stats }, null, 2))
+        console.log(
+          JSON.stringify(
+            { schema: 'refresh-lab/assert@1', verdict: pass ? 'pass' : 'fail', url: lab.baseUrl, expectations, stats },
+            null,
+            2,
+          ),
+        )
       } else {
-        for (const e of expectations) console.log(`  ${e.pass ? 'ok  ' : 'FAIL'} ${e.name.padEnd(26)} expected ${String(e.expected)}, got ${String(e.actual)}`)
+        for (const e of expectations)
+          console.log(`  ${e.pass ? 'ok  ' : 'FAIL'} ${e.name.padEnd(26)} expected ${String(e.expected)}, got ${String(e.actual)}`)
         console.log(
           expectations.length === 0
             ? 'nothing to check: give --refreshes and/or --no-reuse'

@@ -58,13 +58,15 @@ async function burst(options: BurstCommandOptions): Promise<number> {
     import('../harness/junit.js'),
   ])
   const reporter = pickReporter(options)
-  if (options.output !== undefined) await writeFile(options.output, '').catch((error: NodeJS.ErrnoException) => {
-    throw new HarnessError('usage', `--output: cannot write ${options.output} (${error.code ?? error.message})`)
-  })
+  if (options.output !== undefined)
+    await writeFile(options.output, '').catch((error: NodeJS.ErrnoException) => {
+      throw new HarnessError('usage', `--output: cannot write ${options.output} (${error.code ?? error.message})`)
+    })
   resolveClientSpec(options.client) // a wrong --client is one line before any server starts
   const credentials = parseUser(options.user)
   const timeoutMs = parseTimeout(options.timeout)
-  const server = options.url === undefined ? await startEmbeddedServer(options.profile === undefined ? {} : { profile: options.profile }) : undefined
+  const server =
+    options.url === undefined ? await startEmbeddedServer(options.profile === undefined ? {} : { profile: options.profile }) : undefined
   try {
     const report = await runBurst({
       url: server?.url ?? parseUrl(options.url as string),

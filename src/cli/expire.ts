@@ -25,7 +25,8 @@ export function registerExpire(program: Command): void {
         const tokens = options.both ? 'both' : options.refresh ? 'refresh' : 'access'
         const result = await lab.expire({ tokens, ...(options.user === undefined ? {} : { user: options.user }) })
         const who = options.user ?? 'every user'
-        if (tokens !== 'refresh') console.log(`expired the access tokens of ${result.sessions} session(s) of ${who}; the next request gets 401 and must refresh`)
+        if (tokens !== 'refresh')
+          console.log(`expired the access tokens of ${result.sessions} session(s) of ${who}; the next request gets 401 and must refresh`)
         if (tokens !== 'access') console.log(`expired ${result.refreshTokens} refresh token(s) of ${who}; the next refresh is refused`)
       } finally {
         await lab.close()

@@ -38,14 +38,15 @@ export function registerRun(program: Command): void {
 }
 
 async function run(specs: string[], options: RunOptions): Promise<number> {
-  const [{ resolveClientSpec }, { resolveScenarios }, { runScenarios }, { formatRunReport }, { toJUnit }, { formatTimeline }] = await Promise.all([
-    import('../harness/tabs/client-spec.js'),
-    import('../harness/scenario/catalog.js'),
-    import('../harness/scenario/run-scenarios.js'),
-    import('../harness/scenario/report.js'),
-    import('../harness/junit.js'),
-    import('../harness/timeline.js'),
-  ])
+  const [{ resolveClientSpec }, { resolveScenarios }, { runScenarios }, { formatRunReport }, { toJUnit }, { formatTimeline }] =
+    await Promise.all([
+      import('../harness/tabs/client-spec.js'),
+      import('../harness/scenario/catalog.js'),
+      import('../harness/scenario/run-scenarios.js'),
+      import('../harness/scenario/report.js'),
+      import('../harness/junit.js'),
+      import('../harness/timeline.js'),
+    ])
   if (options.json && options.reporter !== 'table' && options.reporter !== 'json') {
     throw new HarnessError('usage', `--json and --reporter ${options.reporter} ask for two different reports; give one`)
   }
@@ -57,13 +58,15 @@ async function run(specs: string[], options: RunOptions): Promise<number> {
     throw new HarnessError('usage', '--timeline is drawn under the table; with --reporter json or junit, also give --output FILE')
   }
   // Find out now, not after a run of several seconds, that the report cannot be written.
-  if (options.output !== undefined) await writeFile(options.output, '').catch((error: NodeJS.ErrnoException) => {
-    throw new HarnessError('usage', `--output: cannot write ${options.output} (${error.code ?? error.message})`)
-  })
+  if (options.output !== undefined)
+    await writeFile(options.output, '').catch((error: NodeJS.ErrnoException) => {
+      throw new HarnessError('usage', `--output: cannot write ${options.output} (${error.code ?? error.message})`)
+    })
   resolveClientSpec(options.client) // a wrong --client is one line before any server starts
   const scenarios = await resolveScenarios(specs)
   const url = options.url === undefined ? undefined : parseUrl(options.url)
-  const server = url === undefined ? await startEmbeddedServer(options.profile === undefined ? {} : { profile: options.profile }) : undefined
+  const server =
+    url === undefined ? await startEmbeddedServer(options.profile === undefined ? {} : { profile: options.profile }) : undefined
   try {
     const report = await runScenarios({
       url: server?.url ?? (url as string),

@@ -32,7 +32,10 @@ export function formatStats(stats: LabStats): string {
     ['faults injected', String(stats.faults.injected)],
   ]
   const requests = Object.entries(stats.requests).map(
-    ([route, byStatus]) => `${route}  ${Object.entries(byStatus).map(([status, n]) => `${status}×${n}`).join(' ')}`,
+    ([route, byStatus]) =>
+      `${route}  ${Object.entries(byStatus)
+        .map(([status, n]) => `${status}×${n}`)
+        .join(' ')}`,
   )
   return [
     ...rows.map(([label, value]) => `${label.padEnd(17)}${value}`),

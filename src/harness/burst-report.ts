@@ -116,11 +116,12 @@ export function formatBurstReport(report: BurstReport): string {
   if (report.clientOutput !== undefined) lines.push('  the client printed:', ...indent(report.clientOutput), '')
   const failed = report.expectations.filter((e) => !e.pass)
   if (report.verdict === 'error') lines.push(`ERROR  ${report.error ?? 'the client ended the run'}`)
-  else lines.push(
-    failed.length === 0
-      ? `PASS  all ${report.expectations.length} expectations hold: ${refresh.serverCalls} refresh call${refresh.serverCalls === 1 ? '' : 's'} for ${report.parallel} parallel 401s`
-      : `FAIL  ${describeFailures(report.expectations)}`,
-  )
+  else
+    lines.push(
+      failed.length === 0
+        ? `PASS  all ${report.expectations.length} expectations hold: ${refresh.serverCalls} refresh call${refresh.serverCalls === 1 ? '' : 's'} for ${report.parallel} parallel 401s`
+        : `FAIL  ${describeFailures(report.expectations)}`,
+    )
   if (report.timeline) lines.push('', formatTimeline(report.timeline))
   return lines.join('\n')
 }

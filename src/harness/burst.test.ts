@@ -5,7 +5,15 @@ const base = { url: 'http://127.0.0.1:1', method: 'GET', path: '/api/users' }
 
 describe('the scenario a burst runs', () => {
   it('is one tab firing every request at once after an expiry by the clock, on the server as started', () => {
-    const scenario = burstScenario({ ...base, parallel: 10, method: 'POST', path: '/api/echo', email: 'a@b.c', password: 'x:y', timeoutMs: 2500 })
+    const scenario = burstScenario({
+      ...base,
+      parallel: 10,
+      method: 'POST',
+      path: '/api/echo',
+      email: 'a@b.c',
+      password: 'x:y',
+      timeoutMs: 2500,
+    })
     expect(scenario).toMatchObject({ tabs: 1, serverAsStarted: true, timeout: '2500ms' })
     expect(scenario.steps).toEqual([
       { do: 'signIn', user: 'a@b.c:x:y' },

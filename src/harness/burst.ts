@@ -67,12 +67,16 @@ export async function runBurst(options: BurstOptions): Promise<BurstReport> {
   if (!path.startsWith('/')) throw new HarnessError('usage', `--path must start with "/", got "${path}"`)
   const url = options.url.replace(/\/+$/, '')
   const clientSource = options.client ?? options.createClient
-  if (clientSource === undefined) throw new HarnessError('usage', 'runBurst needs a client: a name, a module path, exec:<command> or createClient')
+  if (clientSource === undefined)
+    throw new HarnessError('usage', 'runBurst needs a client: a name, a module path, exec:<command> or createClient')
   const client = resolveClientSpec(clientSource, options.clientName === undefined ? {} : { name: options.clientName })
 
   const scenario = burstScenario({ ...options, parallel, method, path })
   const api = new LabApi(url, options.labToken)
-  const { result, requestsMs } = await runScenario({ scenario, file: '(burst)' }, { url, api, client, timeline: options.timeline === true, alone: true }).finally(() => api.close())
+  const { result, requestsMs } = await runScenario(
+    { scenario, file: '(burst)' },
+    { url, api, client, timeline: options.timeline === true, alone: true },
+  ).finally(() => api.close())
   return {
     schema: BURST_SCHEMA,
     verdict: result.verdict,

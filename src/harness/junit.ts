@@ -51,7 +51,9 @@ function suite(name: string, client: string, durationMs: number, cases: readonly
   const testcases = cases.map((testcase) => {
     const open = `    <testcase classname="${xml(classname)}" name="${xml(testcase.name)}" time="${seconds(testcase.durationMs)}"`
     const failedRequests = Object.keys(testcase.failures).length === 0 ? [] : [`failed requests: ${formatFailures(testcase.failures)}`]
-    const failed = testcase.expectations.filter((e) => !e.pass).map((e) => `${e.name}: expected ${String(e.expected)}, got ${String(e.actual)}`)
+    const failed = testcase.expectations
+      .filter((e) => !e.pass)
+      .map((e) => `${e.name}: expected ${String(e.expected)}, got ${String(e.actual)}`)
     const notes = testcase.notes.map((note) => `note: ${note}`)
     const out: string[] = []
     let inner = ''
@@ -59,7 +61,12 @@ function suite(name: string, client: string, durationMs: number, cases: readonly
       const detail = [testcase.error ?? '', ...(testcase.description === undefined ? [] : ['', testcase.description]), '', ...failed]
       inner = `      <error message="${xml(testcase.error ?? 'could not run')}">${xml(detail.join('\n').trim())}</error>`
     } else if (testcase.verdict === 'fail') {
-      const detail = [...(testcase.description === undefined ? [] : [testcase.description, '']), ...failed, ...failedRequests, ...notes].join('\n')
+      const detail = [
+        ...(testcase.description === undefined ? [] : [testcase.description, '']),
+        ...failed,
+        ...failedRequests,
+        ...notes,
+      ].join('\n')
       inner = `      <failure message="${xml(describeFailures(testcase.expectations))}" type="ExpectationFailed">${xml(detail)}</failure>`
     } else if (testcase.verdict === 'non-strict') {
       out.push('non-strict: a should-level scenario failed; it fails the run only with --strict', ...failed)
@@ -89,16 +96,24 @@ export function className(client: string): string {
     .replace(/^exec:\s*/, 'exec ')
     .replace(/^\.{0,2}[\\/]+/, '')
     .replace(/\.[cm]?[jt]s$/, '')
-  return name.replace(/[\\/]+/g, '.').replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+|\.+$/g, '') || 'client'
+  return (
+    name
+      .replace(/[\\/]+/g, '.')
+      .replace(/[^A-Za-z0-9_.-]+/g, '_')
+      .replace(/^\.+|\.+$/g, '') || 'client'
+  )
 }
 
 function xml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
-    // Characters XML 1.0 cannot carry at all.
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
+  return (
+    text
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+      // Characters XML 1.0 cannot carry at all.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: XML 1.0 forbids exactly these control characters
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F]/g, '')
+  )
 }

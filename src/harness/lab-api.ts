@@ -39,7 +39,11 @@ export class LabApi {
     const tokens = tokensFromAnswer(answer)
     if (!tokens) throw new HarnessError('unreachable', `${this.baseUrl}${ROUTES.login} answered without tokens under data`)
     const expiresInMs =
-      tokens.expiresIn !== undefined ? tokens.expiresIn * 1000 : tokens.expiresAt !== undefined ? tokens.expiresAt * 1000 - (await this.clock()).nowMs : 0
+      tokens.expiresIn !== undefined
+        ? tokens.expiresIn * 1000
+        : tokens.expiresAt !== undefined
+          ? tokens.expiresAt * 1000 - (await this.clock()).nowMs
+          : 0
     return { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresInMs }
   }
 
@@ -91,7 +95,9 @@ export class LabApi {
     return this.#call('POST', ROUTES.labRevoke, scope)
   }
 
-  expire(spec: { tokens?: 'access' | 'refresh' | 'both'; user?: string; family?: string } = {}): Promise<{ sessions: number; refreshTokens: number }> {
+  expire(
+    spec: { tokens?: 'access' | 'refresh' | 'both'; user?: string; family?: string } = {},
+  ): Promise<{ sessions: number; refreshTokens: number }> {
     return this.#call('POST', ROUTES.labExpire, spec)
   }
 
@@ -101,7 +107,10 @@ export class LabApi {
   }
 
   async #call<T>(method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
-    const headers = path.startsWith('/_lab/') && this.labToken !== undefined ? { ...extraHeaders, authorization: `Bearer ${this.labToken}` } : extraHeaders
+    const headers =
+      path.startsWith('/_lab/') && this.labToken !== undefined
+        ? { ...extraHeaders, authorization: `Bearer ${this.labToken}` }
+        : extraHeaders
     let response: Awaited<ReturnType<typeof undiciFetch>>
     try {
       response = await undiciFetch(`${this.baseUrl}${path}`, {
@@ -113,7 +122,9 @@ export class LabApi {
       })
     } catch (error) {
       const reason = error instanceof Error ? describeFetchError(error) : String(error)
-      throw new HarnessError('unreachable', `cannot reach ${this.baseUrl} (${reason}); is \`refresh-lab serve\` running there?`, { cause: error })
+      throw new HarnessError('unreachable', `cannot reach ${this.baseUrl} (${reason}); is \`refresh-lab serve\` running there?`, {
+        cause: error,
+      })
     }
     const text = await response.text()
     let json: unknown = null
@@ -130,7 +141,10 @@ export class LabApi {
     }
     // A 404 for the route itself (not for a user or session it names) means an older or other server.
     if (!isLabAnswer || code === ERROR_CODES.ROUTE_NOT_FOUND || isOldNoRouteAnswer(envelope)) {
-      throw new HarnessError('unreachable', `${this.baseUrl} does not answer like refresh-lab (${method} ${path} gave HTTP ${response.status}); point --url at \`refresh-lab serve\``)
+      throw new HarnessError(
+        'unreachable',
+        `${this.baseUrl} does not answer like refresh-lab (${method} ${path} gave HTTP ${response.status}); point --url at \`refresh-lab serve\``,
+      )
     }
     if (!response.ok) {
       const error = (json as { error?: { code?: string; message?: string } } | null)?.error

@@ -49,7 +49,8 @@ export function clientTrouble(client: ClientUnderTest, outcomes: readonly Reques
 }
 
 /** The note a report carries when the client's calls bypassed the harness's fetch. */
-export const BYPASS_NOTE = "the client's calls (at least its refreshes) did not go through ctx.fetch; client-side counts are unavailable, the verdict rests on the server's counts"
+export const BYPASS_NOTE =
+  "the client's calls (at least its refreshes) did not go through ctx.fetch; client-side counts are unavailable, the verdict rests on the server's counts"
 
 /** Refresh calls that sent a refresh token an earlier call had already sent. */
 export function countReplays(refreshCalls: readonly FetchRecord[]): number {

@@ -97,7 +97,12 @@ export function createTabFetch(options: TabFetchOptions): TabFetch {
     const url = new URL(request.url)
     const method = request.method.toUpperCase()
     const mayRefresh = method === 'POST' && (url.pathname === options.refreshPath || url.pathname === ROUTES.oauthToken)
-    const body = mayRefresh ? await request.clone().text().catch(() => '') : ''
+    const body = mayRefresh
+      ? await request
+          .clone()
+          .text()
+          .catch(() => '')
+      : ''
     // The OAuth token endpoint refreshes only for grant_type=refresh_token.
     const refresh = mayRefresh && (url.pathname === options.refreshPath || new URLSearchParams(body).get('grant_type') === 'refresh_token')
     const start: CallStart = { method, path: url.pathname, refresh, at: now() }

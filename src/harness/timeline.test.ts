@@ -25,9 +25,16 @@ describe('buildTimeline', () => {
         call(6, 'r2', 31, 36, 200),
         call(7, 'r3', 41, 45, 200),
       ],
-      new Map([['r1', 'ok'], ['r2', 'ok'], ['r3', 'ok'], ['r4', 'TypeError: oops (my-client.ts:3)']]),
+      new Map([
+        ['r1', 'ok'],
+        ['r2', 'ok'],
+        ['r3', 'ok'],
+        ['r4', 'TypeError: oops (my-client.ts:3)'],
+      ]),
     )
-    expect(rows.map((row) => [row.request, row.steps.map((step) => (step.kind === 'waited' ? `waited:${step.refresh ?? 'none'}` : step.kind))])).toEqual([
+    expect(
+      rows.map((row) => [row.request, row.steps.map((step) => (step.kind === 'waited' ? `waited:${step.refresh ?? 'none'}` : step.kind))]),
+    ).toEqual([
       ['r1', ['attempt', 'refresh', 'retry']],
       ['r2', ['attempt', 'waited:1', 'retry']],
       ['r3', ['attempt', 'waited:none', 'retry']],

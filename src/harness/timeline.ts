@@ -48,8 +48,14 @@ export function buildTimeline(records: readonly FetchRecord[], outcomes: Readonl
       // A retry after a 401 without a refresh of its own: it waited on someone else's, or on none.
       // It waited on a refresh only if that refresh was still running when the 401 came back and
       // had ended by the time the retry went out; otherwise the stored token was already newer.
-      const waitedOn = refreshes.findLast((r) => r.endedAt !== undefined && r.endedAt >= (previous.until ?? 0) && r.endedAt <= call.startedAt)
-      row.steps.push({ kind: 'waited', at: previous.until ?? call.startedAt, ...(waitedOn ? { refresh: refreshes.indexOf(waitedOn) + 1 } : {}) })
+      const waitedOn = refreshes.findLast(
+        (r) => r.endedAt !== undefined && r.endedAt >= (previous.until ?? 0) && r.endedAt <= call.startedAt,
+      )
+      row.steps.push({
+        kind: 'waited',
+        at: previous.until ?? call.startedAt,
+        ...(waitedOn ? { refresh: refreshes.indexOf(waitedOn) + 1 } : {}),
+      })
     }
     row.steps.push({ kind: row.steps.length === 0 ? 'attempt' : 'retry', ...span })
   }
@@ -82,7 +88,7 @@ export function formatTimeline(rows: readonly TimelineRow[], limit = 20): string
           return `⟳ refresh #${step.refresh} ${ms(step.at)}→${ms(step.until)} ${step.status}`
         case 'waited':
           return step.refresh === undefined ? 'retried with the stored token' : `waited for ⟳ #${step.refresh}`
-        case 'retry':
+        default: // 'retry', the last kind
           return `retry ${ms(step.at)}→${ms(step.until)} ${step.status}`
       }
     })

@@ -29,9 +29,11 @@ export const duration = (min: number, max?: number) =>
     return ms
   })
 
-export const wholeNumber = (min: number, max: number, error = `must be a whole number from ${min} to ${max}`) => z.number({ error }).int({ error }).min(min, { error }).max(max, { error })
+export const wholeNumber = (min: number, max: number, error = `must be a whole number from ${min} to ${max}`) =>
+  z.number({ error }).int({ error }).min(min, { error }).max(max, { error })
 
-export const oneOf = <const T extends readonly [string, ...string[]]>(choices: T) => z.enum(choices, { error: `must be one of ${choices.map((choice) => `"${choice}"`).join(', ')}` })
+export const oneOf = <const T extends readonly [string, ...string[]]>(choices: T) =>
+  z.enum(choices, { error: `must be one of ${choices.map((choice) => `"${choice}"`).join(', ')}` })
 
 export const switchValue = z.boolean({ error: 'must be true or false' })
 
@@ -62,7 +64,10 @@ export function fieldComplaint(field: string, complaint: string): string {
  * A JSON body checked against a strict object schema, or its first complaint in one line: the
  * field named, an unknown field with the ones expected, or the rule broken. No body means `{}`.
  */
-export function checkBody<S extends z.ZodObject>(schema: S, input: unknown): { ok: true; value: z.output<S> } | { ok: false; complaint: string } {
+export function checkBody<S extends z.ZodObject>(
+  schema: S,
+  input: unknown,
+): { ok: true; value: z.output<S> } | { ok: false; complaint: string } {
   const checked = schema.safeParse(input ?? {})
   if (checked.success) return { ok: true, value: checked.data }
   const issue = checked.error.issues[0]

@@ -15,7 +15,10 @@ const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/
 export const MAX_DURATION_MS = 100 * 365 * UNIT_MS.d
 
 export class DurationError extends TypeError {
-  constructor(readonly input: string, reason: string) {
+  constructor(
+    readonly input: string,
+    reason: string,
+  ) {
     super(`invalid duration "${input}": ${reason}`)
     this.name = 'DurationError'
   }

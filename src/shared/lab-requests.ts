@@ -16,7 +16,8 @@ const nonEmpty = (maxLength: number) =>
     .min(1, { error: 'must be a non-empty string' })
     .max(maxLength, { error: `must be at most ${maxLength} characters` })
 
-const body = <Shape extends z.core.$ZodLooseShape>(shape: Shape) => z.strictObject(shape, { error: 'the request body must be a JSON object' })
+const body = <Shape extends z.core.$ZodLooseShape>(shape: Shape) =>
+  z.strictObject(shape, { error: 'the request body must be a JSON object' })
 
 export const faultFields = {
   path: z
@@ -42,9 +43,12 @@ export function faultRules(fault: { [K in keyof typeof faultFields]?: unknown },
   if (fault.delay === undefined && fault.status === undefined && fault.drop !== true && fault.dropAfter !== true) {
     complain('a fault needs "delay", "status", "drop": true or "dropAfter": true')
   }
-  if ((fault.drop === true || fault.dropAfter === true) && fault.status !== undefined) complain('a fault either answers a "status" or drops the connection, not both')
-  if (fault.drop === true && fault.dropAfter === true) complain('a fault drops the connection before the route runs ("drop") or after it ("dropAfter"), not both')
-  if (fault.status === undefined && (fault.code !== undefined || fault.message !== undefined)) complain('"code" and "message" go with "status"')
+  if ((fault.drop === true || fault.dropAfter === true) && fault.status !== undefined)
+    complain('a fault either answers a "status" or drops the connection, not both')
+  if (fault.drop === true && fault.dropAfter === true)
+    complain('a fault drops the connection before the route runs ("drop") or after it ("dropAfter"), not both')
+  if (fault.status === undefined && (fault.code !== undefined || fault.message !== undefined))
+    complain('"code" and "message" go with "status"')
 }
 
 /** `POST /_lab/faults`. */
@@ -71,11 +75,15 @@ const scopeFields = {
   /** A family (session) id, the `sid` of its access tokens. */
   family: nonEmpty(100).optional(),
 }
-const oneScope = (scope: { user?: string | undefined; family?: string | undefined }) => scope.user === undefined || scope.family === undefined
+const oneScope = (scope: { user?: string | undefined; family?: string | undefined }) =>
+  scope.user === undefined || scope.family === undefined
 const ONE_SCOPE = { error: 'give "user" or "family", not both' }
 
 /** `POST /_lab/revoke`: every session, or a user's, or one family. */
 export const revokeRequest = body(scopeFields).refine(oneScope, ONE_SCOPE)
 
 /** `POST /_lab/expire`: which tokens, in the same scopes as revoke. */
-export const expireRequest = body({ ...scopeFields, tokens: oneOf(['access', 'refresh', 'both']).default('access') }).refine(oneScope, ONE_SCOPE)
+export const expireRequest = body({ ...scopeFields, tokens: oneOf(['access', 'refresh', 'both']).default('access') }).refine(
+  oneScope,
+  ONE_SCOPE,
+)

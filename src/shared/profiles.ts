@@ -21,7 +21,9 @@ export function wireCode(profile: Profile, code: string): string {
 }
 
 /** The tokens in a login or refresh answer of any profile: `data.access_token` or `data.tokens.access_token`. */
-export function tokensFromAnswer(body: unknown): { accessToken: string; refreshToken: string; expiresIn?: number; expiresAt?: number } | undefined {
+export function tokensFromAnswer(
+  body: unknown,
+): { accessToken: string; refreshToken: string; expiresIn?: number; expiresAt?: number } | undefined {
   const data = (body as { data?: Record<string, unknown> } | null)?.data
   const tokens = (data?.['tokens'] ?? data) as Record<string, unknown> | undefined
   if (typeof tokens?.['access_token'] !== 'string' || typeof tokens['refresh_token'] !== 'string') return undefined

@@ -84,7 +84,13 @@ describe.each(LIVE_SETTING_NAMES)('the live setting %s', (name) => {
   })
 
   it('may be set by a scenario, which keeps the value as written for the server', () => {
-    const scenario = scenarioSchema.parse({ name: 'x', description: 'x', server: { [name]: input }, steps: [{ do: 'configure', [name]: input }], expect: {} })
+    const scenario = scenarioSchema.parse({
+      name: 'x',
+      description: 'x',
+      server: { [name]: input },
+      steps: [{ do: 'configure', [name]: input }],
+      expect: {},
+    })
     expect(scenario.server).toEqual({ [name]: input })
     expect(scenario.steps[0]).toEqual({ do: 'configure', [name]: input })
   })

@@ -75,7 +75,9 @@ export const SETTINGS = {
     doc: 'require `Authorization: Bearer <t>` on `/_lab/*` (16+ characters); the CLI and harness send it from `--lab-token` or the same variable',
   },
   cors: {
-    schema: z.array(text('is not an origin such as http://localhost:8081', (origin) => origin === '*' || /^https?:\/\/[^/\s]+$/.test(origin))),
+    schema: z.array(
+      text('is not an origin such as http://localhost:8081', (origin) => origin === '*' || /^https?:\/\/[^/\s]+$/.test(origin)),
+    ),
     kind: 'list',
     flag: 'cors',
     arg: '<origin>',
@@ -90,7 +92,7 @@ export const SETTINGS = {
     arg: '<dir>',
     defaultText: 'none (memory only)',
     help: 'keep sessions, keys and users here, so a restart (or kill -9) loses nothing answered',
-    doc: 'keep sessions, keys, registered users and the lab clock here, so a restart or `kill -9` loses nothing answered; restart on the same port (the URL is the tokens\' issuer)',
+    doc: "keep sessions, keys, registered users and the lab clock here, so a restart or `kill -9` loses nothing answered; restart on the same port (the URL is the tokens' issuer)",
   },
   fsync: {
     schema: switchValue,
@@ -246,7 +248,13 @@ export type ParsedSettings = { -readonly [K in DefaultedName as ParsedName<K>]: 
 }
 
 /** Live settings patch for `POST /_lab/config`: strict (a typo fails loudly), every field optional. */
-export const liveSettingsSchema = z.strictObject(Object.fromEntries(LIVE_SETTING_NAMES.map((name) => [name, SETTINGS[name].schema])) as { [K in LiveSettingName]: Settings[K]['schema'] }).partial()
+export const liveSettingsSchema = z
+  .strictObject(
+    Object.fromEntries(LIVE_SETTING_NAMES.map((name) => [name, SETTINGS[name].schema])) as {
+      [K in LiveSettingName]: Settings[K]['schema']
+    },
+  )
+  .partial()
 
 export function parsedName(name: SettingName): string {
   return 'ms' in SETTINGS[name] ? `${name}Ms` : name
@@ -254,7 +262,9 @@ export function parsedName(name: SettingName): string {
 
 /** The live settings out of a whole config: what a lab starts with and a reset restores. */
 export function pickLiveSettings(config: LiveSettings): LiveSettings {
-  return Object.fromEntries(LIVE_SETTING_NAMES.map((name) => [parsedName(name), config[parsedName(name) as keyof LiveSettings]])) as LiveSettings
+  return Object.fromEntries(
+    LIVE_SETTING_NAMES.map((name) => [parsedName(name), config[parsedName(name) as keyof LiveSettings]]),
+  ) as LiveSettings
 }
 
 /** A checked `POST /_lab/config` body by the names the server uses (`accessTtl` → `accessTtlMs`). */
@@ -262,7 +272,6 @@ export function livePatch(body: z.output<typeof liveSettingsSchema>): Partial<Li
   const changed = Object.entries(body).filter(([, value]) => value !== undefined)
   return Object.fromEntries(changed.map(([name, value]) => [parsedName(name as SettingName), value])) as Partial<LiveSettings>
 }
-
 
 /** The live settings at their defaults, as input: what a scenario starts from on any server. */
 export function liveDefaults(): Required<LiveSettingsInput> {
@@ -286,8 +295,6 @@ export function checkSetting(name: SettingName, value: unknown): SettingCheck {
   const item = def.kind === 'list' && Array.isArray(value) && typeof issue?.path[0] === 'number' ? value[issue.path[0]] : value
   return { ok: false, complaint: issue?.message ?? 'is not valid', about: item }
 }
-
-
 
 /** What `--help` says of a setting: its help, then where else it comes from and its default. */
 export function flagHelp(name: SettingName): string {

@@ -23,16 +23,25 @@ let page: Page
 const problems: string[] = []
 
 const counter = (id: string) => page.textContent(`#c-${id}`)
-const burst = (client: string) =>
-  runBurst({ url: server.url, client, parallel: 10 })
+const burst = (client: string) => runBurst({ url: server.url, client, parallel: 10 })
 
 describeWithBrowser('the lab page', () => {
   beforeAll(async () => {
-    if (CHROMIUM === undefined || !existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM ?? 'any usual path'}: install Debian's chromium package (.ci/run does)`)
+    if (CHROMIUM === undefined || !existsSync(CHROMIUM))
+      throw new Error(`no Chromium at ${CHROMIUM ?? 'any usual path'}: install Debian's chromium package (.ci/run does)`)
     server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', secret: 'page-secret-page-secret-page-secret' }, {}))
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     })
   }, 60_000)
 
@@ -60,8 +69,13 @@ describeWithBrowser('the lab page', () => {
     await expect.poll(() => counter('requests')).toBe('22') // sign-in, 10 × 401, the refresh, 10 × 200
     expect(await counter('401')).toBe('10')
     expect(await counter('reuse')).toBe('0')
-    const lane = page.locator('.lane').filter({ has: page.locator('[data-kind="login"]') }).first()
-    const kinds = await lane.locator('.chip').evaluateAll((chips) => chips.map((c) => `${c.getAttribute('data-kind')}:${c.getAttribute('data-status') ?? ''}`))
+    const lane = page
+      .locator('.lane')
+      .filter({ has: page.locator('[data-kind="login"]') })
+      .first()
+    const kinds = await lane
+      .locator('.chip')
+      .evaluateAll((chips) => chips.map((c) => `${c.getAttribute('data-kind')}:${c.getAttribute('data-status') ?? ''}`))
     expect(kinds.filter((k) => k.startsWith('refresh'))).toHaveLength(1)
     const refreshAt = kinds.findIndex((k) => k.startsWith('refresh'))
     expect(kinds.slice(0, refreshAt)).toContain('request:401')
@@ -70,15 +84,23 @@ describeWithBrowser('the lab page', () => {
   })
 
   it('"Expire access tokens now" makes the next request refresh', async () => {
-    const client = (BUILT_IN_CLIENTS['reference'] as CreateClient)
+    const client = BUILT_IN_CLIENTS['reference'] as CreateClient
     let tokens = { accessToken: null as string | null, refreshToken: null as string | null }
-    const login = await fetch(`${server.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'demo@example.com', password: 'password' }) })
+    const login = await fetch(`${server.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'demo@example.com', password: 'password' }),
+    })
     const { data } = (await login.json()) as { data: { access_token: string; refresh_token: string } }
     tokens = { accessToken: data.access_token, refreshToken: data.refresh_token }
     const api = client({
       baseUrl: server.url,
       fetch,
-      storage: { load: async () => tokens, save: async (next) => void (tokens = next), clear: async () => void (tokens = { accessToken: null, refreshToken: null }) },
+      storage: {
+        load: async () => tokens,
+        save: async (next) => void (tokens = next),
+        clear: async () => void (tokens = { accessToken: null, refreshToken: null }),
+      },
       onLogout: () => undefined,
     })
     await api.request('GET', '/api/users')
@@ -105,7 +127,11 @@ describeWithBrowser('the lab page', () => {
 
   it('shows a lab action that failed on the page, and stays usable', async () => {
     await page.route('**/_lab/expire', (route) =>
-      route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: { code: 'LAB_TOKEN_REQUIRED', message: 'give the lab token' } }) }),
+      route.fulfill({
+        status: 401,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'LAB_TOKEN_REQUIRED', message: 'give the lab token' } }),
+      }),
     )
     await page.click('#a-expire')
     await expect.poll(() => page.textContent('#problem')).toBe('/_lab/expire failed (LAB_TOKEN_REQUIRED: give the lab token)')
@@ -127,7 +153,7 @@ describeWithBrowser('the lab page', () => {
 
   it('resumes from the last event id after a reconnect', async () => {
     await burst('reference')
-    const all = await (await fetch(`${server.url}/_lab/events`)).json() as { lastId: number }
+    const all = (await (await fetch(`${server.url}/_lab/events`)).json()) as { lastId: number }
     const res = await fetch(`${server.url}/_lab/events/stream`, { headers: { 'last-event-id': String(all.lastId - 2) } })
     const reader = res.body!.getReader()
     let text = ''

@@ -59,7 +59,10 @@ describe('openid-client against the oauth2 endpoints', () => {
 
   it('revokes and introspects through the RFC 7009 and 7662 endpoints', async () => {
     const tokens = await signIn()
-    expect(await oidc.tokenIntrospection(config, tokens.refresh_token as string)).toMatchObject({ active: true, token_type: 'refresh_token' })
+    expect(await oidc.tokenIntrospection(config, tokens.refresh_token as string)).toMatchObject({
+      active: true,
+      token_type: 'refresh_token',
+    })
     await oidc.tokenRevocation(config, tokens.refresh_token as string)
     expect(await oidc.tokenIntrospection(config, tokens.refresh_token as string)).toEqual({ active: false })
     expect(await oidc.tokenIntrospection(config, tokens.access_token)).toEqual({ active: false })

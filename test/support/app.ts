@@ -44,4 +44,3 @@ export function lab(flags: ServerFlags = {}) {
 export function decode(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>
 }
-

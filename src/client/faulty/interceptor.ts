@@ -67,10 +67,16 @@ export function createFaultyClient(ctx: ClientContext, bug: RefreshBug): Client 
   async function refreshTokens(capturedRefresh: string | null): Promise<string> {
     const refreshToken = capturedRefresh ?? (await ctx.storage.load()).refreshToken
     if (refreshToken === null) return signOut(new ApiError(401, 'NOT_SIGNED_IN', 'no refresh token stored; sign in again'))
-    const answer = bug === 'self-intercept' ? await request<unknown>('POST', REFRESH_PATH, { refresh_token: refreshToken }) : await postRefresh(refreshToken)
+    const answer =
+      bug === 'self-intercept'
+        ? await request<unknown>('POST', REFRESH_PATH, { refresh_token: refreshToken })
+        : await postRefresh(refreshToken)
     const tokens = tokensFromAnswer(answer)
     if (!tokens) throw new ApiError(200, 'BAD_REFRESH_RESPONSE', 'the refresh answer has no access_token and refresh_token under data')
-    const saved = ctx.storage.save({ accessToken: tokens.accessToken, refreshToken: bug === 'access-only' ? refreshToken : tokens.refreshToken })
+    const saved = ctx.storage.save({
+      accessToken: tokens.accessToken,
+      refreshToken: bug === 'access-only' ? refreshToken : tokens.refreshToken,
+    })
     if (bug !== 'unawaited-save') await saved
     return tokens.accessToken
   }
@@ -91,7 +97,8 @@ export function createFaultyClient(ctx: ClientContext, bug: RefreshBug): Client 
       throw error
     }
     const body = parseJson(text)
-    if (response.status === 401 || (bug === 'logout-on-5xx' && response.status >= 500)) return signOut(ApiError.fromResponse(response.status, body))
+    if (response.status === 401 || (bug === 'logout-on-5xx' && response.status >= 500))
+      return signOut(ApiError.fromResponse(response.status, body))
     if (!response.ok) throw ApiError.fromResponse(response.status, body)
     return body
   }

@@ -25,7 +25,10 @@ export function builtInScenarioDir(): string {
 
 export async function builtInScenarioNames(): Promise<string[]> {
   const files = await readdir(builtInScenarioDir())
-  return files.filter((file) => file.endsWith('.json')).map((file) => basename(file, '.json')).sort()
+  return files
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => basename(file, '.json'))
+    .sort()
 }
 
 /**

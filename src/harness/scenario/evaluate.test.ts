@@ -33,8 +33,13 @@ describe('evaluate', () => {
       actual: '1 detected, 9 replayed',
     })
     // Replays are unknown when the client's calls bypassed the harness's fetch.
-    expect(named('no refresh-token reuse', evaluate({ requests: 'any', noReuse: true }, { ...reused, replays: undefined }))?.actual).toBe('1 detected')
-    expect(named('no refresh-token reuse', evaluate({ requests: 'any', noReuse: true }, seen()))).toMatchObject({ pass: true, actual: 'none' })
+    expect(named('no refresh-token reuse', evaluate({ requests: 'any', noReuse: true }, { ...reused, replays: undefined }))?.actual).toBe(
+      '1 detected',
+    )
+    expect(named('no refresh-token reuse', evaluate({ requests: 'any', noReuse: true }, seen()))).toMatchObject({
+      pass: true,
+      actual: 'none',
+    })
   })
 
   it("a file's reuse check says yes or no", () => {
@@ -44,7 +49,10 @@ describe('evaluate', () => {
   })
 
   it("checks 'finished in time' unless told not to", () => {
-    expect(named('finished in time', evaluate({ requests: 'any' }, seen({ timedOut: true })))).toMatchObject({ pass: false, actual: 'timed out' })
+    expect(named('finished in time', evaluate({ requests: 'any' }, seen({ timedOut: true })))).toMatchObject({
+      pass: false,
+      actual: 'timed out',
+    })
     expect(named('finished in time', evaluate({ requests: 'any', finishedInTime: false }, seen({ timedOut: true })))).toBeUndefined()
   })
 })

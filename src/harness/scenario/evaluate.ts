@@ -54,7 +54,8 @@ export function evaluate(expect: RunExpectations, seen: Observed): Expectation[]
   const both = expect.refreshes
   const client = expect.clientRefreshes ?? both
   const server = expect.serverRefreshes ?? both
-  if (client !== undefined && seen.clientRefreshes !== undefined) results.push(checkCount('refresh calls (client)', client, seen.clientRefreshes))
+  if (client !== undefined && seen.clientRefreshes !== undefined)
+    results.push(checkCount('refresh calls (client)', client, seen.clientRefreshes))
   if (server !== undefined) results.push(checkCount('refresh calls (server)', server, seen.serverRefreshes))
   if (seen.clientRefreshes !== undefined) results.push(check('client and server agree', seen.clientRefreshes, seen.serverRefreshes))
   if (expect.reuse !== undefined) results.push(check('reuse detected', expect.reuse ? 'yes' : 'no', seen.reuseDetected ? 'yes' : 'no'))
@@ -68,9 +69,16 @@ export function evaluate(expect: RunExpectations, seen: Observed): Expectation[]
   } else if (expect.requests !== 'any') {
     const named = expect.requests.failed
     for (const [id, spec] of Object.entries(named)) {
-      const accepted = (Array.isArray(spec) ? spec : [spec]).map((ending) => (typeof ending === 'string' && ending !== 'ok' ? wireCode(seen.profile, ending) : ending))
+      const accepted = (Array.isArray(spec) ? spec : [spec]).map((ending) =>
+        typeof ending === 'string' && ending !== 'ok' ? wireCode(seen.profile, ending) : ending,
+      )
       const outcome = seen.outcomes.find((o) => o.id === id)
-      const actual = outcome === undefined ? 'not run' : outcome.ok ? 'ok' : `${outcome.code ?? 'ERROR'}${outcome.failure?.status === undefined ? '' : ` (${outcome.failure.status})`}`
+      const actual =
+        outcome === undefined
+          ? 'not run'
+          : outcome.ok
+            ? 'ok'
+            : `${outcome.code ?? 'ERROR'}${outcome.failure?.status === undefined ? '' : ` (${outcome.failure.status})`}`
       const pass = outcome !== undefined && accepted.some((ending) => endsAs(outcome, ending))
       const name = accepted.includes('ok') ? `request ${id} ends with` : `request ${id} fails with`
       results.push({ name, pass, expected: accepted.map(describeEnding).join(' or '), actual })
@@ -81,19 +89,33 @@ export function evaluate(expect: RunExpectations, seen: Observed): Expectation[]
 
   if (expect.lostSessionExplained) {
     const lost = seen.sessionLost ? (seen.reuseDetected ? 'lost, after a detected reuse' : 'lost, with no reuse detected') : 'kept'
-    results.push({ name: 'session lost only by a detected reuse', pass: !seen.sessionLost || seen.reuseDetected, expected: 'kept, or lost after a detected reuse', actual: lost })
+    results.push({
+      name: 'session lost only by a detected reuse',
+      pass: !seen.sessionLost || seen.reuseDetected,
+      expected: 'kept, or lost after a detected reuse',
+      actual: lost,
+    })
   }
   if (expect.signedOut === true) results.push(check('signed out', true, seen.loggedOut))
   if (expect.signedOut === false) results.push(check('still signed in', 'yes', seen.signedInState))
   if (expect.onLogout !== undefined) results.push(checkCount('onLogout calls', expect.onLogout, seen.onLogoutCalls))
   if (expect.echoIntact) {
     const posts = seen.outcomes.filter((o) => o.request.method.toUpperCase() === 'POST' && o.request.path.startsWith(ROUTES.echo))
-    const intact = posts.filter((o) => o.ok && isDeepStrictEqual((o.value as { data?: { received?: unknown } } | null)?.data?.received, o.request.body ?? null))
+    const intact = posts.filter(
+      (o) => o.ok && isDeepStrictEqual((o.value as { data?: { received?: unknown } } | null)?.data?.received, o.request.body ?? null),
+    )
     // No POST to /api/echo at all is a broken scenario, not a pass.
-    results.push(check('POST bodies arrived intact', posts.length === 0 ? 'at least 1 POST /api/echo' : `${posts.length} of ${posts.length}`, `${intact.length} of ${posts.length}`))
+    results.push(
+      check(
+        'POST bodies arrived intact',
+        posts.length === 0 ? 'at least 1 POST /api/echo' : `${posts.length} of ${posts.length}`,
+        `${intact.length} of ${posts.length}`,
+      ),
+    )
   }
   if (seen.calls !== undefined) results.push(checkCount('HTTP calls within the bound', { max: seen.maxCalls }, seen.calls))
-  if (expect.finishedInTime !== false) results.push(check('finished in time', `within ${seen.timeoutMs} ms`, seen.timedOut ? 'timed out' : `within ${seen.timeoutMs} ms`))
+  if (expect.finishedInTime !== false)
+    results.push(check('finished in time', `within ${seen.timeoutMs} ms`, seen.timedOut ? 'timed out' : `within ${seen.timeoutMs} ms`))
   return results
 }
 

@@ -66,26 +66,36 @@ export function formatRunReport(report: RunReport): string {
     header,
   ]
   for (const result of report.scenarios) {
-    const refreshes = result.clientCounts === 'unavailable' || result.refresh.clientCalls === result.refresh.serverCalls ? String(result.refresh.serverCalls) : `${result.refresh.clientCalls}/${result.refresh.serverCalls}`
+    const refreshes =
+      result.clientCounts === 'unavailable' || result.refresh.clientCalls === result.refresh.serverCalls
+        ? String(result.refresh.serverCalls)
+        : `${result.refresh.clientCalls}/${result.refresh.serverCalls}`
     const reuse = result.reuse.detected ? 'yes' : result.refresh.graceReuses > 0 ? 'grace' : 'no'
     const verdict = { pass: 'pass', fail: 'FAIL', 'non-strict': 'non-strict', error: 'ERROR' }[result.verdict]
-    lines.push(`  ${result.name.padEnd(nameWidth)}${result.level.padEnd(8)}${verdict.padEnd(12)}${refreshes.padEnd(11)}${reuse.padEnd(8)}${Math.round(result.durationMs)} ms`)
+    lines.push(
+      `  ${result.name.padEnd(nameWidth)}${result.level.padEnd(8)}${verdict.padEnd(12)}${refreshes.padEnd(11)}${reuse.padEnd(8)}${Math.round(result.durationMs)} ms`,
+    )
     const under = `  ${''.padEnd(nameWidth)}↳ `
     const cause = result.verdict === 'pass' ? undefined : causeOf(result.description)
     if (result.verdict === 'error') lines.push(`${under}${result.error ?? 'could not run'}`)
     for (const failed of result.expectations.filter((e) => !e.pass)) {
-      const failures = failed.name.includes('succeeded') && result.requests.failed > 0 ? ` (${formatFailures(result.requests.failures)})` : ''
+      const failures =
+        failed.name.includes('succeeded') && result.requests.failed > 0 ? ` (${formatFailures(result.requests.failures)})` : ''
       lines.push(`${under}${describeFailures([failed])}${failures}`)
     }
     if (cause !== undefined) lines.push(`${under}why it matters: ${cause}`)
     if (result.verdict !== 'pass') {
       for (const note of result.notes) lines.push(`${under}note: ${note}`)
-      if (result.clientOutput !== undefined) lines.push(`${under}the client printed:`, ...indent(result.clientOutput, 6).map((line) => `  ${''.padEnd(nameWidth)}${line}`))
+      if (result.clientOutput !== undefined)
+        lines.push(`${under}the client printed:`, ...indent(result.clientOutput, 6).map((line) => `  ${''.padEnd(nameWidth)}${line}`))
     }
   }
   const { total, passed, failed, nonStrict } = report.summary
   const lenient = nonStrict === 0 ? '' : `, ${nonStrict} non-strict (should-level; --strict fails on them)`
-  lines.push('', `${report.verdict === 'pass' ? 'PASS' : 'FAIL'}  ${total} scenario${total === 1 ? '' : 's'}: ${passed} passed, ${failed} failed${lenient}`)
+  lines.push(
+    '',
+    `${report.verdict === 'pass' ? 'PASS' : 'FAIL'}  ${total} scenario${total === 1 ? '' : 's'}: ${passed} passed, ${failed} failed${lenient}`,
+  )
   return lines.join('\n')
 }
 

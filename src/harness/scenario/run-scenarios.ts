@@ -44,13 +44,15 @@ export async function runScenarios(options: RunScenariosOptions): Promise<RunRep
   const started = performance.now()
   const results: ScenarioResult[] = []
   const source = options.client ?? options.createClient
-  if (source === undefined) throw new HarnessError('usage', 'runScenarios needs a client: a name, a module path, exec:<command> or createClient')
+  if (source === undefined)
+    throw new HarnessError('usage', 'runScenarios needs a client: a name, a module path, exec:<command> or createClient')
   const client = resolveClientSpec(source, options.clientName === undefined ? {} : { name: options.clientName })
   try {
     await preflight(client, url, api)
     for (const loaded of options.scenarios) {
       const ran = (await runScenario(loaded, { url, api, client, timeline: options.timeline === true })).result
-      const result: ScenarioResult = ran.verdict === 'fail' && ran.level === 'should' && options.strict !== true ? { ...ran, verdict: 'non-strict' } : ran
+      const result: ScenarioResult =
+        ran.verdict === 'fail' && ran.level === 'should' && options.strict !== true ? { ...ran, verdict: 'non-strict' } : ran
       results.push(result)
       options.onResult?.(result)
     }
@@ -83,7 +85,16 @@ async function preflight(client: ClientSpec, url: string, api: LabApi): Promise<
   const signedIn = await api.login('demo@example.com', 'password')
   const storage = createRecordingStorage()
   await storage.save({ accessToken: signedIn.accessToken, refreshToken: signedIn.refreshToken })
-  const probe = await ClientUnderTest.open({ spec: client, baseUrl: url, tabs: 1, connections: 1, refreshPath: ROUTES.refresh, maxCalls: 100, storage, onLimit: () => undefined })
+  const probe = await ClientUnderTest.open({
+    spec: client,
+    baseUrl: url,
+    tabs: 1,
+    connections: 1,
+    refreshPath: ROUTES.refresh,
+    maxCalls: 100,
+    storage,
+    onLimit: () => undefined,
+  })
   try {
     await probe.create()
   } finally {

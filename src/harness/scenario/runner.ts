@@ -80,7 +80,7 @@ export async function runScenario(loaded: { scenario: RunnableScenario; file: st
   const maxCalls = scenario.expect.maxCalls ?? defaultCallBound(scenario)
   // The tabs start and load the client before the clock runs: how long a thread takes to start is
   // no part of the client's time.
-  let onLimit = () => undefined as void
+  let onLimit: () => void = () => undefined
   const client = await ClientUnderTest.open({
     spec: options.client,
     baseUrl: options.url,
@@ -96,11 +96,18 @@ export async function runScenario(loaded: { scenario: RunnableScenario; file: st
   /** createClient runs on the first request, after any sign-in: an app's cold start with a saved session. */
   let created: Promise<ClientUnderTest> | undefined
   let createdAt: number | undefined
-  const startClient = () => (created ??= client.create().then(() => ((createdAt = performance.now()), client)))
+  const startClient = () => {
+    created ??= client.create().then(() => {
+      createdAt = performance.now()
+      return client
+    })
+    return created
+  }
   /** Waits for createClient, but no longer than the run lasts: a createClient that spins is ended with it. */
   const clientReady = async (): Promise<boolean> => {
     const ready = await Promise.race([startClient().then(() => true), bound.ended.then(() => false)])
-    if (!ready && options.alone === true) throw new HarnessError('usage', `client ${options.client.name}: createClient(ctx) did not return within ${bound.timeoutMs / 1000}s`)
+    if (!ready && options.alone === true)
+      throw new HarnessError('usage', `client ${options.client.name}: createClient(ctx) did not return within ${bound.timeoutMs / 1000}s`)
     return ready
   }
 
@@ -151,7 +158,8 @@ export async function runScenario(loaded: { scenario: RunnableScenario; file: st
       }
       case 'parallel': {
         await clientReady()
-        const requests = step.requests ?? Array.from({ length: step.count ?? 1 }, () => step.request ?? { method: 'GET', path: ROUTES.users })
+        const requests =
+          step.requests ?? Array.from({ length: step.count ?? 1 }, () => step.request ?? { method: 'GET', path: ROUTES.users })
         // In the order they were sent, not the order they ended, so a report reads the same each time.
         for (const outcome of await Promise.all(requests.map((request, index) => fire(request, index)))) outcomes.push(outcome)
         return
@@ -250,7 +258,9 @@ export async function runScenario(loaded: { scenario: RunnableScenario; file: st
     notes: bypassed ? [BYPASS_NOTE] : [],
     ...(verdict === 'pass' ? {} : client.printed()),
     durationMs: Math.round((performance.now() - started) * 10) / 10,
-    ...(options.timeline && !bypassed ? { timeline: buildTimeline(calls, new Map(outcomes.map((o) => [o.id, o.ok ? 'ok' : (o.code ?? 'ERROR')]))) } : {}),
+    ...(options.timeline && !bypassed
+      ? { timeline: buildTimeline(calls, new Map(outcomes.map((o) => [o.id, o.ok ? 'ok' : (o.code ?? 'ERROR')]))) }
+      : {}),
   } satisfies ScenarioResult
   return { result, requestsMs: createdAt === undefined ? 0 : ended - createdAt }
 }

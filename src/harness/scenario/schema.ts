@@ -34,7 +34,10 @@ const count = z.union(
 const request = z.strictObject({
   /** A name for expectations and the timeline, e.g. "late". */
   id: z.string().min(1).max(40).optional(),
-  method: z.string().regex(/^[A-Za-z]+$/, 'an HTTP method such as GET or POST').default('GET'),
+  method: z
+    .string()
+    .regex(/^[A-Za-z]+$/, 'an HTTP method such as GET or POST')
+    .default('GET'),
   path: z.string().startsWith('/', 'a path starting with "/"').default('/api/users'),
   body: z.unknown().optional(),
   /** Server-side delay of this request's answer (sent as `?_delay=`), so answers arrive staggered. */
@@ -59,26 +62,39 @@ const serverSettings = z.strictObject(
 const faultStep = z
   .strictObject({
     do: z.literal('fault'),
-    ...(Object.fromEntries(Object.entries(faultFields).map(([name, schema]) => [name, schema.safeParse(undefined).success ? asWritten(schema).optional() : asWritten(schema)])) as {
+    ...(Object.fromEntries(
+      Object.entries(faultFields).map(([name, schema]) => [
+        name,
+        schema.safeParse(undefined).success ? asWritten(schema).optional() : asWritten(schema),
+      ]),
+    ) as {
       [K in keyof typeof faultFields]: z.ZodCustom<z.input<(typeof faultFields)[K]>>
     }),
   })
   .superRefine(faultRules)
 
 const step = z.discriminatedUnion('do', [
-  z.strictObject({ do: z.literal('signIn'), user: z.string().regex(/^[^:]+:.+$/, 'email:password').optional() }),
+  z.strictObject({
+    do: z.literal('signIn'),
+    user: z
+      .string()
+      .regex(/^[^:]+:.+$/, 'email:password')
+      .optional(),
+  }),
   z.strictObject({ do: z.literal('advanceClock'), by: duration }),
   z.strictObject({ do: z.literal('expire'), tokens: z.enum(['access', 'refresh', 'both']).default('access') }),
   faultStep,
   serverSettings.extend({ do: z.literal('configure') }),
-  z.strictObject({
-    do: z.literal('parallel'),
-    count: z.number().int().min(1).max(10_000).optional(),
-    request: request.optional(),
-    requests: z.array(request).min(1).optional(),
-  }).refine((s) => (s.requests === undefined) !== (s.request === undefined && s.count === undefined), {
-    message: 'give either "requests" or "count" with an optional "request"',
-  }),
+  z
+    .strictObject({
+      do: z.literal('parallel'),
+      count: z.number().int().min(1).max(10_000).optional(),
+      request: request.optional(),
+      requests: z.array(request).min(1).optional(),
+    })
+    .refine((s) => (s.requests === undefined) !== (s.request === undefined && s.count === undefined), {
+      message: 'give either "requests" or "count" with an optional "request"',
+    }),
   z.strictObject({ do: z.literal('sequence'), requests: z.array(request).min(1) }),
   z.strictObject({ do: z.literal('revoke') }),
   z.strictObject({ do: z.literal('logout') }),
@@ -113,49 +129,57 @@ const expectations = z.strictObject({
   maxCalls: z.number().int().min(1).max(1_000_000).optional(),
 })
 
-export const scenarioSchema = z.strictObject({
-  $schema: z.string().optional(),
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a lower-case name such as "late-401"'),
-  /** Which real-world bug this catches; its "A client that …" sentence is printed under a failure. */
-  description: z.string(),
-  /**
-   * `must`: every correct client holds it, and a failure fails the run. `should`: good practice
-   * that not every correct client needs (e.g. cross-tab safety); a failure is reported as
-   * `non-strict` and fails the run only with `--strict`.
-   */
-  level: z.enum(['must', 'should']).default('must'),
-  /** Delays of the harness's token storage, like a real SecureStore or AsyncStorage. */
-  storage: z.strictObject({ loadDelay: durationUpTo(10_000).optional(), saveDelay: durationUpTo(10_000).optional() }).default({}),
-  server: serverSettings.default({}),
-  /** Client instances sharing one token storage and navigator.locks, each with its own module state: browser tabs. */
-  tabs: z.number().int().min(1).max(16).default(1),
-  /** The whole scenario's time bound. */
-  timeout: durationUpTo(600_000).default('10s'),
-  steps: z.array(step).min(1),
-  expect: expectations,
-}).superRefine((scenario, ctx) => {
-  // Mistakes that span fields, caught on load rather than halfway through a run.
-  const ids = new Set<string>()
-  scenario.steps.forEach((step, stepIndex) => {
-    const requests = step.do === 'parallel' ? (step.requests ?? (step.request ? [step.request] : [])) : step.do === 'sequence' ? step.requests : []
-    const key = step.do === 'parallel' && step.requests === undefined ? 'request' : 'requests'
-    requests.forEach((request, index) => {
-      const path = key === 'request' ? ['steps', stepIndex, 'request'] : ['steps', stepIndex, 'requests', index]
-      if (request.tab !== undefined && request.tab >= scenario.tabs) {
-        ctx.addIssue({ code: 'custom', path: [...path, 'tab'], message: `tab ${request.tab} does not exist: the scenario has ${scenario.tabs} tab(s), numbered from 0` })
-      }
-      if (request.id === undefined) return
-      if (ids.has(request.id)) ctx.addIssue({ code: 'custom', path: [...path, 'id'], message: `the id "${request.id}" is used twice` })
-      ids.add(request.id)
-    })
+export const scenarioSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a lower-case name such as "late-401"'),
+    /** Which real-world bug this catches; its "A client that …" sentence is printed under a failure. */
+    description: z.string(),
+    /**
+     * `must`: every correct client holds it, and a failure fails the run. `should`: good practice
+     * that not every correct client needs (e.g. cross-tab safety); a failure is reported as
+     * `non-strict` and fails the run only with `--strict`.
+     */
+    level: z.enum(['must', 'should']).default('must'),
+    /** Delays of the harness's token storage, like a real SecureStore or AsyncStorage. */
+    storage: z.strictObject({ loadDelay: durationUpTo(10_000).optional(), saveDelay: durationUpTo(10_000).optional() }).default({}),
+    server: serverSettings.default({}),
+    /** Client instances sharing one token storage and navigator.locks, each with its own module state: browser tabs. */
+    tabs: z.number().int().min(1).max(16).default(1),
+    /** The whole scenario's time bound. */
+    timeout: durationUpTo(600_000).default('10s'),
+    steps: z.array(step).min(1),
+    expect: expectations,
   })
-  const failed = scenario.expect.requests
-  if (typeof failed === 'object') {
-    for (const id of Object.keys(failed.failed)) {
-      if (!ids.has(id)) ctx.addIssue({ code: 'custom', path: ['expect', 'requests', 'failed', id], message: `no request has the id "${id}"` })
+  .superRefine((scenario, ctx) => {
+    // Mistakes that span fields, caught on load rather than halfway through a run.
+    const ids = new Set<string>()
+    scenario.steps.forEach((step, stepIndex) => {
+      const requests =
+        step.do === 'parallel' ? (step.requests ?? (step.request ? [step.request] : [])) : step.do === 'sequence' ? step.requests : []
+      const key = step.do === 'parallel' && step.requests === undefined ? 'request' : 'requests'
+      requests.forEach((request, index) => {
+        const path = key === 'request' ? ['steps', stepIndex, 'request'] : ['steps', stepIndex, 'requests', index]
+        if (request.tab !== undefined && request.tab >= scenario.tabs) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'tab'],
+            message: `tab ${request.tab} does not exist: the scenario has ${scenario.tabs} tab(s), numbered from 0`,
+          })
+        }
+        if (request.id === undefined) return
+        if (ids.has(request.id)) ctx.addIssue({ code: 'custom', path: [...path, 'id'], message: `the id "${request.id}" is used twice` })
+        ids.add(request.id)
+      })
+    })
+    const failed = scenario.expect.requests
+    if (typeof failed === 'object') {
+      for (const id of Object.keys(failed.failed)) {
+        if (!ids.has(id))
+          ctx.addIssue({ code: 'custom', path: ['expect', 'requests', 'failed', id], message: `no request has the id "${id}"` })
+      }
     }
-  }
-})
+  })
 
 export type Scenario = z.infer<typeof scenarioSchema>
 export type ScenarioStep = Scenario['steps'][number]

@@ -34,7 +34,10 @@ export function resolveClientSpec(spec: string | CreateClient, options: { cwd?: 
   }
   if (Object.hasOwn(BUILT_IN_CLIENTS, spec)) return { kind: 'built-in', name: spec }
   if (!/[\\/.]/.test(spec)) {
-    throw new HarnessError('usage', `unknown client "${spec}"; use ${builtInClientNames().join(', ')}, a path such as ./my-client.ts, or exec:<command>`)
+    throw new HarnessError(
+      'usage',
+      `unknown client "${spec}"; use ${builtInClientNames().join(', ')}, a path such as ./my-client.ts, or exec:<command>`,
+    )
   }
   const cwd = options.cwd ?? process.cwd()
   const file = resolve(cwd, spec)

@@ -35,7 +35,10 @@ export class ClientUnderTest implements CallSink {
   readonly #tabs: ClientTab[]
   readonly #origin = now()
 
-  private constructor(readonly spec: ClientSpec, options: ClientUnderTestOptions) {
+  private constructor(
+    readonly spec: ClientSpec,
+    options: ClientUnderTestOptions,
+  ) {
     const host: TabHost = {
       baseUrl: options.baseUrl,
       refreshPath: options.refreshPath,
@@ -80,7 +83,10 @@ export class ClientUnderTest implements CallSink {
   /** What the client printed, tab by tab. */
   get output(): string {
     if (this.#tabs.length === 1) return this.#tabs[0]?.output ?? ''
-    return this.#tabs.filter((tab) => tab.output !== '').map((tab) => `[tab ${tab.tab}]\n${tab.output}`).join('\n')
+    return this.#tabs
+      .filter((tab) => tab.output !== '')
+      .map((tab) => `[tab ${tab.tab}]\n${tab.output}`)
+      .join('\n')
   }
 
   /** What the client printed, trimmed for a report: only for a verdict that did not pass. */
@@ -127,7 +133,9 @@ export class ClientUnderTest implements CallSink {
     await this.close()
     const output = this.output.trim().split('\n').slice(-3).join(' | ')
     const reason = (failed.reason as Error).message
-    throw new HarnessError('usage', `${what}: ${reason}${output === '' || reason.includes(output) ? '' : ` (it printed: ${output})`}`, { cause: failed.reason })
+    throw new HarnessError('usage', `${what}: ${reason}${output === '' || reason.includes(output) ? '' : ` (it printed: ${output})`}`, {
+      cause: failed.reason,
+    })
   }
 }
 

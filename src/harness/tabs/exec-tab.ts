@@ -73,7 +73,10 @@ export class ExecTab implements ClientTab {
       this.#die(`client exited with ${signal === null ? `code ${code}` : `signal ${signal}`}${when}${stderr === '' ? '' : `: ${stderr}`}`)
     })
     const ready = new Promise<void>((resolve, reject) => (this.#ready = { resolve, reject }))
-    const timer = setTimeout(() => this.#die(`client did not answer {"op":"init"} with {"op":"ready"} within ${READY_WITHIN_MS / 1000}s`), READY_WITHIN_MS)
+    const timer = setTimeout(
+      () => this.#die(`client did not answer {"op":"init"} with {"op":"ready"} within ${READY_WITHIN_MS / 1000}s`),
+      READY_WITHIN_MS,
+    )
     this.#write({ op: 'init', baseUrl: this.#host.baseUrl, tab: this.tab })
     return ready.finally(() => clearTimeout(timer))
   }
@@ -120,7 +123,7 @@ export class ExecTab implements ClientTab {
 
   #write(message: object): void {
     const child = this.#child
-    if (child && child.stdin.writable) child.stdin.write(`${JSON.stringify(message)}\n`)
+    if (child?.stdin.writable) child.stdin.write(`${JSON.stringify(message)}\n`)
   }
 
   #onLine(line: string): void {
@@ -134,7 +137,8 @@ export class ExecTab implements ClientTab {
     } catch {
       return this.#protocolError(`is not JSON: ${quote(line)}`)
     }
-    if (message === null || typeof message !== 'object' || Array.isArray(message)) return this.#protocolError(`is not a JSON object: ${quote(line)}`)
+    if (message === null || typeof message !== 'object' || Array.isArray(message))
+      return this.#protocolError(`is not a JSON object: ${quote(line)}`)
     switch (message.op) {
       case 'ready':
         this.#ready?.resolve()

@@ -31,7 +31,8 @@ export function describeLoadError(error: unknown, file: string): string {
   // tsx's esbuild: "Transform failed with 1 error:\n/abs/file.ts:3:19: ERROR: Expected identifier but found \":\""
   const esbuild = /^(\S[^\n]*?):(\d+):(\d+): ERROR: (.*)$/m.exec(message)
   // esbuild counts columns from 0.
-  if (name === 'TransformError' && esbuild) return `${basename(esbuild[1] ?? file)}:${esbuild[2]}:${Number(esbuild[3]) + 1}: SyntaxError: ${esbuild[4]}`
+  if (name === 'TransformError' && esbuild)
+    return `${basename(esbuild[1] ?? file)}:${esbuild[2]}:${Number(esbuild[3]) + 1}: SyntaxError: ${esbuild[4]}`
   // V8 keeps a module's syntax error position out of the error; Node's syntax check prints it.
   if (name === 'SyntaxError') return `${syntaxErrorPlace(file) ?? basename(file)}: SyntaxError: ${message}`
   const frame = stackFrameIn(stack, file)
@@ -56,7 +57,12 @@ function syntaxErrorPlace(file: string): string | undefined {
 function stackFrameIn(stack: string, file: string): string | undefined {
   const href = pathToFileURL(file).href
   for (const line of stack.split('\n')) {
-    const at = line.indexOf(href) >= 0 ? line.slice(line.indexOf(href) + href.length) : line.indexOf(file) >= 0 ? line.slice(line.indexOf(file) + file.length) : undefined
+    const at =
+      line.indexOf(href) >= 0
+        ? line.slice(line.indexOf(href) + href.length)
+        : line.indexOf(file) >= 0
+          ? line.slice(line.indexOf(file) + file.length)
+          : undefined
     const position = at === undefined ? undefined : /^(?:\?[^:\s]*)?:(\d+):(\d+)/.exec(at) // tsx adds a ?query
     if (position) return `${basename(file)}:${position[1]}:${position[2]}`
   }

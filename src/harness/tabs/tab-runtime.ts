@@ -36,7 +36,12 @@ export function createTabRuntime(options: TabRuntimeOptions) {
     create(): void {
       let made: unknown
       try {
-        made = options.createClient({ baseUrl: options.baseUrl, fetch: tabFetch.fetch, storage: options.storage, onLogout: options.onLogout })
+        made = options.createClient({
+          baseUrl: options.baseUrl,
+          fetch: tabFetch.fetch,
+          storage: options.storage,
+          onLogout: options.onLogout,
+        })
       } catch (error) {
         const failure = describeRejection(error, options.clientFile)
         throw new Error(`createClient(ctx) threw ${failure.name === undefined ? `${failure.code}: ${failure.message}` : failure.code}`)

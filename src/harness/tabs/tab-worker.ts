@@ -24,7 +24,16 @@ function storageCall(op: 'load' | 'clear' | 'save', tokens?: Tokens): Promise<St
   return new Promise((resolve, reject) => {
     const call = nextStorageCall++
     storageCalls.set(call, { resolve, reject })
-    post(op === 'save' ? { type: 'storage', call, op, tokens: { accessToken: tokens?.accessToken as string, refreshToken: tokens?.refreshToken as string } } : { type: 'storage', call, op })
+    post(
+      op === 'save'
+        ? {
+            type: 'storage',
+            call,
+            op,
+            tokens: { accessToken: tokens?.accessToken as string, refreshToken: tokens?.refreshToken as string },
+          }
+        : { type: 'storage', call, op },
+    )
   })
 }
 const storage: TokenStorage = {
@@ -86,7 +95,13 @@ port.on('message', (message: ToTab) => {
       })
       return
     case 'request':
-      void runtime.then(async (tab) => post({ type: 'answer', id: message.id, answer: cloneable(await tab.answer(message.id, message.method, message.path, message.body)) }))
+      void runtime.then(async (tab) =>
+        post({
+          type: 'answer',
+          id: message.id,
+          answer: cloneable(await tab.answer(message.id, message.method, message.path, message.body)),
+        }),
+      )
       return
     case 'storage': {
       const pending = storageCalls.get(message.call)

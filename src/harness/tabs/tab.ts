@@ -37,7 +37,14 @@ export interface TabSettings {
 }
 
 export function tabSettings(tab: number, host: TabHost): TabSettings {
-  return { baseUrl: host.baseUrl, tab, connections: host.connections, refreshPath: host.refreshPath, budget: host.budget, maxCalls: host.maxCalls }
+  return {
+    baseUrl: host.baseUrl,
+    tab,
+    connections: host.connections,
+    refreshPath: host.refreshPath,
+    budget: host.budget,
+    maxCalls: host.maxCalls,
+  }
 }
 
 /** What the tabs of one run share, held by the harness. */

@@ -119,8 +119,9 @@ export function createLockManager(send: (call: LockCall) => void) {
   async function request<T>(name: string, optionsOrCallback: LockOptions | LockCallback<T>, maybeCallback?: LockCallback<T>): Promise<T> {
     const options: LockOptions = typeof optionsOrCallback === 'function' ? {} : optionsOrCallback
     const callback = typeof optionsOrCallback === 'function' ? optionsOrCallback : maybeCallback
-    if (typeof callback !== 'function') throw new TypeError("navigator.locks.request: the callback is not a function")
-    if (typeof name !== 'string' || name.startsWith('-')) throw new DOMException('lock names must be strings not starting with "-"', 'NotSupportedError')
+    if (typeof callback !== 'function') throw new TypeError('navigator.locks.request: the callback is not a function')
+    if (typeof name !== 'string' || name.startsWith('-'))
+      throw new DOMException('lock names must be strings not starting with "-"', 'NotSupportedError')
     if (options.steal) throw new DOMException('refresh-lab does not support steal', 'NotSupportedError')
     const { signal } = options
     signal?.throwIfAborted()

@@ -126,7 +126,8 @@ export class WorkerTab implements ClientTab {
       }
       case 'storage': {
         const { call } = message
-        const done = message.op === 'save' ? host.storage.save(message.tokens) : message.op === 'clear' ? host.storage.clear() : host.storage.load()
+        const done =
+          message.op === 'save' ? host.storage.save(message.tokens) : message.op === 'clear' ? host.storage.clear() : host.storage.load()
         done.then(
           (result) => this.#send({ type: 'storage', call, result: result ?? null }),
           (error: Error) => this.#send({ type: 'storage', call, error: error.message }),
@@ -159,7 +160,9 @@ export class WorkerTab implements ClientTab {
     const key = `${this.tab}:${call.id}`
     switch (call.op) {
       case 'request': {
-        const granted = locks.request(key, call.name, call.mode, call.ifAvailable, () => this.#send({ type: 'lock', reply: { id: call.id, granted: true } }))
+        const granted = locks.request(key, call.name, call.mode, call.ifAvailable, () =>
+          this.#send({ type: 'lock', reply: { id: call.id, granted: true } }),
+        )
         if (granted !== 'queued') this.#send({ type: 'lock', reply: { id: call.id, granted } })
         return
       }
@@ -201,7 +204,11 @@ function spawnTabWorker(options: WorkerOptions & { stdout: true; stderr: true })
   if (entry) return new Worker(entry, options)
   const source = new URL('./tab-worker.ts', import.meta.url).href
   // tsx's ES module entry (its CommonJS twin cannot register hooks from a worker's boot code).
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href
+  const tsx = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href
   const boot = `import { tsImport } from ${JSON.stringify(tsx)}\nawait tsImport(${JSON.stringify(source)}, ${JSON.stringify(source)})`
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), options)
 }

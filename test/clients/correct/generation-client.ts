@@ -104,7 +104,8 @@ export function createGenerationClient(ctx: ClientContext, choices: Choices) {
         throw error
       }
       const { accessToken: fresh } = await ctx.storage.load()
-      if (fresh === null) throw choices.rejectWithOwn401 ? failure(401, first.json) : new RequestFailed(401, 'NOT_SIGNED_IN', 'signed out meanwhile')
+      if (fresh === null)
+        throw choices.rejectWithOwn401 ? failure(401, first.json) : new RequestFailed(401, 'NOT_SIGNED_IN', 'signed out meanwhile')
       const retried = await call(method, path, body, fresh)
       if (!retried.response.ok) throw failure(retried.response.status, retried.json)
       return retried.json
