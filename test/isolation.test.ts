@@ -114,7 +114,7 @@ describe('the lifecycle: signed in, then createClient', () => {
     const run = await runCli(['run', '--client', 'test/clients/reads-tokens-once.ts'])
     expect(run.stdout).toContain('PASS  20 scenarios: 19 passed, 0 failed, 1 non-strict')
     expect(run.code).toBe(0)
-  })
+  }, 90_000) // every scenario in one run: room for a loaded 2-core machine
 })
 
 describe('tabs share what a browser origin shares, and nothing else', () => {
@@ -244,7 +244,7 @@ describe('exec clients: the NDJSON protocol', () => {
     ])
     expect(report.scenarios.every((s) => s.clientCounts === 'unavailable')).toBe(true)
     expect(run.code).toBe(0)
-  })
+  }, 90_000) // every scenario in one run
 
   it('the Python example with its lock removed fails burst, with the reuse shown', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-'))

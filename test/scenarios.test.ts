@@ -37,6 +37,15 @@ const EXPECTED_FAILURES: Record<string, string[]> = {
   'logout-on-5xx': ['refresh-5xx'],
 }
 
+/**
+ * Failures a client's bug may show in besides its own scenario, depending on which tab's answer
+ * lands first: retry-forever refreshes a third time in two-tabs only when its retry's 401 comes
+ * before the other tab has signed out. Its own scenario (retry-still-401) catches it every time.
+ */
+const MAY_ALSO_FAIL: Record<string, string[]> = {
+  'retry-forever': ['two-tabs'],
+}
+
 let server: RunningServer
 let scenarios: LoadedScenario[]
 
@@ -97,7 +106,8 @@ describe('the faulty-client matrix', () => {
     async (clientName, expected) => {
       const report = await run(clientName)
       const failed = report.scenarios.filter((s) => s.verdict === 'fail' || s.verdict === 'error').map((s) => s.name)
-      expect(failed).toEqual(expected)
+      const racy = MAY_ALSO_FAIL[clientName] ?? []
+      expect(failed.filter((name) => !racy.includes(name))).toEqual(expected)
       // Per-tab locks hold every must, and only the should-level cross-tab scenario reports them.
       const nonStrict = report.scenarios.filter((s) => s.verdict === 'non-strict').map((s) => s.name)
       expect(nonStrict).toEqual(expected.includes('two-tabs-strict') ? [] : ['two-tabs-strict'])
