@@ -38,6 +38,23 @@ describe('POST /api/auth/login', () => {
   })
 })
 
+describe('POST /api/auth/register', () => {
+  it('stops at --max-users with 507 USER_LIMIT_REACHED; those already in still sign in, and a reset makes room', async () => {
+    const { call, login } = lab({ maxUsers: 3 })
+    const register = (email: string) => call('POST', '/api/auth/register', { json: { email, password: 'password1' } })
+    expect((await register('a@x.io')).status).toBe(201)
+    expect((await register('b@x.io')).status).toBe(201)
+    const full = await register('c@x.io')
+    expect(full).toMatchObject({ status: 507, body: { error: { code: 'USER_LIMIT_REACHED' } } })
+    expect(full.body.error.message).toContain('--max-users')
+    await login('b@x.io', 'password1')
+    await login()
+    expect((await call('GET', '/_lab/config')).body.users).toEqual(['demo@example.com', 'a@x.io', 'b@x.io'])
+    await call('POST', '/_lab/reset')
+    expect((await register('c@x.io')).status).toBe(201)
+  })
+})
+
 describe('POST /api/auth/refresh', () => {
   it('answers a new access AND a new refresh token, and the new pair works', async () => {
     const { login, refresh, call } = lab()
@@ -306,7 +323,8 @@ describe('lab control API', () => {
 
   it('shows the settings in force', async () => {
     const res = await lab({ accessTtl: '30s', reuseGrace: '2s' }).call('GET', '/_lab/config')
-    expect(res.body).toEqual({
+    // Every live setting is in the answer too (src/shared/settings.test.ts walks them).
+    expect(res.body).toMatchObject({
       accessTtlMs: 30_000,
       refreshTtlMs: 604_800_000,
       sessionTtlMs: 2_592_000_000,

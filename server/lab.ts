@@ -89,7 +89,7 @@ export function createLab(config: ServerConfig): Lab {
     ...(privateJwk === undefined ? {} : { privateJwk }),
   })
   const tokens = new AccessTokens(keys, config.audience, config.issuer)
-  const users = new UserRegistry(config.users, bus)
+  const users = new UserRegistry(config.users, bus, settings)
   const expiry = new AccessExpiryMarks()
   const faults = new FaultTable()
   const state: PersistedState = { store, users, clock, tokens, expiry }

@@ -1,17 +1,14 @@
 import { describe, expect, it } from 'vitest'
+import { pickLiveSettings } from '../src/shared/settings.js'
+import { resolveServerConfig } from './config.js'
 import type { LabDomainEvent } from './domain-events.js'
 import type { Fault } from './faults.js'
 import { LabCounters } from './stats.js'
 
 const fault: Fault = { id: 1, path: '/api/auth/refresh', times: 1, remaining: 0, status: 503 }
+// The settings at their defaults, from the one settings list, so a new setting needs no edit here.
 const config = {
-  accessTtlMs: 1,
-  refreshTtlMs: 1,
-  sessionTtlMs: 1,
-  reuseGraceMs: 0,
-  reuseGraceCount: 0,
-  graceReturns: 'existing' as const,
-  statelessAccess: false,
+  ...pickLiveSettings(resolveServerConfig({}, {})),
   profile: 'simple' as const,
   alg: 'HS256',
   issuer: 'http://localhost',

@@ -9,7 +9,7 @@ function registry() {
   const seen: LabDomainEvent[] = []
   const events = new DomainEvents()
   events.subscribe((event) => seen.push(event))
-  return { users: new UserRegistry([demo], events), seen }
+  return { users: new UserRegistry([demo], events, { maxUsers: 10_000 }), seen }
 }
 
 describe('UserRegistry', () => {
@@ -38,5 +38,20 @@ describe('UserRegistry', () => {
     expect(seen).toEqual([])
     users.reset()
     expect(users.list()).toEqual([demo])
+  })
+})
+
+describe('the maxUsers limit', () => {
+  it('refuses a registration once the lab holds maxUsers users, configured ones included, and follows the live setting', () => {
+    const events = new DomainEvents()
+    const limit = { maxUsers: 2 }
+    const users = new UserRegistry([demo], events, limit)
+    users.add('ada@example.com', 'secret-secret')
+    expect(() => users.add('bob@example.com', 'secret-secret')).toThrow(
+      expect.objectContaining({ code: 'USER_LIMIT_REACHED', status: 507 }),
+    )
+    expect(users.list()).toHaveLength(2)
+    limit.maxUsers = 3
+    expect(users.add('bob@example.com', 'secret-secret').id).toBe('usr_3')
   })
 })

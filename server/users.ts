@@ -13,6 +13,8 @@ export class UserRegistry {
   constructor(
     private readonly startupUsers: readonly UserAccount[],
     private readonly events: DomainEvents,
+    /** The live `maxUsers` setting: registrations stop there, so a registration loop cannot exhaust memory. */
+    private readonly limit: { readonly maxUsers: number },
   ) {
     this.reset()
   }
@@ -38,6 +40,12 @@ export class UserRegistry {
   /** Registers a user; refuses an email already taken. */
   add(email: string, password: string, name?: string): UserAccount {
     if (this.find(email)) throw new LabError('EMAIL_TAKEN', `a user with the email ${email} already exists`)
+    if (this.#byId.size >= this.limit.maxUsers) {
+      throw new LabError(
+        'USER_LIMIT_REACHED',
+        `the lab holds ${this.limit.maxUsers} users already (--max-users); POST /_lab/reset forgets the registered ones`,
+      )
+    }
     const id = `usr_${this.#byId.size + 1}`
     const user = this.restore(Object.freeze({ id, email, password, name: name ?? email.split('@')[0] ?? email }))
     this.events.emit({ type: 'userRegistered', user })

@@ -30,6 +30,7 @@ const raw = (body: string, contentType = 'application/json'): CallOptions => ({ 
 const bearer = (value: string): CallOptions => ({ headers: { authorization: value } })
 const login = (body: CallOptions) => ['POST', '/api/auth/login', body] as const
 const refresh = (body: CallOptions) => ['POST', '/api/auth/refresh', body] as const
+const register = (body: CallOptions) => ['POST', '/api/auth/register', body] as const
 const users = (options: CallOptions) => ['GET', '/api/users', options] as const
 
 const deepArray = `${'['.repeat(20_000)}${']'.repeat(20_000)}`
@@ -109,6 +110,20 @@ const rows: Row[] = [
     'INVALID_CREDENTIALS',
   ],
   ['lone surrogates', async () => login(raw('{"email":"\\ud800@x.y","password":"\\udfff"}')), 401, 'INVALID_CREDENTIALS'],
+  // Registrations: every field bounded, so registering costs bounded memory
+  [
+    'a 60 KB name',
+    async () => register(json({ email: 'big@x.io', password: 'password1', name: 'n'.repeat(60_000) })),
+    422,
+    'VALIDATION_ERROR',
+  ],
+  [
+    'a 300-character email',
+    async () => register(json({ email: `${'a'.repeat(290)}@x.io`, password: 'password1' })),
+    422,
+    'VALIDATION_ERROR',
+  ],
+  ['a 2 000-character password', async () => register(json({ email: 'long@x.io', password: 'p'.repeat(2_000) })), 422, 'VALIDATION_ERROR'],
   // Refresh bodies
   ['refresh without refresh_token', async () => refresh(json({})), 422, 'VALIDATION_ERROR'],
   ['a numeric refresh_token', async () => refresh(json({ refresh_token: 12345 })), 422, 'VALIDATION_ERROR'],

@@ -8,6 +8,12 @@ import type { Lab } from '../lab.js'
 import { checkCredentials, refreshSession, refreshUnreadable, signIn, signOut } from '../auth-service.js'
 import { wireProfile, type WireAnswer } from '../wire-profiles.js'
 
+/**
+ * What one registration may store, so registrations cost bounded memory: an address as long as
+ * RFC 5321 allows, a password far past any passphrase, a display name.
+ */
+export const REGISTER_LIMITS = { email: 254, password: 1_024, name: 200 } as const
+
 /** Login, register, refresh (rotation with reuse detection), logout and "who am I", in the server's wire profile. */
 export function registerAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   const profile = wireProfile(lab.config.profile)
@@ -24,8 +30,14 @@ export function registerAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     const email = requireString(body, 'email')
     const password = requireString(body, 'password')
     const name = typeof body['name'] === 'string' && body['name'] !== '' ? body['name'] : undefined
+    if (email.length > REGISTER_LIMITS.email)
+      throw new LabError('VALIDATION_ERROR', `"email" must be at most ${REGISTER_LIMITS.email} characters`)
     if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new LabError('VALIDATION_ERROR', '"email" must be an email address')
     if (password.length < 8) throw new LabError('VALIDATION_ERROR', '"password" must be at least 8 characters')
+    if (password.length > REGISTER_LIMITS.password)
+      throw new LabError('VALIDATION_ERROR', `"password" must be at most ${REGISTER_LIMITS.password} characters`)
+    if (name !== undefined && name.length > REGISTER_LIMITS.name)
+      throw new LabError('VALIDATION_ERROR', `"name" must be at most ${REGISTER_LIMITS.name} characters`)
     const user = lab.users.add(email, password, name)
     return send(c, profile.tokens(await signIn(lab, user), 'register'))
   })

@@ -26,6 +26,8 @@ export const ERROR_STATUS = {
   /** OAuth's token endpoint was asked for a grant other than password or refresh_token. */
   UNSUPPORTED_GRANT_TYPE: 400,
   PAYLOAD_TOO_LARGE: 413,
+  /** The lab holds `--max-users` users already; a reset (or a higher `maxUsers`) makes room. */
+  USER_LIMIT_REACHED: 507,
   INTERNAL_ERROR: 500,
 } as const
 

@@ -167,6 +167,15 @@ export const SETTINGS = {
     help: 'access tokens stay valid until exp even after their session is revoked',
     live: true,
   },
+  maxUsers: {
+    schema: wholeNumber(1, 1_000_000),
+    kind: 'integer',
+    flag: 'max-users',
+    arg: '<n>',
+    default: 10_000,
+    help: 'how many users the lab holds, configured and registered; a registration past it gets 507 USER_LIMIT_REACHED',
+    live: true,
+  },
   profile: {
     schema: oneOf(PROFILES),
     kind: 'text',
