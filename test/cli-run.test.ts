@@ -23,6 +23,8 @@ describe('refresh-lab run', () => {
       client: 'reference',
       summary: { total: 20, passed: 19, failed: 0, nonStrict: 1 },
     })
+    // Run four at a time on their own servers, the scenarios still come back in the order given.
+    expect(report.scenarios.map((s) => s.name)).toEqual([...report.scenarios.map((s) => s.name)].sort())
     expect(Object.keys(report.scenarios[0] ?? {})).toEqual(
       expect.arrayContaining([
         'name',
@@ -167,6 +169,15 @@ describe('lab commands against a running serve', () => {
     const badRange = await runCli(['assert', '--url', serve.url, '--refreshes', 'one'])
     expect(badRange.code).toBe(2)
     expectOneLine(badRange.stderr, 'expected a count such as 1 or a range such as 1-2')
+  })
+
+  it('runs scenarios one at a time on a server at --url: --concurrency is for in-process servers', async () => {
+    const both = await runCli(['run', 'burst', '--url', serve.url, '--concurrency', '2'])
+    expect(both.code).toBe(2)
+    expectOneLine(both.stderr, '--concurrency runs scenarios on in-process servers')
+    const one = await runCli(['run', 'burst', 'late-401', '--url', serve.url, '--concurrency', '1', '--json'])
+    expect(one.code).toBe(0)
+    expect((JSON.parse(one.stdout) as RunReport).scenarios.map((s) => s.name)).toEqual(['burst', 'late-401'])
   })
 
   it('reads the URL from REFRESH_LAB_URL', async () => {

@@ -47,19 +47,23 @@ const MAY_ALSO_FAIL: Record<string, string[]> = {
 }
 
 let server: RunningServer
+/** Three more servers, so a run deals its scenarios over four at once, as `refresh-lab run` does. */
+let moreServers: RunningServer[] = []
 let scenarios: LoadedScenario[]
 
 beforeAll(async () => {
-  server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0' }, {}))
+  const start = () => startServer(resolveServerConfig({ host: '127.0.0.1', port: '0' }, {}))
+  ;[server, ...moreServers] = await Promise.all([start(), start(), start(), start()])
   scenarios = await resolveScenarios([])
 })
 afterAll(async () => {
-  await server.close()
+  await Promise.all([server, ...moreServers].map((running) => running.close()))
 })
 
 function run(clientName: string, only?: string[], createClient?: CreateClient): Promise<RunReport> {
   return runScenarios({
     url: server.url,
+    moreUrls: moreServers.map((more) => more.url),
     // Built-ins by name, so they run isolated as the CLI runs them; a function runs in-process.
     ...(createClient === undefined ? { client: clientName } : { createClient, clientName }),
     scenarios: only ? scenarios.filter((s) => only.includes(s.scenario.name)) : scenarios,

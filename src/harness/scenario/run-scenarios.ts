@@ -12,6 +12,12 @@ import { runScenario } from './runner.js'
 export interface RunScenariosOptions {
   /** A running refresh-lab server; every scenario resets it first. */
   url: string
+  /**
+   * More servers of the same kind (same profile, same lab token) to run scenarios on at the same
+   * time: each server runs one scenario at a time, so `n` servers run `n` at once. A scenario
+   * resets its server, so two never share one.
+   */
+  moreUrls?: readonly string[]
   /** Its lab token, when it was started with one (default: REFRESH_LAB_TOKEN). */
   labToken?: string
   embedded?: boolean
@@ -33,14 +39,19 @@ export interface RunScenariosOptions {
 }
 
 /**
- * Runs scenarios one after another against one client and collects the `refresh-lab/run@1` report.
+ * Runs scenarios against one client, one at a time on each server (`url`, then `moreUrls`), and
+ * collects the `refresh-lab/run@1` report with the scenarios in the order given.
  *
  * @example
  * const report = await runScenarios({ url, client: './my-client.ts', scenarios: await resolveScenarios([]) })
  */
 export async function runScenarios(options: RunScenariosOptions): Promise<RunReport> {
   const url = options.url.replace(/\/+$/, '')
-  const api = new LabApi(url, options.labToken)
+  const lanes = [url, ...(options.moreUrls ?? []).map((more) => more.replace(/\/+$/, ''))].map((laneUrl) => ({
+    url: laneUrl,
+    api: new LabApi(laneUrl, options.labToken),
+  }))
+  const api = (lanes[0] as (typeof lanes)[number]).api
   const started = performance.now()
   const results: ScenarioResult[] = []
   const source = options.client ?? options.createClient
@@ -49,15 +60,29 @@ export async function runScenarios(options: RunScenariosOptions): Promise<RunRep
   const client = resolveClientSpec(source, options.clientName === undefined ? {} : { name: options.clientName })
   try {
     await preflight(client, url, api)
-    for (const loaded of options.scenarios) {
-      const ran = (await runScenario(loaded, { url, api, client, timeline: options.timeline === true })).result
-      const result: ScenarioResult =
-        ran.verdict === 'fail' && ran.level === 'should' && options.strict !== true ? { ...ran, verdict: 'non-strict' } : ran
-      results.push(result)
-      options.onResult?.(result)
-    }
+    // Each lane takes the next scenario when its last one ends: the longest ones never wait in line.
+    const queue = options.scenarios.map((loaded, index) => ({ loaded, index }))
+    const ended = await Promise.allSettled(
+      lanes.map(async (lane) => {
+        for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+          try {
+            const ran = (await runScenario(next.loaded, { url: lane.url, api: lane.api, client, timeline: options.timeline === true }))
+              .result
+            const result: ScenarioResult =
+              ran.verdict === 'fail' && ran.level === 'should' && options.strict !== true ? { ...ran, verdict: 'non-strict' } : ran
+            results[next.index] = result
+            options.onResult?.(result)
+          } catch (error) {
+            queue.length = 0 // a server gone or a usage error ends the run: the other lanes finish what they started
+            throw error
+          }
+        }
+      }),
+    )
+    const failure = ended.find((lane) => lane.status === 'rejected')
+    if (failure) throw failure.reason
   } finally {
-    await api.close()
+    await Promise.all(lanes.map((lane) => lane.api.close()))
   }
   const passed = results.filter((r) => r.verdict === 'pass').length
   const nonStrict = results.filter((r) => r.verdict === 'non-strict').length
