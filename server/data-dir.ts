@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, st
 import { join } from 'node:path'
 import { ConfigError } from './config-error.js'
 import type { UserAccount } from './config.js'
+import { DirLock } from './dir-lock.js'
 import type { StoreChange } from './store.js'
 
 /** What `--data-dir` keeps besides the sessions: what must stay the same for tokens to keep working. */
@@ -35,6 +36,7 @@ export interface Recovered {
 const KEYS = 'keys.json'
 const SNAPSHOT = 'state.json'
 const JOURNAL = 'journal.ndjson'
+const LOCK = 'lock'
 /** Past this size the journal is folded into a fresh snapshot at the next sweep. */
 const COMPACT_BYTES = 16 * 1024 * 1024
 
@@ -44,6 +46,8 @@ const COMPACT_BYTES = 16 * 1024 * 1024
  * crashed process loses nothing it acknowledged. Snapshots are written to a temporary file and
  * renamed, so no file is ever half written; a torn last journal line is a change that was never
  * answered and is dropped. Anything else that does not parse stops startup with one clear error.
+ * One server at a time: a lock file holding its PID (server/dir-lock.ts) is taken before anything
+ * is read and removed by `close`.
  */
 export class DataDir {
   #fd: number | undefined
@@ -52,6 +56,7 @@ export class DataDir {
   private constructor(
     readonly dir: string,
     private readonly fsync: boolean,
+    private readonly lock: DirLock,
   ) {}
 
   /** Opens (creating) the directory and reads back what it holds. */
@@ -61,15 +66,24 @@ export class DataDir {
     } catch (error) {
       throw new ConfigError(`--data-dir: cannot use ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
     }
-    const dataDir = new DataDir(dir, fsync)
-    const keys = dataDir.#readJson<unknown>(KEYS)
-    if (keys !== undefined) checkKeys(keys, join(dir, KEYS))
-    const snapshot = dataDir.#readJson<unknown>(SNAPSHOT) ?? []
-    if (!Array.isArray(snapshot)) throw corrupt(join(dir, SNAPSHOT), 'not a list of entries')
-    for (const [index, entry] of snapshot.entries()) checkEntry(entry, `${join(dir, SNAPSHOT)} entry ${index + 1}`)
-    const journal = dataDir.#readJournal()
-    for (const [index, entry] of journal.entries()) checkEntry(entry, `${join(dir, JOURNAL)} line ${index + 1}`)
-    return { dataDir, recovered: { keys: keys as PersistedKeys | undefined, entries: [...(snapshot as JournalEntry[]), ...journal] } }
+    const dataDir = new DataDir(dir, fsync, DirLock.take(join(dir, LOCK), dir))
+    try {
+      return { dataDir, recovered: dataDir.#recover() }
+    } catch (error) {
+      dataDir.lock.release()
+      throw error
+    }
+  }
+
+  #recover(): Recovered {
+    const keys = this.#readJson<unknown>(KEYS)
+    if (keys !== undefined) checkKeys(keys, join(this.dir, KEYS))
+    const snapshot = this.#readJson<unknown>(SNAPSHOT) ?? []
+    if (!Array.isArray(snapshot)) throw corrupt(join(this.dir, SNAPSHOT), 'not a list of entries')
+    for (const [index, entry] of snapshot.entries()) checkEntry(entry, `${join(this.dir, SNAPSHOT)} entry ${index + 1}`)
+    const journal = this.#readJournal()
+    for (const [index, entry] of journal.entries()) checkEntry(entry, `${join(this.dir, JOURNAL)} line ${index + 1}`)
+    return { keys: keys as PersistedKeys | undefined, entries: [...(snapshot as JournalEntry[]), ...journal] }
   }
 
   saveKeys(keys: PersistedKeys): void {
@@ -96,6 +110,7 @@ export class DataDir {
       console.error(
         `refresh-lab: cannot write ${join(this.dir, JOURNAL)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); stopping rather than lose answered changes`,
       )
+      this.lock.release()
       process.exit(70)
     }
     this.#bytes += line.length
@@ -105,12 +120,14 @@ export class DataDir {
     return this.#bytes > COMPACT_BYTES
   }
 
+  /** Flushes and closes the journal, then gives up the lock. */
   close(): void {
     if (this.#fd !== undefined) {
       fsyncSync(this.#fd)
       closeSync(this.#fd)
       this.#fd = undefined
     }
+    this.lock.release()
   }
 
   #readJson<T>(name: string): T | undefined {

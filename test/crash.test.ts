@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -86,6 +86,7 @@ describe('--data-dir survives kill -9', () => {
       `refresh-lab: --data-dir: ${join(dir, message)}; refresh-lab will not start over it and lose data: move it away to start empty`,
     )
     expect(readFileSync(join(dir, file), 'utf8')).toBe(content)
+    expect(existsSync(join(dir, 'lock'))).toBe(false) // a refused start leaves no lock behind
   })
 
   it('keeps an early expiry across a restart, and a later expiry still reaches tokens issued before it', async () => {
