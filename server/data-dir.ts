@@ -78,7 +78,9 @@ export class DataDir {
   #recover(): Recovered {
     const keys = this.#readJson<unknown>(KEYS)
     if (keys !== undefined) checkKeys(keys, join(this.dir, KEYS))
-    const snapshot = this.#readJson<unknown>(SNAPSHOT) ?? []
+    // Only a missing snapshot means "nothing yet": a `null` one is garbage like any other, never 0 sessions to compact over.
+    const read = this.#readJson<unknown>(SNAPSHOT)
+    const snapshot = read === undefined ? [] : read
     if (!Array.isArray(snapshot)) throw corrupt(join(this.dir, SNAPSHOT), 'not a list of entries')
     for (const [index, entry] of snapshot.entries()) checkEntry(entry, `${join(this.dir, SNAPSHOT)} entry ${index + 1}`)
     const journal = this.#readJournal()

@@ -76,6 +76,7 @@ describe('--data-dir survives kill -9', () => {
     ['journal.ndjson', '{"clockOffsetMs":"abc"}\n', 'journal.ndjson line 1 is corrupt (clockOffsetMs is not a number)'],
     ['journal.ndjson', '{"store":{"families":"xy"}}\n', 'journal.ndjson line 1 is corrupt (a session of the wrong shape)'],
     ['state.json', '{}', 'state.json is corrupt (not a list of entries)'],
+    ['state.json', 'null', 'state.json is corrupt (not a list of entries)'],
     ['keys.json', '{"refreshKey":"x"}', 'keys.json is corrupt (no 32-byte refreshKey)'],
   ])('refuses to start over a corrupt %s (%j), with one line, and leaves it as it was', async (file, content, message) => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-corrupt-'))
