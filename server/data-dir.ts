@@ -1,8 +1,8 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError } from './config-error.js'
 import type { UserAccount } from './config.js'
-import { DirLock } from './dir-lock.js'
+import { cannotWrite, DirLock } from './dir-lock.js'
 import type { StoreChange } from './store.js'
 
 /** What `--data-dir` keeps besides the sessions: what must stay the same for tokens to keep working. */
@@ -96,7 +96,12 @@ export class DataDir {
   compact(entries: JournalEntry[]): void {
     this.#writeAtomically(SNAPSHOT, JSON.stringify(entries))
     if (this.#fd !== undefined) closeSync(this.#fd)
-    this.#fd = openSync(join(this.dir, JOURNAL), 'w')
+    this.#fd = undefined
+    try {
+      this.#fd = openSync(join(this.dir, JOURNAL), 'w')
+    } catch (error) {
+      throw cannotWrite(join(this.dir, JOURNAL), error)
+    }
     this.#bytes = 0
   }
 
@@ -173,11 +178,25 @@ export class DataDir {
   #writeAtomically(name: string, text: string): void {
     const path = join(this.dir, name)
     const temporary = `${path}.tmp`
-    writeFileSync(temporary, text)
-    const fd = openSync(temporary, 'r')
-    fsyncSync(fd)
-    closeSync(fd)
-    renameSync(temporary, path)
+    const data = Buffer.from(text)
+    let fd: number | undefined
+    try {
+      fd = openSync(temporary, 'w')
+      for (let written = 0; written < data.length; ) written += writeSync(fd, data, written)
+      fsyncSync(fd)
+      closeSync(fd)
+      fd = undefined
+      renameSync(temporary, path)
+    } catch (error) {
+      // A full or read-only disk: one line, and no half-written temporary file left behind.
+      try {
+        if (fd !== undefined) closeSync(fd)
+        unlinkSync(temporary)
+      } catch {
+        // never created
+      }
+      throw cannotWrite(temporary, error)
+    }
     // The rename itself must reach the disk before the journal it replaces is emptied.
     const dirFd = openSync(this.dir, 'r')
     fsyncSync(dirFd)

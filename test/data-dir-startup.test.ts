@@ -1,0 +1,52 @@
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { runCli } from './support/cli.js'
+
+const present = (path: string) => {
+  try {
+    lstatSync(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** What stops a start in a data dir is the user's to fix: one line, exit 2, nothing half-written left. */
+describe('--data-dir startup failures', () => {
+  // /dev/full answers every write with ENOSPC: a full disk, without privileges to mount a small one.
+  it.skipIf(!existsSync('/dev/full')).each(['keys.json', 'state.json'])(
+    'a full disk while writing %s: one line, exit 2, no temporary file left',
+    async (file) => {
+      const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-full-'))
+      symlinkSync('/dev/full', join(dir, `${file}.tmp`))
+      const result = await runCli(['serve', '--port', '0', '--data-dir', dir])
+      expect(result.stderr.trim()).toBe(`refresh-lab: --data-dir: cannot write ${join(dir, `${file}.tmp`)} (ENOSPC)`)
+      expect(result.code).toBe(2)
+      expect(present(join(dir, `${file}.tmp`))).toBe(false)
+      expect(existsSync(join(dir, 'lock'))).toBe(false)
+    },
+  )
+
+  it('a temporary file that cannot be created (here a directory in its place): one line, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-eisdir-'))
+    mkdirSync(join(dir, 'keys.json.tmp'))
+    const result = await runCli(['serve', '--port', '0', '--data-dir', dir])
+    expect(result.stderr.trim()).toBe(`refresh-lab: --data-dir: cannot write ${join(dir, 'keys.json.tmp')} (EISDIR)`)
+    expect(result.code).toBe(2)
+  })
+
+  // chmod does not stop root; sysfs refuses new files to everyone (EACCES), like a read-only mount.
+  it.skipIf(!existsSync('/sys/kernel'))('a directory nothing can be written to: one line, exit 2', async () => {
+    const result = await runCli(['serve', '--port', '0', '--data-dir', '/sys/kernel'])
+    expect(result.stderr.trim()).toMatch(/^refresh-lab: --data-dir: cannot write \/sys\/kernel\/lock\.\d+\.tmp \((EACCES|EROFS|EPERM)\)$/)
+    expect(result.code).toBe(2)
+  })
+
+  it('a path under a regular file: one line, exit 2', async () => {
+    const result = await runCli(['serve', '--port', '0', '--data-dir', '/dev/null/data'])
+    expect(result.stderr.trim()).toBe('refresh-lab: --data-dir: cannot use /dev/null/data (ENOTDIR)')
+    expect(result.code).toBe(2)
+  })
+})
