@@ -1,8 +1,8 @@
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runCli } from './support/cli.js'
+import { runCli, startServe } from './support/cli.js'
 
 const present = (path: string) => {
   try {
@@ -48,5 +48,19 @@ describe('--data-dir startup failures', () => {
     const result = await runCli(['serve', '--port', '0', '--data-dir', '/dev/null/data'])
     expect(result.stderr.trim()).toBe('refresh-lab: --data-dir: cannot use /dev/null/data (ENOTDIR)')
     expect(result.code).toBe(2)
+  })
+
+  it('another --alg on a directory that keeps a generated key: one line naming the --alg it was made for, keys.json kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-alg-'))
+    const first = await startServe(['--data-dir', dir, '--alg', 'ES256'])
+    await first.stop()
+    const keys = readFileSync(join(dir, 'keys.json'), 'utf8')
+    const result = await runCli(['serve', '--port', '0', '--data-dir', dir, '--alg', 'RS256'])
+    expect(result.stderr.trim()).toBe(
+      "refresh-lab: --alg RS256: the --data-dir's keys.json holds a key for --alg ES256; start with --alg ES256, or move keys.json away for a new key (tokens signed with the old one stop verifying)",
+    )
+    expect(result.code).toBe(2)
+    expect(readFileSync(join(dir, 'keys.json'), 'utf8')).toBe(keys)
+    expect(existsSync(join(dir, 'lock'))).toBe(false)
   })
 })
