@@ -220,25 +220,60 @@ function corrupt(where: string, what: string): ConfigError {
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
-const isInt = (value: unknown) => Number.isSafeInteger(value)
-const isTime = (value: unknown) => typeof value === 'number' && Number.isFinite(value)
+/** The furthest a Date reaches from 1970, either way (ECMA-262, "Time Values and Time Range"). */
+const MAX_DATE_MS = 8.64e15
+/** The lab's times run from 1970 and never past what a Date can show (the clock stops at the year 9999). */
+const isTime = (value: unknown): value is number => typeof value === 'number' && value >= 0 && value <= MAX_DATE_MS
+const isCount = (value: unknown, min: number): value is number => Number.isSafeInteger(value) && (value as number) >= min
+const REVOKE_REASONS: unknown[] = ['reuse', 'logout', 'lab']
 
 function checkKeys(keys: unknown, where: string): void {
   if (!isObject(keys) || typeof keys['refreshKey'] !== 'string' || Buffer.from(keys['refreshKey'], 'base64').length !== 32) {
     throw corrupt(where, 'no 32-byte refreshKey')
   }
-  if (keys['hs256Secret'] !== undefined && typeof keys['hs256Secret'] !== 'string') throw corrupt(where, 'hs256Secret is not a string')
+  // The lab saves the random 32-byte secret it made; an empty one would make startup fail in jose.
+  const secret = keys['hs256Secret']
+  if (secret !== undefined && (typeof secret !== 'string' || Buffer.from(secret, 'base64').length !== 32)) {
+    throw corrupt(where, 'hs256Secret is not a 32-byte secret')
+  }
   if (keys['privateJwk'] !== undefined && !isObject(keys['privateJwk'])) throw corrupt(where, 'privateJwk is not a JWK')
 }
 
-/** Every entry is checked before any is applied: a wrong shape stops startup, it is never half-loaded. */
+/** What is out of range in a record's fields, worded for the corrupt-file message; undefined when all hold. */
+function rangeProblem(record: Record<string, unknown>, times: string[], counts: [field: string, min: number][]): string | undefined {
+  for (const field of times) {
+    const value = record[field]
+    if (value !== undefined && value !== null && !isTime(value)) return `${field} ${JSON.stringify(value)} is not a time a Date can hold`
+  }
+  for (const [field, min] of counts) {
+    if (!isCount(record[field], min)) return `${field} ${JSON.stringify(record[field])} is not a whole number from ${min}`
+  }
+  return undefined
+}
+
+/**
+ * Every entry is checked before any is applied: a wrong shape, or a value out of range (a time past
+ * what a Date can hold, a negative generation), stops startup naming the file and entry; it is never
+ * half-loaded, nor found later as a 500.
+ */
 function checkEntry(entry: unknown, where: string): void {
   if (!isObject(entry)) throw corrupt(where, 'not an object')
   const { store, user, clockOffsetMs, serialFloor, expiredThroughAll, expiredFamily } = entry
-  if (clockOffsetMs !== undefined && !isTime(clockOffsetMs)) throw corrupt(where, 'clockOffsetMs is not a number')
-  if (serialFloor !== undefined && !isInt(serialFloor)) throw corrupt(where, 'serialFloor is not a whole number')
-  if (expiredThroughAll !== undefined && !isInt(expiredThroughAll)) throw corrupt(where, 'expiredThroughAll is not a whole number')
-  if (expiredFamily !== undefined && !(Array.isArray(expiredFamily) && typeof expiredFamily[0] === 'string' && isInt(expiredFamily[1]))) {
+  if (clockOffsetMs !== undefined) {
+    if (typeof clockOffsetMs !== 'number' || !Number.isFinite(clockOffsetMs)) throw corrupt(where, 'clockOffsetMs is not a number')
+    if (!isTime(Date.now() + clockOffsetMs)) {
+      throw corrupt(where, `clockOffsetMs ${JSON.stringify(clockOffsetMs)} puts the lab clock beyond what a Date can hold`)
+    }
+  }
+  if (serialFloor !== undefined && !isCount(serialFloor, 0))
+    throw corrupt(where, `serialFloor ${JSON.stringify(serialFloor)} is not a whole number from 0`)
+  if (expiredThroughAll !== undefined && !isCount(expiredThroughAll, 0)) {
+    throw corrupt(where, `expiredThroughAll ${JSON.stringify(expiredThroughAll)} is not a whole number from 0`)
+  }
+  if (
+    expiredFamily !== undefined &&
+    !(Array.isArray(expiredFamily) && typeof expiredFamily[0] === 'string' && isCount(expiredFamily[1], 0))
+  ) {
     throw corrupt(where, 'expiredFamily is not [id, serial]')
   }
   if (user !== undefined && !(isObject(user) && ['id', 'email', 'password', 'name'].every((k) => typeof user[k] === 'string'))) {
@@ -247,29 +282,40 @@ function checkEntry(entry: unknown, where: string): void {
   if (store === undefined) return
   if (!isObject(store)) throw corrupt(where, 'store is not an object')
   const { families = [], tokens = [], forgetFamilies = [], forgetTokens = [] } = store
-  const family = (f: unknown) =>
-    isObject(f) &&
-    typeof f['id'] === 'string' &&
-    typeof f['userId'] === 'string' &&
-    isTime(f['createdAt']) &&
-    isTime(f['expiresAt']) &&
-    (f['status'] === 'active' || f['status'] === 'revoked') &&
-    isInt(f['generation'])
-  const token = (t: unknown) => {
-    if (!Array.isArray(t) || typeof t[0] !== 'string' || !isObject(t[1])) return false
-    const r = t[1]
-    return (
+  if (!Array.isArray(families)) throw corrupt(where, 'a session of the wrong shape')
+  for (const f of families) {
+    const shaped =
+      isObject(f) &&
+      typeof f['id'] === 'string' &&
+      typeof f['userId'] === 'string' &&
+      [f['createdAt'], f['expiresAt']].every((time) => typeof time === 'number') &&
+      (f['status'] === 'active' || f['status'] === 'revoked') &&
+      (f['revokedAt'] === undefined || typeof f['revokedAt'] === 'number') &&
+      (f['revokedReason'] === undefined || REVOKE_REASONS.includes(f['revokedReason']))
+    if (!shaped) throw corrupt(where, 'a session of the wrong shape')
+    const problem = rangeProblem(f, ['createdAt', 'expiresAt', 'revokedAt'], [['generation', 1]])
+    if (problem) throw corrupt(where, `session ${f['id']}: ${problem}`)
+  }
+  if (!Array.isArray(tokens)) throw corrupt(where, 'a token record of the wrong shape')
+  for (const t of tokens) {
+    const r: unknown = Array.isArray(t) && typeof t[0] === 'string' ? t[1] : undefined
+    const shaped =
+      isObject(r) &&
       typeof r['familyId'] === 'string' &&
-      isInt(r['generation']) &&
-      isTime(r['issuedAt']) &&
-      isTime(r['expiresAt']) &&
-      (r['rotatedAt'] === null || isTime(r['rotatedAt'])) &&
-      isInt(r['graceUses'])
+      [r['issuedAt'], r['expiresAt']].every((time) => typeof time === 'number') &&
+      (r['rotatedAt'] === null || typeof r['rotatedAt'] === 'number')
+    if (!shaped) throw corrupt(where, 'a token record of the wrong shape')
+    const problem = rangeProblem(
+      r,
+      ['issuedAt', 'expiresAt', 'rotatedAt'],
+      [
+        ['generation', 1],
+        ['graceUses', 0],
+      ],
     )
+    if (problem) throw corrupt(where, `a token of ${r['familyId']}: ${problem}`)
   }
   const strings = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === 'string')
-  if (!Array.isArray(families) || !families.every(family)) throw corrupt(where, 'a session of the wrong shape')
-  if (!Array.isArray(tokens) || !tokens.every(token)) throw corrupt(where, 'a token record of the wrong shape')
   if (!strings(forgetFamilies) || !strings(forgetTokens)) throw corrupt(where, 'a forget list of the wrong shape')
   if (store['clear'] !== undefined && store['clear'] !== true) throw corrupt(where, 'clear is not true')
 }
