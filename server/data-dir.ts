@@ -113,14 +113,25 @@ export class DataDir {
       for (let written = 0; written < line.length; ) written += writeSync(this.#fd, line, written)
       if (this.fsync) fsyncSync(this.#fd)
     } catch (error) {
-      // Memory already holds the change: answering on would build on a state the disk never saw.
-      console.error(
-        `refresh-lab: cannot write ${join(this.dir, JOURNAL)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); stopping rather than lose answered changes`,
-      )
-      this.lock.release()
-      process.exit(70)
+      this.#stop(cannotWrite(join(this.dir, JOURNAL), error))
     }
     this.#bytes += line.length
+  }
+
+  /** A compaction while running (a reset, a grown journal): a write that fails stops the server, as `append` does. */
+  compactOrStop(entries: JournalEntry[]): void {
+    try {
+      this.compact(entries)
+    } catch (error) {
+      this.#stop(error as Error)
+    }
+  }
+
+  /** Memory already holds the change: answering on would build on a state the disk never saw. */
+  #stop(error: Error): never {
+    console.error(`refresh-lab: ${error.message}; stopping rather than lose answered changes`)
+    this.lock.release()
+    process.exit(70)
   }
 
   get wantsCompaction(): boolean {

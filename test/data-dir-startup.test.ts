@@ -13,8 +13,11 @@ const present = (path: string) => {
   }
 }
 
-/** What stops a start in a data dir is the user's to fix: one line, exit 2, nothing half-written left. */
-describe('--data-dir startup failures', () => {
+/**
+ * What stops a start in a data dir is the user's to fix: one line, exit 2, nothing half-written
+ * left. Once running, a write that fails stops the server (exit 70) with one line.
+ */
+describe('--data-dir that cannot be used', () => {
   // /dev/full answers every write with ENOSPC: a full disk, without privileges to mount a small one.
   it.skipIf(!existsSync('/dev/full')).each(['keys.json', 'state.json'])(
     'a full disk while writing %s: one line, exit 2, no temporary file left',
@@ -63,4 +66,26 @@ describe('--data-dir startup failures', () => {
     expect(readFileSync(join(dir, 'keys.json'), 'utf8')).toBe(keys)
     expect(existsSync(join(dir, 'lock'))).toBe(false)
   })
+
+  it.skipIf(!existsSync('/dev/full'))(
+    'a full disk at a reset once running: the server stops with one line rather than answer on a state the disk never saw',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-full-reset-'))
+      const serve = await startServe(['--data-dir', dir])
+      symlinkSync('/dev/full', join(dir, 'state.json.tmp'))
+      const closed = new Promise<number | null>((resolve) => serve.child.once('close', resolve))
+      const reset = await fetch(`${serve.url}/_lab/reset`, { method: 'POST' }).then(
+        (res) => res.status,
+        () => 'no answer',
+      )
+      expect(reset).toBe('no answer')
+      expect(await closed).toBe(70)
+      const { stderr } = await serve.stop()
+      expect(stderr.trim()).toBe(
+        `refresh-lab: --data-dir: cannot write ${join(dir, 'state.json.tmp')} (ENOSPC); stopping rather than lose answered changes`,
+      )
+      expect(present(join(dir, 'state.json.tmp'))).toBe(false)
+      expect(existsSync(join(dir, 'lock'))).toBe(false)
+    },
+  )
 })
