@@ -1,7 +1,8 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError } from './config-error.js'
 import type { UserAccount } from './config.js'
+import { cannotWrite, DirLock } from './dir-lock.js'
 import type { StoreChange } from './store.js'
 
 /** What `--data-dir` keeps besides the sessions: what must stay the same for tokens to keep working. */
@@ -35,6 +36,7 @@ export interface Recovered {
 const KEYS = 'keys.json'
 const SNAPSHOT = 'state.json'
 const JOURNAL = 'journal.ndjson'
+const LOCK = 'lock'
 /** Past this size the journal is folded into a fresh snapshot at the next sweep. */
 const COMPACT_BYTES = 16 * 1024 * 1024
 
@@ -44,6 +46,8 @@ const COMPACT_BYTES = 16 * 1024 * 1024
  * crashed process loses nothing it acknowledged. Snapshots are written to a temporary file and
  * renamed, so no file is ever half written; a torn last journal line is a change that was never
  * answered and is dropped. Anything else that does not parse stops startup with one clear error.
+ * One server at a time: a lock file holding its PID (server/dir-lock.ts) is taken before anything
+ * is read and removed by `close`.
  */
 export class DataDir {
   #fd: number | undefined
@@ -52,6 +56,7 @@ export class DataDir {
   private constructor(
     readonly dir: string,
     private readonly fsync: boolean,
+    private readonly lock: DirLock,
   ) {}
 
   /** Opens (creating) the directory and reads back what it holds. */
@@ -61,15 +66,26 @@ export class DataDir {
     } catch (error) {
       throw new ConfigError(`--data-dir: cannot use ${dir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
     }
-    const dataDir = new DataDir(dir, fsync)
-    const keys = dataDir.#readJson<unknown>(KEYS)
-    if (keys !== undefined) checkKeys(keys, join(dir, KEYS))
-    const snapshot = dataDir.#readJson<unknown>(SNAPSHOT) ?? []
-    if (!Array.isArray(snapshot)) throw corrupt(join(dir, SNAPSHOT), 'not a list of entries')
-    for (const [index, entry] of snapshot.entries()) checkEntry(entry, `${join(dir, SNAPSHOT)} entry ${index + 1}`)
-    const journal = dataDir.#readJournal()
-    for (const [index, entry] of journal.entries()) checkEntry(entry, `${join(dir, JOURNAL)} line ${index + 1}`)
-    return { dataDir, recovered: { keys: keys as PersistedKeys | undefined, entries: [...(snapshot as JournalEntry[]), ...journal] } }
+    const dataDir = new DataDir(dir, fsync, DirLock.take(join(dir, LOCK), dir))
+    try {
+      return { dataDir, recovered: dataDir.#recover() }
+    } catch (error) {
+      dataDir.lock.release()
+      throw error
+    }
+  }
+
+  #recover(): Recovered {
+    const keys = this.#readJson<unknown>(KEYS)
+    if (keys !== undefined) checkKeys(keys, join(this.dir, KEYS))
+    // Only a missing snapshot means "nothing yet": a `null` one is garbage like any other, never 0 sessions to compact over.
+    const read = this.#readJson<unknown>(SNAPSHOT)
+    const snapshot = read === undefined ? [] : read
+    if (!Array.isArray(snapshot)) throw corrupt(join(this.dir, SNAPSHOT), 'not a list of entries')
+    for (const [index, entry] of snapshot.entries()) checkEntry(entry, `${join(this.dir, SNAPSHOT)} entry ${index + 1}`)
+    const journal = this.#readJournal()
+    for (const [index, entry] of journal.entries()) checkEntry(entry, `${join(this.dir, JOURNAL)} line ${index + 1}`)
+    return { keys: keys as PersistedKeys | undefined, entries: [...(snapshot as JournalEntry[]), ...journal] }
   }
 
   saveKeys(keys: PersistedKeys): void {
@@ -80,7 +96,12 @@ export class DataDir {
   compact(entries: JournalEntry[]): void {
     this.#writeAtomically(SNAPSHOT, JSON.stringify(entries))
     if (this.#fd !== undefined) closeSync(this.#fd)
-    this.#fd = openSync(join(this.dir, JOURNAL), 'w')
+    this.#fd = undefined
+    try {
+      this.#fd = openSync(join(this.dir, JOURNAL), 'w')
+    } catch (error) {
+      throw cannotWrite(join(this.dir, JOURNAL), error)
+    }
     this.#bytes = 0
   }
 
@@ -92,25 +113,39 @@ export class DataDir {
       for (let written = 0; written < line.length; ) written += writeSync(this.#fd, line, written)
       if (this.fsync) fsyncSync(this.#fd)
     } catch (error) {
-      // Memory already holds the change: answering on would build on a state the disk never saw.
-      console.error(
-        `refresh-lab: cannot write ${join(this.dir, JOURNAL)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); stopping rather than lose answered changes`,
-      )
-      process.exit(70)
+      this.#stop(cannotWrite(join(this.dir, JOURNAL), error))
     }
     this.#bytes += line.length
+  }
+
+  /** A compaction while running (a reset, a grown journal): a write that fails stops the server, as `append` does. */
+  compactOrStop(entries: JournalEntry[]): void {
+    try {
+      this.compact(entries)
+    } catch (error) {
+      this.#stop(error as Error)
+    }
+  }
+
+  /** Memory already holds the change: answering on would build on a state the disk never saw. */
+  #stop(error: Error): never {
+    console.error(`refresh-lab: ${error.message}; stopping rather than lose answered changes`)
+    this.lock.release()
+    process.exit(70)
   }
 
   get wantsCompaction(): boolean {
     return this.#bytes > COMPACT_BYTES
   }
 
+  /** Flushes and closes the journal, then gives up the lock. */
   close(): void {
     if (this.#fd !== undefined) {
       fsyncSync(this.#fd)
       closeSync(this.#fd)
       this.#fd = undefined
     }
+    this.lock.release()
   }
 
   #readJson<T>(name: string): T | undefined {
@@ -154,11 +189,25 @@ export class DataDir {
   #writeAtomically(name: string, text: string): void {
     const path = join(this.dir, name)
     const temporary = `${path}.tmp`
-    writeFileSync(temporary, text)
-    const fd = openSync(temporary, 'r')
-    fsyncSync(fd)
-    closeSync(fd)
-    renameSync(temporary, path)
+    const data = Buffer.from(text)
+    let fd: number | undefined
+    try {
+      fd = openSync(temporary, 'w')
+      for (let written = 0; written < data.length; ) written += writeSync(fd, data, written)
+      fsyncSync(fd)
+      closeSync(fd)
+      fd = undefined
+      renameSync(temporary, path)
+    } catch (error) {
+      // A full or read-only disk: one line, and no half-written temporary file left behind.
+      try {
+        if (fd !== undefined) closeSync(fd)
+        unlinkSync(temporary)
+      } catch {
+        // never created
+      }
+      throw cannotWrite(temporary, error)
+    }
     // The rename itself must reach the disk before the journal it replaces is emptied.
     const dirFd = openSync(this.dir, 'r')
     fsyncSync(dirFd)
@@ -182,25 +231,60 @@ function corrupt(where: string, what: string): ConfigError {
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
-const isInt = (value: unknown) => Number.isSafeInteger(value)
-const isTime = (value: unknown) => typeof value === 'number' && Number.isFinite(value)
+/** The furthest a Date reaches from 1970, either way (ECMA-262, "Time Values and Time Range"). */
+const MAX_DATE_MS = 8.64e15
+/** The lab's times run from 1970 and never past what a Date can show (the clock stops at the year 9999). */
+const isTime = (value: unknown): value is number => typeof value === 'number' && value >= 0 && value <= MAX_DATE_MS
+const isCount = (value: unknown, min: number): value is number => Number.isSafeInteger(value) && (value as number) >= min
+const REVOKE_REASONS: unknown[] = ['reuse', 'logout', 'lab']
 
 function checkKeys(keys: unknown, where: string): void {
   if (!isObject(keys) || typeof keys['refreshKey'] !== 'string' || Buffer.from(keys['refreshKey'], 'base64').length !== 32) {
     throw corrupt(where, 'no 32-byte refreshKey')
   }
-  if (keys['hs256Secret'] !== undefined && typeof keys['hs256Secret'] !== 'string') throw corrupt(where, 'hs256Secret is not a string')
+  // The lab saves the random 32-byte secret it made; an empty one would make startup fail in jose.
+  const secret = keys['hs256Secret']
+  if (secret !== undefined && (typeof secret !== 'string' || Buffer.from(secret, 'base64').length !== 32)) {
+    throw corrupt(where, 'hs256Secret is not a 32-byte secret')
+  }
   if (keys['privateJwk'] !== undefined && !isObject(keys['privateJwk'])) throw corrupt(where, 'privateJwk is not a JWK')
 }
 
-/** Every entry is checked before any is applied: a wrong shape stops startup, it is never half-loaded. */
+/** What is out of range in a record's fields, worded for the corrupt-file message; undefined when all hold. */
+function rangeProblem(record: Record<string, unknown>, times: string[], counts: [field: string, min: number][]): string | undefined {
+  for (const field of times) {
+    const value = record[field]
+    if (value !== undefined && value !== null && !isTime(value)) return `${field} ${JSON.stringify(value)} is not a time a Date can hold`
+  }
+  for (const [field, min] of counts) {
+    if (!isCount(record[field], min)) return `${field} ${JSON.stringify(record[field])} is not a whole number from ${min}`
+  }
+  return undefined
+}
+
+/**
+ * Every entry is checked before any is applied: a wrong shape, or a value out of range (a time past
+ * what a Date can hold, a negative generation), stops startup naming the file and entry; it is never
+ * half-loaded, nor found later as a 500.
+ */
 function checkEntry(entry: unknown, where: string): void {
   if (!isObject(entry)) throw corrupt(where, 'not an object')
   const { store, user, clockOffsetMs, serialFloor, expiredThroughAll, expiredFamily } = entry
-  if (clockOffsetMs !== undefined && !isTime(clockOffsetMs)) throw corrupt(where, 'clockOffsetMs is not a number')
-  if (serialFloor !== undefined && !isInt(serialFloor)) throw corrupt(where, 'serialFloor is not a whole number')
-  if (expiredThroughAll !== undefined && !isInt(expiredThroughAll)) throw corrupt(where, 'expiredThroughAll is not a whole number')
-  if (expiredFamily !== undefined && !(Array.isArray(expiredFamily) && typeof expiredFamily[0] === 'string' && isInt(expiredFamily[1]))) {
+  if (clockOffsetMs !== undefined) {
+    if (typeof clockOffsetMs !== 'number' || !Number.isFinite(clockOffsetMs)) throw corrupt(where, 'clockOffsetMs is not a number')
+    if (!isTime(Date.now() + clockOffsetMs)) {
+      throw corrupt(where, `clockOffsetMs ${JSON.stringify(clockOffsetMs)} puts the lab clock beyond what a Date can hold`)
+    }
+  }
+  if (serialFloor !== undefined && !isCount(serialFloor, 0))
+    throw corrupt(where, `serialFloor ${JSON.stringify(serialFloor)} is not a whole number from 0`)
+  if (expiredThroughAll !== undefined && !isCount(expiredThroughAll, 0)) {
+    throw corrupt(where, `expiredThroughAll ${JSON.stringify(expiredThroughAll)} is not a whole number from 0`)
+  }
+  if (
+    expiredFamily !== undefined &&
+    !(Array.isArray(expiredFamily) && typeof expiredFamily[0] === 'string' && isCount(expiredFamily[1], 0))
+  ) {
     throw corrupt(where, 'expiredFamily is not [id, serial]')
   }
   if (user !== undefined && !(isObject(user) && ['id', 'email', 'password', 'name'].every((k) => typeof user[k] === 'string'))) {
@@ -209,29 +293,40 @@ function checkEntry(entry: unknown, where: string): void {
   if (store === undefined) return
   if (!isObject(store)) throw corrupt(where, 'store is not an object')
   const { families = [], tokens = [], forgetFamilies = [], forgetTokens = [] } = store
-  const family = (f: unknown) =>
-    isObject(f) &&
-    typeof f['id'] === 'string' &&
-    typeof f['userId'] === 'string' &&
-    isTime(f['createdAt']) &&
-    isTime(f['expiresAt']) &&
-    (f['status'] === 'active' || f['status'] === 'revoked') &&
-    isInt(f['generation'])
-  const token = (t: unknown) => {
-    if (!Array.isArray(t) || typeof t[0] !== 'string' || !isObject(t[1])) return false
-    const r = t[1]
-    return (
+  if (!Array.isArray(families)) throw corrupt(where, 'a session of the wrong shape')
+  for (const f of families) {
+    const shaped =
+      isObject(f) &&
+      typeof f['id'] === 'string' &&
+      typeof f['userId'] === 'string' &&
+      [f['createdAt'], f['expiresAt']].every((time) => typeof time === 'number') &&
+      (f['status'] === 'active' || f['status'] === 'revoked') &&
+      (f['revokedAt'] === undefined || typeof f['revokedAt'] === 'number') &&
+      (f['revokedReason'] === undefined || REVOKE_REASONS.includes(f['revokedReason']))
+    if (!shaped) throw corrupt(where, 'a session of the wrong shape')
+    const problem = rangeProblem(f, ['createdAt', 'expiresAt', 'revokedAt'], [['generation', 1]])
+    if (problem) throw corrupt(where, `session ${f['id']}: ${problem}`)
+  }
+  if (!Array.isArray(tokens)) throw corrupt(where, 'a token record of the wrong shape')
+  for (const t of tokens) {
+    const r: unknown = Array.isArray(t) && typeof t[0] === 'string' ? t[1] : undefined
+    const shaped =
+      isObject(r) &&
       typeof r['familyId'] === 'string' &&
-      isInt(r['generation']) &&
-      isTime(r['issuedAt']) &&
-      isTime(r['expiresAt']) &&
-      (r['rotatedAt'] === null || isTime(r['rotatedAt'])) &&
-      isInt(r['graceUses'])
+      [r['issuedAt'], r['expiresAt']].every((time) => typeof time === 'number') &&
+      (r['rotatedAt'] === null || typeof r['rotatedAt'] === 'number')
+    if (!shaped) throw corrupt(where, 'a token record of the wrong shape')
+    const problem = rangeProblem(
+      r,
+      ['issuedAt', 'expiresAt', 'rotatedAt'],
+      [
+        ['generation', 1],
+        ['graceUses', 0],
+      ],
     )
+    if (problem) throw corrupt(where, `a token of ${r['familyId']}: ${problem}`)
   }
   const strings = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === 'string')
-  if (!Array.isArray(families) || !families.every(family)) throw corrupt(where, 'a session of the wrong shape')
-  if (!Array.isArray(tokens) || !tokens.every(token)) throw corrupt(where, 'a token record of the wrong shape')
   if (!strings(forgetFamilies) || !strings(forgetTokens)) throw corrupt(where, 'a forget list of the wrong shape')
   if (store['clear'] !== undefined && store['clear'] !== true) throw corrupt(where, 'clear is not true')
 }

@@ -42,7 +42,7 @@ export async function loadSigningKeys(options: {
     options.keyFile !== undefined
       ? await readPrivateKey(options.keyFile, alg)
       : options.privateJwk !== undefined
-        ? ((await importJWK(options.privateJwk, alg, { extractable: true })) as webcrypto.CryptoKey)
+        ? await importSavedKey(options.privateJwk, alg)
         : (await generateKeyPair(alg, { extractable: true })).privateKey
   const privateJwk = await exportJWK(privateKey)
   const jwk = { ...privateJwk }
@@ -56,6 +56,22 @@ export async function loadSigningKeys(options: {
     verifyKey,
     publicJwk,
     ...(generated ? { generatedPrivateJwk: privateJwk } : {}),
+  }
+}
+
+const ALG_OF_KTY: Record<string, SigningAlg> = { EC: 'ES256', RSA: 'RS256', OKP: 'EdDSA' }
+
+/** The key a previous run generated and `--data-dir` kept; another `--alg` on the same directory cannot use it. */
+async function importSavedKey(jwk: JWK, alg: SigningAlg): Promise<webcrypto.CryptoKey> {
+  try {
+    return (await importJWK(jwk, alg, { extractable: true })) as webcrypto.CryptoKey
+  } catch (error) {
+    const madeFor = ALG_OF_KTY[String(jwk.kty)]
+    throw new ConfigError(
+      madeFor !== undefined && madeFor !== alg
+        ? `--alg ${alg}: the --data-dir's keys.json holds a key for --alg ${madeFor}; start with --alg ${madeFor}, or move keys.json away for a new key (tokens signed with the old one stop verifying)`
+        : `--alg ${alg}: the key the --data-dir keeps in keys.json cannot be used (${(error as Error).message}); move keys.json away for a new key`,
+    )
   }
 }
 

@@ -91,12 +91,12 @@ export class Persistence {
     const dir = this.#dir
     if (!dir) return
     for (const entry of journalEntriesFor(event)) dir.append(entry)
-    if (event.type === 'reset') dir.compact(stateEntries(state))
+    if (event.type === 'reset') dir.compactOrStop(stateEntries(state))
   }
 
   /** Folds the journal into a snapshot once it has grown past its limit (called by the lab's sweep). */
   compactIfDue(state: PersistedState): void {
-    if (this.#dir?.wantsCompaction) this.#dir.compact(stateEntries(state))
+    if (this.#dir?.wantsCompaction) this.#dir.compactOrStop(stateEntries(state))
   }
 
   /** Flushes and closes the journal. */

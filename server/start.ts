@@ -21,7 +21,11 @@ export interface RunningServer {
 /** Puts the lab app on a socket and resolves once it is listening. */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const { app, lab } = createApp(config)
-  await lab.ready // a bad --key stops startup here, before anything listens
+  // A bad --key or an unwritable --data-dir stops startup here, before anything listens; the lock goes with it.
+  await lab.ready.catch((error: unknown) => {
+    lab.close()
+    throw error
+  })
   const listener = getRequestListener(app.fetch, { hostname: config.host, errorHandler: requestErrorAnswer })
   const server = createServer(
     {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -16,6 +16,53 @@ const post = async (url: string, path: string, body: unknown) => {
 }
 
 const sidOf = (jwt: string) => (JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as { sid: string }).sid
+
+const KEY = Buffer.alloc(32, 7).toString('base64')
+const NOW = Date.now()
+const family = (fields: Record<string, unknown>) =>
+  JSON.stringify({
+    store: { families: [{ id: 'fam_1', userId: 'usr_1', createdAt: NOW, expiresAt: NOW + 1, status: 'active', generation: 1, ...fields }] },
+  })
+const token = (fields: Record<string, unknown>) =>
+  JSON.stringify({
+    store: {
+      tokens: [['hash', { familyId: 'fam_1', generation: 1, issuedAt: NOW, expiresAt: NOW + 1, rotatedAt: null, graceUses: 0, ...fields }]],
+    },
+  })
+const outOfRange: [string, string, string][] = [
+  [
+    'state.json',
+    `[${family({ expiresAt: 9e15 })}]`,
+    'state.json entry 1 is corrupt (session fam_1: expiresAt 9000000000000000 is not a time a Date can hold)',
+  ],
+  [
+    'state.json',
+    `[${family({ revokedAt: -1, status: 'revoked' })}]`,
+    'state.json entry 1 is corrupt (session fam_1: revokedAt -1 is not a time a Date can hold)',
+  ],
+  [
+    'journal.ndjson',
+    `${family({ generation: -2 })}\n`,
+    'journal.ndjson line 1 is corrupt (session fam_1: generation -2 is not a whole number from 1)',
+  ],
+  [
+    'journal.ndjson',
+    `${token({ rotatedAt: 1e300 })}\n`,
+    'journal.ndjson line 1 is corrupt (a token of fam_1: rotatedAt 1e+300 is not a time a Date can hold)',
+  ],
+  [
+    'journal.ndjson',
+    `${token({ graceUses: -1 })}\n`,
+    'journal.ndjson line 1 is corrupt (a token of fam_1: graceUses -1 is not a whole number from 0)',
+  ],
+  [
+    'journal.ndjson',
+    '{"clockOffsetMs":9e15}\n',
+    'journal.ndjson line 1 is corrupt (clockOffsetMs 9000000000000000 puts the lab clock beyond what a Date can hold)',
+  ],
+  ['journal.ndjson', '{"serialFloor":-5}\n', 'journal.ndjson line 1 is corrupt (serialFloor -5 is not a whole number from 0)'],
+  ['journal.ndjson', '{"expiredFamily":["fam_1",-1]}\n', 'journal.ndjson line 1 is corrupt (expiredFamily is not [id, serial])'],
+]
 
 describe('--data-dir survives kill -9', () => {
   it('keeps every refresh token a client got a 200 for, forgets nothing answered, and never half-rotates', async () => {
@@ -76,7 +123,11 @@ describe('--data-dir survives kill -9', () => {
     ['journal.ndjson', '{"clockOffsetMs":"abc"}\n', 'journal.ndjson line 1 is corrupt (clockOffsetMs is not a number)'],
     ['journal.ndjson', '{"store":{"families":"xy"}}\n', 'journal.ndjson line 1 is corrupt (a session of the wrong shape)'],
     ['state.json', '{}', 'state.json is corrupt (not a list of entries)'],
+    ['state.json', 'null', 'state.json is corrupt (not a list of entries)'],
     ['keys.json', '{"refreshKey":"x"}', 'keys.json is corrupt (no 32-byte refreshKey)'],
+    ['keys.json', `{"refreshKey":"${KEY}","hs256Secret":""}`, 'keys.json is corrupt (hs256Secret is not a 32-byte secret)'],
+    // Values of the right type but out of range: refused on load, not found later as a 500.
+    ...outOfRange,
   ])('refuses to start over a corrupt %s (%j), with one line, and leaves it as it was', async (file, content, message) => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-corrupt-'))
     writeFileSync(join(dir, file), content)
@@ -86,6 +137,7 @@ describe('--data-dir survives kill -9', () => {
       `refresh-lab: --data-dir: ${join(dir, message)}; refresh-lab will not start over it and lose data: move it away to start empty`,
     )
     expect(readFileSync(join(dir, file), 'utf8')).toBe(content)
+    expect(existsSync(join(dir, 'lock'))).toBe(false) // a refused start leaves no lock behind
   })
 
   it('keeps an early expiry across a restart, and a later expiry still reaches tokens issued before it', async () => {

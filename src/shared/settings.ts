@@ -92,7 +92,7 @@ export const SETTINGS = {
     arg: '<dir>',
     defaultText: 'none (memory only)',
     help: 'keep sessions, keys and users here, so a restart (or kill -9) loses nothing answered',
-    doc: "keep sessions, keys, registered users and the lab clock here, so a restart or `kill -9` loses nothing answered; restart on the same port (the URL is the tokens' issuer)",
+    doc: "keep sessions, keys, registered users and the lab clock here, so a restart or `kill -9` loses nothing answered; restart on the same port (the URL is the tokens' issuer). One server a directory: a `lock` file there holds the server's PID, a second server on it exits 2 naming that PID, and a lock left by a `kill -9` is taken over at the next start. A directory it cannot write, or files it cannot trust (garbage, values out of range, a key for another `--alg`), stop startup with one line (exit 2) and are left as they were",
   },
   fsync: {
     schema: switchValue,
