@@ -136,7 +136,11 @@ export class AccessTokens {
       throw toLabError(error)
     })
     if (payload['typ'] !== 'access') throw new LabError('INVALID_TOKEN', 'the token is not an access token')
-    if (typeof payload['sid'] !== 'string') throw new LabError('INVALID_TOKEN', 'the access token has no session')
+    // Every claim the server reads, by its type: a well-signed token with `"jti": 123` is still not
+    // one of ours, and must get a 401 rather than reach code that expects a string (issue 13).
+    for (const claim of ['sub', 'sid', 'jti'] as const) {
+      if (typeof payload[claim] !== 'string') throw new LabError('INVALID_TOKEN', `the access token's "${claim}" is not a string`)
+    }
     return payload as unknown as AccessClaims
   }
 }
