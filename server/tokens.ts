@@ -110,6 +110,9 @@ export class AccessTokens {
 
   /** Verifies signature, issuer, audience, type and expiry against the lab clock's `now`. */
   async verify(token: string, now: number): Promise<AccessClaims> {
+    // Before the cache: a base64url decoder forgives a trailing `=` or a last character whose spare
+    // bits differ, so one token has many spellings, and each would get its own cache slot.
+    if (!isCanonicalJws(token)) throw new LabError('INVALID_TOKEN', 'the access token is not a JWT in canonical base64url')
     const cached = this.#verified.get(token)
     if (cached !== undefined) {
       const seconds = Math.floor(now / 1000)
@@ -158,6 +161,29 @@ function toLabError(error: unknown): unknown {
 export function serialOf(claims: Pick<AccessClaims, 'jti'>): number {
   const serial = Number.parseInt(claims.jti.split('.')[0] ?? '', 36)
   return Number.isSafeInteger(serial) ? serial : 0
+}
+
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+const BASE64URL_TEXT = /^[A-Za-z0-9_-]+$/
+
+/**
+ * Three segments, each the only base64url spelling of its bytes (RFC 7515 §2: no padding): no
+ * `=`, no length that leaves one character over, and the bits a last character carries beyond its
+ * bytes all zero.
+ */
+export function isCanonicalJws(token: string): boolean {
+  const segments = token.split('.')
+  return segments.length === 3 && segments.every(isCanonicalBase64url)
+}
+
+function isCanonicalBase64url(segment: string): boolean {
+  if (!BASE64URL_TEXT.test(segment)) return false
+  const over = segment.length % 4
+  if (over === 0) return true
+  if (over === 1) return false
+  // Two characters over carry one byte and 4 spare bits; three carry two bytes and 2 spare bits.
+  const last = BASE64URL_ALPHABET.indexOf(segment.at(-1) as string)
+  return (last & (over === 2 ? 0b1111 : 0b11)) === 0
 }
 
 const HS256_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')

@@ -28,6 +28,16 @@ async function signed(claims: Record<string, unknown>, options: { key?: Uint8Arr
   return new SignJWT({ ...payload, ...claims }).setProtectedHeader({ alg: 'HS256', ...options.header }).sign(options.key ?? secretKey)
 }
 
+/**
+ * The same token with another last character that decodes to the same bytes: an HS256 signature is
+ * 32 bytes, 43 characters, whose last carries 2 bits beyond them.
+ */
+function respell(token: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const last = alphabet.indexOf(token.at(-1) as string)
+  return token.slice(0, -1) + alphabet[last ^ 1]
+}
+
 const json = (value: unknown): CallOptions => ({ json: value })
 const raw = (body: string, contentType = 'application/json'): CallOptions => ({ body, headers: { 'content-type': contentType } })
 const bearer = (value: string): CallOptions => ({ headers: { authorization: value } })
@@ -184,6 +194,14 @@ const rows: Row[] = [
   ['a wrong typ', async () => users(bearer(`Bearer ${await signed({ typ: 'refresh' })}`)), 401, 'INVALID_TOKEN'],
   ['exp in the past', async () => users(bearer(`Bearer ${await signed({ exp: now() - 60 })}`)), 401, 'TOKEN_EXPIRED'],
   ['nbf in the future', async () => users(bearer(`Bearer ${await signed({ nbf: now() + 3_600 })}`)), 401, 'INVALID_TOKEN'],
+  // Another spelling of a well-signed token: refused before the verified-token cache
+  [
+    'a last character differing only in its spare bits',
+    async () => users(bearer(`Bearer ${respell(await signed({}))}`)),
+    401,
+    'INVALID_TOKEN',
+  ],
+  ['a trailing "="', async () => users(bearer(`Bearer ${await signed({})}=`)), 401, 'INVALID_TOKEN'],
   // Well signed, but a claim the server reads is not a string (it once reached `jti.split` and a 500)
   ['a numeric jti', async () => users(bearer(`Bearer ${await signed({ jti: 123 })}`)), 401, 'INVALID_TOKEN'],
   ['an object for jti', async () => users(bearer(`Bearer ${await signed({ jti: {} })}`)), 401, 'INVALID_TOKEN'],
@@ -294,6 +312,20 @@ describe('a well-signed token whose claims have the wrong type', () => {
     }
     expect(await call('POST', '/oauth/introspect', { form: { token } })).toMatchObject({ status: 200, body: { active: false } })
     // The session is untouched: its own token still works.
+    expect((await call('GET', '/api/auth/me', { token: access_token })).status).toBe(200)
+  })
+})
+
+describe('one spelling per token', () => {
+  it("refuses a live session's token respelt in its spare bits or padded, and still takes the token as issued", async () => {
+    const { call, login } = lab({ secret: SECRET })
+    const { access_token } = await login()
+    expect(Buffer.from(respell(access_token).split('.')[2] as string, 'base64url')).toEqual(
+      Buffer.from(access_token.split('.')[2] as string, 'base64url'),
+    )
+    for (const token of [respell(access_token), `${access_token}=`]) {
+      expect(await call('GET', '/api/auth/me', { token }), token).toMatchObject({ status: 401, body: { error: { code: 'INVALID_TOKEN' } } })
+    }
     expect((await call('GET', '/api/auth/me', { token: access_token })).status).toBe(200)
   })
 })
