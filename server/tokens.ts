@@ -22,8 +22,10 @@ export interface SignedAccessToken {
   token: string
   /** Issue order of this token, from 1; also the first part of its `jti`. */
   serial: number
-  /** Seconds from `now` to `exp`, as `expires_in` reports it. */
+  /** The access TTL in whole seconds, rounded up: `expires_in`. Never 0; `exp` is at least this far away. */
   expiresIn: number
+  /** The token's `exp`, in Unix seconds. */
+  exp: number
 }
 
 /** Serials are recorded by --data-dir a block at a time, not per token. */
@@ -34,8 +36,9 @@ const VERIFIED_CACHE_SIZE = 10_000
 
 /**
  * Signs and verifies access tokens with jose, with keys loaded once at startup (never per request).
- * JWT times have one-second resolution, so `exp` is rounded up: a `500ms` access TTL yields a
- * token that lives until the next whole second.
+ * JWT times have one-second resolution, so the access TTL is rounded up to whole seconds (a
+ * `500ms` TTL answers `"expires_in": 1`, never 0) and `exp` lies that many seconds after the next
+ * whole second: a client that trusts `expires_in` never holds a token past its `exp`.
  */
 export class AccessTokens {
   readonly #keys: Promise<SigningKeys>
@@ -71,14 +74,17 @@ export class AccessTokens {
 
   async sign(subject: string, sessionId: string, now: number, ttlMs: number): Promise<SignedAccessToken> {
     const iat = Math.floor(now / 1000)
-    const exp = Math.ceil((now + ttlMs) / 1000)
+    // Whole seconds: the TTL rounded up (500ms → 1 s) is `expires_in`, and `exp` is that many
+    // seconds after the next whole second, so the token outlives what `expires_in` promises.
+    const expiresIn = Math.ceil(ttlMs / 1000)
+    const exp = Math.ceil(now / 1000) + expiresIn
     const serial = ++this.#serial
     if (serial % SERIAL_BLOCK === 1) this.onSerialBlock?.(serial - 1 + SERIAL_BLOCK)
     const keys = await this.#keys
     const jti = `${serial.toString(36)}.${randomBase64url(9)}`
     if (keys.hmacSecret) {
       const claims = { sid: sessionId, typ: 'access', iss: this.issuer, aud: this.audience, sub: subject, jti, iat, exp }
-      return { token: signHs256(claims, keys.hmacSecret), serial, expiresIn: Math.max(0, exp - Math.ceil(now / 1000)) }
+      return { token: signHs256(claims, keys.hmacSecret), serial, expiresIn, exp }
     }
     const header = keys.publicJwk ? { alg: keys.alg, typ: 'JWT', kid: keys.publicJwk.kid } : { alg: keys.alg, typ: 'JWT' }
     const token = await new SignJWT({ sid: sessionId, typ: 'access' })
@@ -90,7 +96,7 @@ export class AccessTokens {
       .setIssuedAt(iat)
       .setExpirationTime(exp)
       .sign(keys.signKey)
-    return { token, serial, expiresIn: Math.max(0, exp - Math.ceil(now / 1000)) }
+    return { token, serial, expiresIn, exp }
   }
 
   /** After a restart: continue above every serial a previous run may have issued. */
