@@ -53,6 +53,8 @@ export interface ServerConfig extends Readonly<LiveSettings> {
   readonly fsync: boolean
   /** A request (headers and body) that takes longer than this to arrive gets 408 and is closed. */
   readonly requestTimeoutMs: number
+  /** Live event streams open at once; one more gets 503 `TOO_MANY_SUBSCRIBERS`. */
+  readonly maxEventStreams: number
   /** How many events `/_lab/events` keeps before the oldest fall out. */
   readonly eventLogSize: number
 }

@@ -26,6 +26,8 @@ export const ERROR_STATUS = {
   /** OAuth's token endpoint was asked for a grant other than password or refresh_token. */
   UNSUPPORTED_GRANT_TYPE: 400,
   PAYLOAD_TOO_LARGE: 413,
+  /** As many live event streams (`/_lab/events/stream`) are open as `--max-event-streams` allows. */
+  TOO_MANY_SUBSCRIBERS: 503,
   INTERNAL_ERROR: 500,
 } as const
 

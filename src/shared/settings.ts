@@ -167,6 +167,15 @@ export const SETTINGS = {
     help: 'access tokens stay valid until exp even after their session is revoked',
     live: true,
   },
+  maxEventStreams: {
+    schema: wholeNumber(1, 10_000),
+    kind: 'integer',
+    flag: 'max-event-streams',
+    arg: '<n>',
+    default: 64,
+    help: 'live event streams (/_lab/events/stream, the lab page) open at once; one more gets 503',
+    doc: 'live event streams (`/_lab/events/stream`, what the lab page reads) open at once; one more gets 503 `TOO_MANY_SUBSCRIBERS`, so open pages cannot slow the server down',
+  },
   profile: {
     schema: oneOf(PROFILES),
     kind: 'text',
