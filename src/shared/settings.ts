@@ -102,6 +102,15 @@ export const SETTINGS = {
     defaultText: 'off',
     help: 'with --data-dir, also flush each change to disk (survives power loss; slower)',
   },
+  maxConnections: {
+    schema: wholeNumber(1, 1_000_000),
+    kind: 'integer',
+    flag: 'max-connections',
+    arg: '<n>',
+    default: 2048,
+    help: 'open connections at once; one more is closed as it arrives, so idle sockets cannot use up the open-file limit',
+    doc: 'open connections at once; one more is closed as it arrives, so idle sockets cannot use up the open-file limit. The default holds `burst --parallel 10000` against the embedded server (a pool of 1024) twice over',
+  },
   requestTimeout: durationSetting(100, {
     flag: 'request-timeout',
     arg: '<duration>',
