@@ -76,6 +76,25 @@ for (const alg of ['HS256', 'ES256']) {
   await lab.stop()
 }
 {
+  // The same load with every live event stream the server allows open and read (--max-event-streams,
+  // 64): each request's event is written to all of them, serialised once.
+  const lab = await serve('--secret', 'bench-secret-bench-secret-bench-secret')
+  const { data } = await post(lab.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })
+  const abort = new AbortController()
+  const streams = await Promise.all(Array.from({ length: 64 }, () => fetch(`${lab.url}/_lab/events/stream`, { signal: abort.signal })))
+  const reading = streams.map(async (res) => {
+    for await (const _ of res.body) {
+      // drained, as an open lab page reads them
+    }
+  })
+  results.server.authedGetHS256With64Streams = summary(
+    await load({ url: `${lab.url}/api/users`, headers: { authorization: `Bearer ${data.access_token}` } }),
+  )
+  abort.abort()
+  await Promise.allSettled(reading)
+  await lab.stop()
+}
+{
   // A rotation loop: each connection spends the refresh token it last received.
   const lab = await serve('--secret', 'bench-secret-bench-secret-bench-secret')
   const tokens = []
@@ -178,6 +197,12 @@ const ratio = (x, of) => Math.round((x / of) * 100) / 100
 const rows = [
   ['bare Hono, GET small JSON', s.bareHono, '1.00×', 'baseline'],
   ['authed GET /api/users, HS256', s.authedGetHS256, `${ratio(s.authedGetHS256.rps, s.bareHono.rps)}×`, '≥ 0.75×'],
+  [
+    'authed GET /api/users, HS256, 64 event streams open',
+    s.authedGetHS256With64Streams,
+    `${ratio(s.authedGetHS256With64Streams.rps, s.bareHono.rps)}×`,
+    '—',
+  ],
   ['authed GET /api/users, ES256', s.authedGetES256, `${ratio(s.authedGetES256.rps, s.bareHono.rps)}×`, '≥ 0.6×'],
   ['POST /api/auth/refresh, rotation loop', s.refreshRotation, `${ratio(s.refreshRotation.rps, s.bareHono.rps)}×`, '≥ 0.35×'],
   ['POST /api/auth/login', s.login, `${ratio(s.login.rps, s.bareHono.rps)}×`, '—'],

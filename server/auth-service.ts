@@ -9,7 +9,7 @@ import type { Family, RotateOutcome } from './store.js'
 export interface IssuedTokens {
   accessToken: string
   refreshToken: string
-  /** Seconds until the access token expires, by the lab clock. */
+  /** The access TTL in whole seconds, rounded up (never 0): what `expires_in` answers. */
   expiresIn: number
   /** The access token's `exp`, in Unix seconds. */
   expiresAt: number
@@ -83,7 +83,7 @@ async function tokens(lab: Lab, family: Family, refreshToken: string, now: numbe
     accessToken: access.token,
     refreshToken,
     expiresIn: access.expiresIn,
-    expiresAt: Math.ceil(now / 1000) + access.expiresIn,
+    expiresAt: access.exp,
     family,
     user: lab.users.byId(family.userId),
   }

@@ -51,8 +51,12 @@ export interface ServerConfig extends Readonly<LiveSettings> {
   readonly dataDir?: string
   /** Flush every change to disk, not only to the operating system (survives power loss, slower). */
   readonly fsync: boolean
+  /** Connections open at once (`server.maxConnections`); one more is closed as it arrives. */
+  readonly maxConnections: number
   /** A request (headers and body) that takes longer than this to arrive gets 408 and is closed. */
   readonly requestTimeoutMs: number
+  /** Live event streams open at once; one more gets 503 `TOO_MANY_SUBSCRIBERS`. */
+  readonly maxEventStreams: number
   /** How many events `/_lab/events` keeps before the oldest fall out. */
   readonly eventLogSize: number
 }

@@ -1,3 +1,4 @@
+import { LabError } from '../src/shared/errors.js'
 import type { LabEvent, LabEventsPage } from '../src/shared/wire.js'
 import type { Clock } from './clock.js'
 import type { LabDomainEvent, SessionScope } from './domain-events.js'
@@ -24,6 +25,8 @@ export class EventLog {
   constructor(
     readonly capacity: number,
     private readonly clock: Clock,
+    /** Live subscribers at once: each costs a write per event, so open pages could slow every request. */
+    readonly maxSubscribers = 64,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`event log capacity must be a positive integer, got ${capacity}`)
     this.#ring = new Array<LabEvent | undefined>(capacity)
@@ -44,8 +47,17 @@ export class EventLog {
     if (entry) this.record(entry)
   }
 
-  /** Live events as they are recorded (the lab page's stream); returns the unsubscribe. */
+  /**
+   * Live events as they are recorded (the lab page's stream); returns the unsubscribe. Throws
+   * `TOO_MANY_SUBSCRIBERS` (503) when `maxSubscribers` are subscribed already.
+   */
   subscribe(onEvent: (event: LabEvent) => void, onClose: () => void): () => void {
+    if (this.#subscribers.size >= this.maxSubscribers) {
+      throw new LabError(
+        'TOO_MANY_SUBSCRIBERS',
+        `${this.maxSubscribers} live event streams are open already (--max-event-streams); close a lab page, or read GET /_lab/events`,
+      )
+    }
     const subscriber = { onEvent, onClose }
     this.#subscribers.add(subscriber)
     return () => this.#subscribers.delete(subscriber)

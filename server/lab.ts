@@ -97,7 +97,7 @@ export function createLab(config: ServerConfig): Lab {
 
   // The read side and the journal follow the domain events, in this order.
   const counters = new LabCounters()
-  const events = new EventLog(config.eventLogSize, clock)
+  const events = new EventLog(config.eventLogSize, clock, config.maxEventStreams)
   bus.subscribe((event) => counters.count(event))
   bus.subscribe((event) => events.follow(event))
   bus.subscribe((event) => persistence.follow(event, state))

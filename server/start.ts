@@ -37,6 +37,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     },
     listener,
   )
+  // Idle sockets past this are closed as they arrive, rather than held until the open-file limit.
+  server.maxConnections = config.maxConnections
   server.on('clientError', answerClientError)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

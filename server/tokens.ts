@@ -22,8 +22,10 @@ export interface SignedAccessToken {
   token: string
   /** Issue order of this token, from 1; also the first part of its `jti`. */
   serial: number
-  /** Seconds from `now` to `exp`, as `expires_in` reports it. */
+  /** The access TTL in whole seconds, rounded up: `expires_in`. Never 0; `exp` is at least this far away. */
   expiresIn: number
+  /** The token's `exp`, in Unix seconds. */
+  exp: number
 }
 
 /** Serials are recorded by --data-dir a block at a time, not per token. */
@@ -34,8 +36,9 @@ const VERIFIED_CACHE_SIZE = 10_000
 
 /**
  * Signs and verifies access tokens with jose, with keys loaded once at startup (never per request).
- * JWT times have one-second resolution, so `exp` is rounded up: a `500ms` access TTL yields a
- * token that lives until the next whole second.
+ * JWT times have one-second resolution, so the access TTL is rounded up to whole seconds (a
+ * `500ms` TTL answers `"expires_in": 1`, never 0) and `exp` lies that many seconds after the next
+ * whole second: a client that trusts `expires_in` never holds a token past its `exp`.
  */
 export class AccessTokens {
   readonly #keys: Promise<SigningKeys>
@@ -71,14 +74,17 @@ export class AccessTokens {
 
   async sign(subject: string, sessionId: string, now: number, ttlMs: number): Promise<SignedAccessToken> {
     const iat = Math.floor(now / 1000)
-    const exp = Math.ceil((now + ttlMs) / 1000)
+    // Whole seconds: the TTL rounded up (500ms → 1 s) is `expires_in`, and `exp` is that many
+    // seconds after the next whole second, so the token outlives what `expires_in` promises.
+    const expiresIn = Math.ceil(ttlMs / 1000)
+    const exp = Math.ceil(now / 1000) + expiresIn
     const serial = ++this.#serial
     if (serial % SERIAL_BLOCK === 1) this.onSerialBlock?.(serial - 1 + SERIAL_BLOCK)
     const keys = await this.#keys
     const jti = `${serial.toString(36)}.${randomBase64url(9)}`
     if (keys.hmacSecret) {
       const claims = { sid: sessionId, typ: 'access', iss: this.issuer, aud: this.audience, sub: subject, jti, iat, exp }
-      return { token: signHs256(claims, keys.hmacSecret), serial, expiresIn: Math.max(0, exp - Math.ceil(now / 1000)) }
+      return { token: signHs256(claims, keys.hmacSecret), serial, expiresIn, exp }
     }
     const header = keys.publicJwk ? { alg: keys.alg, typ: 'JWT', kid: keys.publicJwk.kid } : { alg: keys.alg, typ: 'JWT' }
     const token = await new SignJWT({ sid: sessionId, typ: 'access' })
@@ -90,7 +96,7 @@ export class AccessTokens {
       .setIssuedAt(iat)
       .setExpirationTime(exp)
       .sign(keys.signKey)
-    return { token, serial, expiresIn: Math.max(0, exp - Math.ceil(now / 1000)) }
+    return { token, serial, expiresIn, exp }
   }
 
   /** After a restart: continue above every serial a previous run may have issued. */
@@ -110,6 +116,9 @@ export class AccessTokens {
 
   /** Verifies signature, issuer, audience, type and expiry against the lab clock's `now`. */
   async verify(token: string, now: number): Promise<AccessClaims> {
+    // Before the cache: a base64url decoder forgives a trailing `=` or a last character whose spare
+    // bits differ, so one token has many spellings, and each would get its own cache slot.
+    if (!isCanonicalJws(token)) throw new LabError('INVALID_TOKEN', 'the access token is not a JWT in canonical base64url')
     const cached = this.#verified.get(token)
     if (cached !== undefined) {
       const seconds = Math.floor(now / 1000)
@@ -136,7 +145,11 @@ export class AccessTokens {
       throw toLabError(error)
     })
     if (payload['typ'] !== 'access') throw new LabError('INVALID_TOKEN', 'the token is not an access token')
-    if (typeof payload['sid'] !== 'string') throw new LabError('INVALID_TOKEN', 'the access token has no session')
+    // Every claim the server reads, by its type: a well-signed token with `"jti": 123` is still not
+    // one of ours, and must get a 401 rather than reach code that expects a string (issue 13).
+    for (const claim of ['sub', 'sid', 'jti'] as const) {
+      if (typeof payload[claim] !== 'string') throw new LabError('INVALID_TOKEN', `the access token's "${claim}" is not a string`)
+    }
     return payload as unknown as AccessClaims
   }
 }
@@ -154,6 +167,29 @@ function toLabError(error: unknown): unknown {
 export function serialOf(claims: Pick<AccessClaims, 'jti'>): number {
   const serial = Number.parseInt(claims.jti.split('.')[0] ?? '', 36)
   return Number.isSafeInteger(serial) ? serial : 0
+}
+
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+const BASE64URL_TEXT = /^[A-Za-z0-9_-]+$/
+
+/**
+ * Three segments, each the only base64url spelling of its bytes (RFC 7515 §2: no padding): no
+ * `=`, no length that leaves one character over, and the bits a last character carries beyond its
+ * bytes all zero.
+ */
+export function isCanonicalJws(token: string): boolean {
+  const segments = token.split('.')
+  return segments.length === 3 && segments.every(isCanonicalBase64url)
+}
+
+function isCanonicalBase64url(segment: string): boolean {
+  if (!BASE64URL_TEXT.test(segment)) return false
+  const over = segment.length % 4
+  if (over === 0) return true
+  if (over === 1) return false
+  // Two characters over carry one byte and 4 spare bits; three carry two bytes and 2 spare bits.
+  const last = BASE64URL_ALPHABET.indexOf(segment.at(-1) as string)
+  return (last & (over === 2 ? 0b1111 : 0b11)) === 0
 }
 
 const HS256_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')

@@ -3,7 +3,7 @@ import { exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveServerConfig } from '../server/config.js'
 import { startServer, type RunningServer } from '../server/start.js'
-import { lab, type CallOptions } from './support/app.js'
+import { decode, lab, type CallOptions } from './support/app.js'
 
 /**
  * Hostile input, as a table: every row is a request a broken or malicious client could send, with
@@ -13,16 +13,29 @@ const SECRET = 'test-secret-test-secret-test-secret'
 const secretKey = new TextEncoder().encode(SECRET)
 const now = () => Math.floor(Date.now() / 1000)
 
+/** A token signed with the server's own secret: the claims of a real one, any of them replaced by `claims`. */
 async function signed(claims: Record<string, unknown>, options: { key?: Uint8Array; header?: Record<string, unknown> } = {}) {
-  return new SignJWT({ sid: 'fam_x', typ: 'access', ...claims })
-    .setProtectedHeader({ alg: 'HS256', ...options.header })
-    .setIssuer((claims['iss'] as string | undefined) ?? 'http://localhost')
-    .setAudience((claims['aud'] as string | undefined) ?? 'refresh-lab')
-    .setSubject('usr_1')
-    .setJti('1.abc')
-    .setIssuedAt(now())
-    .setExpirationTime((claims['exp'] as number | undefined) ?? now() + 600)
-    .sign(options.key ?? secretKey)
+  const payload = {
+    iss: 'http://localhost',
+    aud: 'refresh-lab',
+    sub: 'usr_1',
+    sid: 'fam_x',
+    jti: '1.abc',
+    typ: 'access',
+    iat: now(),
+    exp: now() + 600,
+  }
+  return new SignJWT({ ...payload, ...claims }).setProtectedHeader({ alg: 'HS256', ...options.header }).sign(options.key ?? secretKey)
+}
+
+/**
+ * The same token with another last character that decodes to the same bytes: an HS256 signature is
+ * 32 bytes, 43 characters, whose last carries 2 bits beyond them.
+ */
+function respell(token: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const last = alphabet.indexOf(token.at(-1) as string)
+  return token.slice(0, -1) + alphabet[last ^ 1]
 }
 
 const json = (value: unknown): CallOptions => ({ json: value })
@@ -196,6 +209,29 @@ const rows: Row[] = [
   ['a wrong typ', async () => users(bearer(`Bearer ${await signed({ typ: 'refresh' })}`)), 401, 'INVALID_TOKEN'],
   ['exp in the past', async () => users(bearer(`Bearer ${await signed({ exp: now() - 60 })}`)), 401, 'TOKEN_EXPIRED'],
   ['nbf in the future', async () => users(bearer(`Bearer ${await signed({ nbf: now() + 3_600 })}`)), 401, 'INVALID_TOKEN'],
+  // Another spelling of a well-signed token: refused before the verified-token cache
+  [
+    'a last character differing only in its spare bits',
+    async () => users(bearer(`Bearer ${respell(await signed({}))}`)),
+    401,
+    'INVALID_TOKEN',
+  ],
+  ['a trailing "="', async () => users(bearer(`Bearer ${await signed({})}=`)), 401, 'INVALID_TOKEN'],
+  // Well signed, but a claim the server reads is not a string (it once reached `jti.split` and a 500)
+  ['a numeric jti', async () => users(bearer(`Bearer ${await signed({ jti: 123 })}`)), 401, 'INVALID_TOKEN'],
+  ['an object for jti', async () => users(bearer(`Bearer ${await signed({ jti: {} })}`)), 401, 'INVALID_TOKEN'],
+  [
+    'a numeric jti at /me',
+    async () => ['GET', '/api/auth/me', bearer(`Bearer ${await signed({ jti: 123 })}`)] as const,
+    401,
+    'INVALID_TOKEN',
+  ],
+  [
+    'a numeric jti at /logout',
+    async () => ['POST', '/api/auth/logout', bearer(`Bearer ${await signed({ jti: 123 })}`)] as const,
+    401,
+    'INVALID_TOKEN',
+  ],
   [
     'a token from a server start with another secret',
     async () => users(bearer(`Bearer ${await signed({}, { key: new TextEncoder().encode('an-old-secret-an-old-secret-an-old') })}`)),
@@ -262,6 +298,50 @@ describe('hostile input, table-driven', () => {
       for (const [status, n] of Object.entries(byStatus)) counted[status] = (counted[status] ?? 0) + n
     }
     expect(counted).toEqual(expected)
+  })
+})
+
+describe('a well-signed token whose claims have the wrong type', () => {
+  it.each([
+    ['a numeric jti', { jti: 123 }],
+    ['an object for jti', { jti: {} }],
+    ['a null jti', { jti: null }],
+    ['a numeric sub', { sub: 1 }],
+    ['an object for sub', { sub: {} }],
+    ['a numeric sid', { sid: 7 }],
+    ['an array for sid', { sid: ['fam_1'] }],
+  ])('%s: 401 INVALID_TOKEN wherever the claims are read, inactive at introspection', async (_, claims) => {
+    const { call, login } = lab({ secret: SECRET })
+    const { access_token } = await login()
+    // A copy of a live session's token, so nothing but the claim's type can refuse it.
+    const token = await signed({ ...decode(access_token), ...claims })
+    for (const [method, path] of [
+      ['GET', '/api/auth/me'],
+      ['GET', '/api/users'],
+      ['POST', '/api/auth/logout'],
+    ] as const) {
+      expect(await call(method, path, { token }), `${method} ${path}`).toMatchObject({
+        status: 401,
+        body: { error: { code: 'INVALID_TOKEN' } },
+      })
+    }
+    expect(await call('POST', '/oauth/introspect', { form: { token } })).toMatchObject({ status: 200, body: { active: false } })
+    // The session is untouched: its own token still works.
+    expect((await call('GET', '/api/auth/me', { token: access_token })).status).toBe(200)
+  })
+})
+
+describe('one spelling per token', () => {
+  it("refuses a live session's token respelt in its spare bits or padded, and still takes the token as issued", async () => {
+    const { call, login } = lab({ secret: SECRET })
+    const { access_token } = await login()
+    expect(Buffer.from(respell(access_token).split('.')[2] as string, 'base64url')).toEqual(
+      Buffer.from(access_token.split('.')[2] as string, 'base64url'),
+    )
+    for (const token of [respell(access_token), `${access_token}=`]) {
+      expect(await call('GET', '/api/auth/me', { token }), token).toMatchObject({ status: 401, body: { error: { code: 'INVALID_TOKEN' } } })
+    }
+    expect((await call('GET', '/api/auth/me', { token: access_token })).status).toBe(200)
   })
 })
 

@@ -1,4 +1,4 @@
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveServerConfig } from '../server/config.js'
 import { startServer, type RunningServer } from '../server/start.js'
@@ -116,5 +116,49 @@ describe('the server on a real socket', () => {
     const again = await post('/api/auth/refresh', { refresh_token: data.refresh_token })
     expect(again.status).toBe(401)
     expect(((await again.json()) as { error: { code: string } }).error.code).toBe('REFRESH_TOKEN_REUSED')
+  })
+})
+
+describe('--max-connections', () => {
+  let server: RunningServer
+  beforeAll(async () => {
+    server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', maxConnections: '2' }, {}))
+  })
+  afterAll(async () => {
+    await server.close(0)
+  })
+
+  const stats = 'GET /_lab/stats HTTP/1.1\r\nHost: x\r\n\r\n'
+
+  /** A keep-alive connection the server has accepted: it answered one request and stays open. */
+  function held(): Promise<{ socket: Socket; next: () => Promise<string> }> {
+    const socket = connect(server.port, '127.0.0.1')
+    let waiting: ((answer: string) => void) | undefined
+    socket.on('data', (chunk) => waiting?.(chunk.toString()))
+    const next = () =>
+      new Promise<string>((resolve) => {
+        waiting = resolve
+        socket.write(stats)
+      })
+    return next().then(() => ({ socket, next }))
+  }
+
+  it('closes one connection past the cap as it arrives, and goes on serving those it holds', async () => {
+    const connections = [await held(), await held()]
+    // Asked to close after its answer, so a server without the cap answers and the test fails rather than hangs.
+    const third = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1')
+      let answer = ''
+      socket.on('data', (chunk) => (answer += chunk.toString()))
+      // Closed with the request unread, the socket may be reset rather than ended: closed all the same.
+      socket.on('error', (error: NodeJS.ErrnoException) =>
+        error.code === 'ECONNRESET' || error.code === 'EPIPE' ? undefined : reject(error),
+      )
+      socket.on('close', () => resolve(answer))
+      socket.write('GET /_lab/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    })
+    expect(third).toBe('')
+    for (const { next } of connections) expect(await next()).toMatch(/^HTTP\/1\.1 200 /)
+    for (const { socket } of connections) socket.destroy()
   })
 })

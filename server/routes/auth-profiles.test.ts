@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { lab } from '../../test/support/app.js'
+import { decode, lab } from '../../test/support/app.js'
 
 /**
  * The auth routes as each wire profile answers them: the whole app through `app.request()` (no
@@ -87,5 +87,38 @@ describe('the simple profile', () => {
     const res = await lab().call('POST', '/api/auth/register', { json: { email: 'ada@example.com', password: 'correct horse' } })
     expect(res.status).toBe(201)
     expect(Object.keys(res.body.data).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type'])
+  })
+})
+
+describe('a sub-second access TTL in every profile', () => {
+  // 0.3 s past a whole second, where a 500ms TTL once answered "expires_in": 0 with exp a second away.
+  const atFraction = async (call: ReturnType<typeof lab>['call']) =>
+    expect((await call('POST', '/_lab/clock', { json: { set: '2031-01-01T00:00:00.300Z' } })).status).toBe(200)
+  const login = { json: { email: 'demo@example.com', password: 'password' } }
+
+  it('simple: "expires_in": 1, and exp at least that far away', async () => {
+    const { call, lab: state } = lab({ accessTtl: '500ms' })
+    await atFraction(call)
+    const before = state.clock.now()
+    const { data } = (await call('POST', '/api/auth/login', login)).body
+    expect(data.expires_in).toBe(1)
+    expect((decode(data.access_token)['exp'] as number) * 1000).toBeGreaterThanOrEqual(before + 1000)
+  })
+
+  it("grit: expires_at is the token's exp", async () => {
+    const { call } = lab({ accessTtl: '500ms', profile: 'grit' })
+    await atFraction(call)
+    const { tokens } = (await call('POST', '/api/auth/login', login)).body.data
+    expect(tokens.expires_at).toBe(decode(tokens.access_token)['exp'])
+  })
+
+  it('OAuth token endpoint: "expires_in": 1 for both grants', async () => {
+    const { call } = lab({ accessTtl: '500ms' })
+    await atFraction(call)
+    const form = { grant_type: 'password', username: 'demo@example.com', password: 'password' }
+    const first = (await call('POST', '/oauth/token', { form })).body
+    expect(first.expires_in).toBe(1)
+    const second = (await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })).body
+    expect(second.expires_in).toBe(1)
   })
 })

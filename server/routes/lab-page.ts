@@ -63,33 +63,83 @@ export function registerLabPage(app: Hono<AuthedEnv>, lab: Lab): void {
   }
 
   // The event log, live: the backlog after Last-Event-ID (a reconnect resumes where it stopped), then each event as it happens.
-  app.get(LAB_PAGE_ROUTES.eventStream, (c) =>
-    streamSSE(c, async (stream) => {
-      const after = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0) || 0
-      const send = (event: LabEvent) => stream.writeSSE({ id: String(event.id), event: 'lab', data: JSON.stringify(event) })
-      for (const event of lab.events.since(after).events) await send(event)
-      let ended!: () => void
-      const done = new Promise<void>((resolve) => (ended = resolve))
-      // One write at a time, in order. A page that stops reading is cut off rather than buffered
-      // without end; its EventSource reconnects and resumes from its Last-Event-ID.
-      let queue = Promise.resolve()
-      let waiting = 0
-      const unsubscribe = lab.events.subscribe(
-        (event) => {
-          if (waiting >= MAX_QUEUED) return ended()
-          waiting += 1
-          queue = queue
-            .then(() => send(event))
-            .catch(() => ended())
-            .finally(() => (waiting -= 1))
-        },
-        () => ended(),
-      )
+  app.get(LAB_PAGE_ROUTES.eventStream, function eventStream(c) {
+    const after = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0) || 0
+    // Subscribed before the answer starts, in the same step as the backlog is read: one stream too
+    // many gets its 503 instead of a stream, and no event falls between the backlog and the live ones.
+    const feed = new FrameFeed(lab.events.since(after).events.map(sseFrame))
+    const unsubscribe = lab.events.subscribe(
+      (event) => feed.push(sseFrame(event)),
+      () => feed.end(),
+    )
+    const close = () => {
+      unsubscribe() // at once, so a page that went away frees its place before its writes unwind
+      feed.end()
+    }
+    return streamSSE(c, async function writeFrames(stream) {
+      stream.onAbort(close)
       const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n').catch(() => undefined), 15_000)
-      stream.onAbort(() => ended())
-      await done
-      clearInterval(heartbeat)
-      unsubscribe()
-    }),
-  )
+      try {
+        for (let frame = await feed.next(); frame !== undefined; frame = await feed.next()) await stream.write(frame)
+      } catch {
+        // The page went away mid-write; its EventSource reconnects with its Last-Event-ID.
+      } finally {
+        clearInterval(heartbeat)
+        close()
+      }
+    })
+  })
+}
+
+const encoder = new TextEncoder()
+/** Each event's frame, made once however many pages are open (issue 13: 500 pages once cut throughput 25×). */
+const frames = new WeakMap<LabEvent, Uint8Array>()
+
+/** An event as one Server-Sent Events frame, serialised and encoded once and then shared by every stream. */
+export function sseFrame(event: LabEvent): Uint8Array {
+  let frame = frames.get(event)
+  if (frame === undefined) {
+    frame = encoder.encode(`id: ${event.id}\nevent: lab\ndata: ${JSON.stringify(event)}\n\n`)
+    frames.set(event, frame)
+  }
+  return frame
+}
+
+/**
+ * One page's frames, in order, the backlog first. A page that stops reading is cut off once
+ * MAX_QUEUED live frames wait, rather than buffered without end; its EventSource reconnects and
+ * resumes from its Last-Event-ID.
+ */
+class FrameFeed {
+  readonly #frames: Uint8Array[]
+  readonly #limit: number
+  #ended = false
+  #wake: (() => void) | undefined
+
+  constructor(backlog: Uint8Array[]) {
+    this.#frames = backlog
+    this.#limit = backlog.length + MAX_QUEUED
+  }
+
+  push(frame: Uint8Array): void {
+    if (this.#frames.length >= this.#limit) return this.end()
+    this.#frames.push(frame)
+    this.#wake?.()
+  }
+
+  end(): void {
+    this.#ended = true
+    this.#wake?.()
+  }
+
+  /** The next frame, once there is one; undefined once the feed has ended. */
+  async next(): Promise<Uint8Array | undefined> {
+    while (!this.#ended) {
+      const frame = this.#frames.shift()
+      if (frame !== undefined) return frame
+      await new Promise<void>((resolve) => (this.#wake = resolve))
+      this.#wake = undefined
+    }
+    return undefined
+  }
 }

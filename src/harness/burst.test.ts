@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { burstScenario } from './burst.js'
+import { SETTINGS } from '../shared/settings.js'
+import { burstScenario, MAX_CONNECTIONS } from './burst.js'
 
 const base = { url: 'http://127.0.0.1:1', method: 'GET', path: '/api/users' }
 
@@ -20,6 +21,11 @@ describe('the scenario a burst runs', () => {
       { do: 'expireByClock' },
       { do: 'parallel', count: 10, request: { method: 'POST', path: '/api/echo' } },
     ])
+  })
+
+  it("fits its pool, and the lab API's two connections, under the server's default --max-connections", () => {
+    // The embedded server starts with the defaults: a burst it refused would be the harness's own doing.
+    expect(MAX_CONNECTIONS + 2).toBeLessThanOrEqual(SETTINGS.maxConnections.default)
   })
 
   it('carries a pool as large as the burst, up to 1024 connections', () => {

@@ -12,7 +12,7 @@ import { resolveClientSpec } from './tabs/client-spec.js'
  * 2 cores: one connection each took 16 s and 790 MB, 1024 took 10 s and 570 MB; and 10 000
  * connections on each side come close to the usual limit of 20 000 open files.
  */
-const MAX_CONNECTIONS = 1024
+export const MAX_CONNECTIONS = 1024
 
 export interface BurstOptions {
   /** A running refresh-lab server. */

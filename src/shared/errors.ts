@@ -28,6 +28,8 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   /** The lab holds `--max-users` users already; a reset (or a higher `maxUsers`) makes room. */
   USER_LIMIT_REACHED: 507,
+  /** As many live event streams (`/_lab/events/stream`) are open as `--max-event-streams` allows. */
+  TOO_MANY_SUBSCRIBERS: 503,
   INTERNAL_ERROR: 500,
 } as const
 

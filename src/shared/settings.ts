@@ -102,6 +102,15 @@ export const SETTINGS = {
     defaultText: 'off',
     help: 'with --data-dir, also flush each change to disk (survives power loss; slower)',
   },
+  maxConnections: {
+    schema: wholeNumber(1, 1_000_000),
+    kind: 'integer',
+    flag: 'max-connections',
+    arg: '<n>',
+    default: 2048,
+    help: 'open connections at once; one more is closed as it arrives, so idle sockets cannot use up the open-file limit',
+    doc: 'open connections at once; one more is closed as it arrives, so idle sockets cannot use up the open-file limit. The default holds `burst --parallel 10000` against the embedded server (a pool of 1024) twice over',
+  },
   requestTimeout: durationSetting(100, {
     flag: 'request-timeout',
     arg: '<duration>',
@@ -175,6 +184,15 @@ export const SETTINGS = {
     default: 10_000,
     help: 'how many users the lab holds, configured and registered; a registration past it gets 507 USER_LIMIT_REACHED',
     live: true,
+  },
+  maxEventStreams: {
+    schema: wholeNumber(1, 10_000),
+    kind: 'integer',
+    flag: 'max-event-streams',
+    arg: '<n>',
+    default: 64,
+    help: 'live event streams (/_lab/events/stream, the lab page) open at once; one more gets 503',
+    doc: 'live event streams (`/_lab/events/stream`, what the lab page reads) open at once; one more gets 503 `TOO_MANY_SUBSCRIBERS`, so open pages cannot slow the server down',
   },
   profile: {
     schema: oneOf(PROFILES),

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { lab } from '../../test/support/app.js'
+import { sseFrame } from './lab-page.js'
+
+const STREAM = '/_lab/events/stream'
+
+/** Reads a stream's frames until one holds `text`; the read waits for data, never for a time. */
+async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, text: string): Promise<string> {
+  const decoder = new TextDecoder()
+  let seen = ''
+  while (!seen.includes(text)) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`the stream ended before ${text}; it sent: ${seen}`)
+    seen += decoder.decode(value, { stream: true })
+  }
+  return seen
+}
+
+describe('the live event stream', () => {
+  it('sends the backlog, then each event as it happens, as Server-Sent Events', async () => {
+    const { app, call } = lab()
+    await call('POST', '/_lab/clock', { json: { advance: '1s' } })
+    const res = await app.request(STREAM)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    const backlog = await readUntil(reader, '"type":"clock"')
+    expect(backlog).toContain('id: 1\n')
+    expect(backlog).toContain('event: lab\n')
+    await call('POST', '/_lab/revoke', { json: {} })
+    expect(await readUntil(reader, '"type":"revoke"')).toContain('id: 2\n')
+    await reader.cancel()
+  })
+
+  it('serialises an event once, whatever the number of streams: every stream writes the same bytes', () => {
+    const event = { id: 7, at: '2026-01-01T00:00:00.000Z', type: 'reset' } as const
+    expect(sseFrame(event)).toBe(sseFrame(event))
+    expect(new TextDecoder().decode(sseFrame(event))).toBe(`id: 7\nevent: lab\ndata: ${JSON.stringify(event)}\n\n`)
+  })
+
+  it('refuses one stream past --max-event-streams with 503 TOO_MANY_SUBSCRIBERS, and takes one again once a page goes', async () => {
+    const { app, call } = lab({ maxEventStreams: 2 })
+    const open = [await app.request(STREAM), await app.request(STREAM)]
+    expect(open.map((res) => res.status)).toEqual([200, 200])
+    const refused = await app.request(STREAM)
+    expect(refused.status).toBe(503)
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('TOO_MANY_SUBSCRIBERS')
+    // The streams held still get what happens.
+    const readers = open.map((res) => (res.body as ReadableStream<Uint8Array>).getReader())
+    await call('POST', '/_lab/reset')
+    for (const reader of readers) await readUntil(reader, '"type":"reset"')
+    await readers[0]?.cancel()
+    const again = await app.request(STREAM)
+    expect(again.status).toBe(200)
+    await again.body?.cancel()
+    await readers[1]?.cancel()
+  })
+})
