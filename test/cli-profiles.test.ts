@@ -80,4 +80,11 @@ describe('serve --lab-token', () => {
       await serve.stop()
     }
   })
+  it('refuses a token no Authorization header can carry (a passphrase with spaces) at start, exit 2 in one line', async () => {
+    const result = await runCli(['serve', '--port', '0', '--lab-token', 'correct horse battery staple'])
+    expect(result.code).toBe(2)
+    expect(result.stderr.trim()).toBe(
+      'refresh-lab: --lab-token: a token sent in an Authorization header must be printable ASCII with no spaces',
+    )
+  })
 })

@@ -65,7 +65,11 @@ export const SETTINGS = {
     help: 'address to bind; anything but loopback needs --lab-token',
   },
   labToken: {
-    schema: text('use at least 16 characters', (token) => token.length >= 16),
+    // Sent as `Authorization: Bearer <t>`, which carries one run of visible ASCII: a token with a
+    // space (or a character outside ASCII) would start a server no request could ever unlock.
+    schema: text('use at least 16 characters', (token) => token.length >= 16).refine((token) => /^[\x21-\x7e]+$/.test(token), {
+      error: 'a token sent in an Authorization header must be printable ASCII with no spaces',
+    }),
     kind: 'text',
     flag: 'lab-token',
     arg: '<token>',
