@@ -74,6 +74,8 @@ describe('resolveServerConfig', () => {
     ],
     [{ labToken: 'lab-token-with-ümlaut-1234' }, {}, /^--lab-token: a token sent in an Authorization header must be printable/],
     [{ cors: ['localhost:8081'] }, {}, /^--cors: "localhost:8081" is not an origin/],
+    [{ allowedHosts: ['http://mybox.local'] }, {}, /^--allowed-host: "http:\/\/mybox\.local" is not a host name/],
+    [{ allowedHosts: ['mybox.local:4000'] }, {}, /^--allowed-host: "mybox\.local:4000" is not a host name/],
     [{}, { HOST: 'http://x' }, /^HOST: "http:\/\/x" is not a host name/],
   ])('refuses %j %j with one line naming the setting', (flags, env, message) => {
     expect(() => resolveServerConfig(flags, env)).toThrow(ConfigError)

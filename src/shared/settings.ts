@@ -87,7 +87,17 @@ export const SETTINGS = {
     arg: '<origin>',
     default: [],
     defaultText: 'none',
-    help: 'let a browser app at this origin call the API (preflight included); repeatable, * for any',
+    help: 'let a browser app at this origin call the API (preflight included), never /_lab/*; repeatable, * for any',
+  },
+  allowedHosts: {
+    schema: z.array(text('is not a host name (e.g. mybox.local; no port, no scheme)', (name) => /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(name))),
+    kind: 'list',
+    flag: 'allowed-host',
+    arg: '<name>',
+    default: [],
+    defaultText: 'none (localhost and IP addresses only)',
+    help: 'a host name the lab API (/_lab/*) answers to besides localhost and IP addresses; repeatable',
+    doc: 'a host name the lab API (`/_lab/*`) answers to besides `localhost` and IP addresses (any port); repeatable. Any other `Host` gets `403 HOST_NOT_ALLOWED`, so a web page cannot reach the lab through DNS rebinding. Give the name you open the lab page by when it is not an address, e.g. with a non-loopback `--host`',
   },
   dataDir: {
     schema: text('must name a directory', (dir) => dir !== ''),
