@@ -4,9 +4,15 @@ import type { ServerFlags } from '../../server/config.js'
 import { formatDuration } from '../shared/duration.js'
 import { flagHelp, SETTING_NAMES, SETTINGS } from '../shared/settings.js'
 import { collect } from './options.js'
+import { watchParent } from './parent-watch.js'
 
 /** commander names an option after its flag (`--user` → `user`); the settings go by their own names. */
-type ServeCommandOptions = Record<string, string | string[] | boolean | undefined> & { env?: string; envFile?: string; open?: boolean }
+type ServeCommandOptions = Record<string, string | string[] | boolean | undefined> & {
+  env?: string
+  envFile?: string
+  open?: boolean
+  exitWithParent?: boolean
+}
 
 export function registerServe(program: Command): void {
   const command = program.command('serve').description('run the mock auth server on 127.0.0.1 for your app to point at')
@@ -19,6 +25,8 @@ export function registerServe(program: Command): void {
   }
   command
     .option('--open', 'open the live lab page in your browser')
+    // A process flag, not a setting: startLab runs in the caller's process and has no parent to outlive.
+    .option('--exit-with-parent', 'exit when the process that started serve dies (for `serve &` in scripts and CI)')
     .option('--env <file>', 'read settings from this file (default: .env in the working directory, when present)')
     // Node 20 reads --env-file itself, wherever it stands in argv, and runs the file's NODE_OPTIONS
     // before this code; the old spelling is refused so nobody keeps relying on it.
@@ -56,12 +64,19 @@ async function serve(options: ServeCommandOptions): Promise<void> {
   const server = await startServer(config)
   // Listen for signals before printing, so a signal right after the banner still closes cleanly.
   const stopped = new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      console.log(`refresh-lab: ${signal} received, closing`)
+    const stop = (reason: string) => {
+      console.log(`refresh-lab: ${reason}, closing`)
       server.close().then(resolve, resolve)
     }
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT received'))
+    process.once('SIGTERM', () => stop('SIGTERM received'))
+    if (options.exitWithParent) {
+      watchParent((why) => {
+        // The parent may have held our stdout: a write to its closed pipe must not end the close early.
+        for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined)
+        stop(`--exit-with-parent: ${why}`)
+      })
+    }
   })
   const users = config.users.map((u) => `${u.email} / ${u.password}`).join(', ')
   const settings = [
