@@ -76,7 +76,7 @@ export const SETTINGS = {
     env: 'REFRESH_LAB_TOKEN',
     defaultText: 'none',
     help: 'require this Bearer token on /_lab/*; needed when --host is not loopback',
-    doc: 'require `Authorization: Bearer <t>` on `/_lab/*` (16+ characters); the CLI and harness send it from `--lab-token` or the same variable',
+    doc: 'require `Authorization: Bearer <t>` on `/_lab/*` (16+ printable ASCII characters, no spaces); the CLI and harness send it from `--lab-token` or the same variable',
   },
   cors: {
     schema: z.array(
