@@ -22,7 +22,8 @@ describe('POST /api/auth/login', () => {
     [{ json: { email: '', password: 'password' } }, 422, 'VALIDATION_ERROR'],
     [{ json: ['demo@example.com', 'password'] }, 422, 'VALIDATION_ERROR'],
     [{ json: null }, 422, 'VALIDATION_ERROR'],
-    [{ body: '{"email":' }, 400, 'VALIDATION_ERROR'],
+    [{ body: '{"email":', headers: { 'content-type': 'application/json' } }, 400, 'VALIDATION_ERROR'],
+    [{ body: '{"email":"demo@example.com","password":"password"}' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
     [{}, 400, 'VALIDATION_ERROR'],
     [{ body: 'x'.repeat(70 * 1024) }, 413, 'PAYLOAD_TOO_LARGE'],
   ])('refuses %j with %i %s', async (options, status, code) => {
@@ -120,18 +121,19 @@ describe('POST /api/auth/refresh', () => {
   })
 
   it.each([
-    [{ json: {} }, 422],
-    [{ json: { refresh_token: 7 } }, 422],
-    [{ body: 'refresh_token=abc' }, 400],
-  ])('refuses a malformed body %j as VALIDATION_ERROR and counts it as a rejected call', async (options, status) => {
+    [{ json: {} }, 422, 'VALIDATION_ERROR'],
+    [{ json: { refresh_token: 7 } }, 422, 'VALIDATION_ERROR'],
+    [{ body: 'refresh_token=abc', headers: { 'content-type': 'application/json' } }, 400, 'VALIDATION_ERROR'],
+    [{ body: 'refresh_token=abc', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+  ])('refuses a malformed body %j with its code and counts it as a rejected call', async (options, status, code) => {
     const { call } = lab()
     const res = await call('POST', '/api/auth/refresh', options)
     expect(res.status).toBe(status)
-    expect(res.body.error.code).toBe('VALIDATION_ERROR')
+    expect(res.body.error.code).toBe(code)
     expect((await call('GET', '/_lab/stats')).body.refresh).toMatchObject({
       calls: 1,
       rejected: 1,
-      rejectedByCode: { VALIDATION_ERROR: 1 },
+      rejectedByCode: { [code]: 1 },
     })
   })
 })
@@ -294,7 +296,7 @@ describe('lab control API', () => {
     [{ json: { set: 1e20 } }, 422],
     [{ json: { set: -5 } }, 422],
     [{ json: { advance: '36501d' } }, 422],
-    [{ body: 'nope' }, 400],
+    [{ body: 'nope', headers: { 'content-type': 'application/json' } }, 400],
   ])('refuses a bad clock request %j', async (options, status) => {
     const res = await lab().call('POST', '/_lab/clock', options)
     expect(res.status).toBe(status)

@@ -62,7 +62,20 @@ describe('resolveServerConfig', () => {
     [{ host: ' 127.0.0.1' }, {}, /^--host: " 127.0.0.1" is not a host name or IP address/],
     [{ host: '0.0.0.0' }, {}, /^--host 0\.0\.0\.0 is not a loopback address: .* give --lab-token/],
     [{ host: '0.0.0.0', labToken: 'short' }, {}, /^--lab-token: use at least 16 characters/],
+    [
+      { labToken: 'correct horse battery staple' },
+      {},
+      /^--lab-token: a token sent in an Authorization header must be printable ASCII with no spaces$/,
+    ],
+    [
+      {},
+      { REFRESH_LAB_TOKEN: 'tab\tseparated-lab-token' },
+      /^REFRESH_LAB_TOKEN: a token sent in an Authorization header must be printable/,
+    ],
+    [{ labToken: 'lab-token-with-ümlaut-1234' }, {}, /^--lab-token: a token sent in an Authorization header must be printable/],
     [{ cors: ['localhost:8081'] }, {}, /^--cors: "localhost:8081" is not an origin/],
+    [{ allowedHosts: ['http://mybox.local'] }, {}, /^--allowed-host: "http:\/\/mybox\.local" is not a host name/],
+    [{ allowedHosts: ['mybox.local:4000'] }, {}, /^--allowed-host: "mybox\.local:4000" is not a host name/],
     [{}, { HOST: 'http://x' }, /^HOST: "http:\/\/x" is not a host name/],
   ])('refuses %j %j with one line naming the setting', (flags, env, message) => {
     expect(() => resolveServerConfig(flags, env)).toThrow(ConfigError)

@@ -45,6 +45,8 @@ export interface ServerConfig extends Readonly<LiveSettings> {
   readonly audience: string
   /** When set, `/_lab/*` needs `Authorization: Bearer <labToken>`; required off loopback. */
   readonly labToken?: string
+  /** Host names besides localhost and IP addresses that `/_lab/*` answers to, in lower case. */
+  readonly allowedHosts: readonly string[]
   /** Browser origins allowed to call the API (CORS); none by default. */
   readonly corsOrigins: readonly string[]
   /** Where sessions, keys and users persist across restarts; memory only when absent. */
@@ -99,11 +101,12 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
     )
   }
 
-  const { key, cors, secret, users, ...rest } = settings
+  const { key, cors, secret, users, allowedHosts, ...rest } = settings
   return Object.freeze({
     ...rest,
     ...(key === undefined ? {} : { keyFile: key }),
     corsOrigins: Object.freeze([...cors]),
+    allowedHosts: Object.freeze(allowedHosts.map((name) => name.toLowerCase())),
     secret: secret === undefined ? new Uint8Array(randomBytes(32)) : new TextEncoder().encode(secret),
     secretSource: source.secret === undefined ? 'random' : source.secret === '--secret' ? 'flag' : 'env',
     users: Object.freeze(parseUsers(users)),

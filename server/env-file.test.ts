@@ -17,8 +17,13 @@ describe('environmentWithEnvFile', () => {
     expect(resolveServerConfig({}, env).accessTtlMs).toBe(30_000)
   })
 
-  it('reads --env-file instead when given', () => {
+  it('reads --env instead when given', () => {
     expect(environmentWithEnvFile('ci.env', {}, dir)).toEqual({ JWT_ACCESS_EXPIRY: '5s' })
+  })
+
+  it('never takes NODE_OPTIONS from the file', () => {
+    writeFileSync(join(dir, 'node-options.env'), 'NODE_OPTIONS=--require ./x.cjs\nJWT_ACCESS_EXPIRY=5s\n')
+    expect(environmentWithEnvFile('node-options.env', {}, dir)).toEqual({ JWT_ACCESS_EXPIRY: '5s' })
   })
 
   it('leaves the environment alone without a .env', () => {
@@ -27,8 +32,8 @@ describe('environmentWithEnvFile', () => {
     expect(environmentWithEnvFile(undefined, env, empty)).toBe(env)
   })
 
-  it('refuses a missing --env-file with one line', () => {
+  it('refuses a missing --env file with one line', () => {
     expect(() => environmentWithEnvFile('nope.env', {}, dir)).toThrow(ConfigError)
-    expect(() => environmentWithEnvFile('nope.env', {}, dir)).toThrow(/^--env-file: cannot read nope\.env \(ENOENT\)$/)
+    expect(() => environmentWithEnvFile('nope.env', {}, dir)).toThrow(/^--env: cannot read nope\.env \(ENOENT\)$/)
   })
 })

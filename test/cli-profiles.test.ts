@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -31,7 +31,7 @@ describe('the grit profile end to end', () => {
 })
 
 describe('serve reads .env', () => {
-  it('from the working directory, and from --env-file', async () => {
+  it('from the working directory, and from --env', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-dotenv-'))
     writeFileSync(join(dir, '.env'), 'JWT_ACCESS_EXPIRY=30s\nJWT_SECRET=from-dotenv-from-dotenv-from-dotenv\n')
     writeFileSync(join(dir, 'other.env'), 'JWT_ACCESS_EXPIRY=45s\n')
@@ -39,17 +39,39 @@ describe('serve reads .env', () => {
     expect(fromDotenv.banner.find((line) => line.startsWith('settings:'))).toContain('access-ttl 30s')
     const first = await fromDotenv.stop()
     expect(first.stderr).not.toContain('no --secret or JWT_SECRET')
-    const fromFlag = await startServe(['--env-file', 'other.env'], {}, dir)
+    const fromFlag = await startServe(['--env', 'other.env'], {}, dir)
     expect(fromFlag.banner.find((line) => line.startsWith('settings:'))).toContain('access-ttl 45s')
     await fromFlag.stop()
-    const missing = await runCli(['serve', '--port', '0', '--env-file', 'nope.env'], { cwd: dir })
+    const missing = await runCli(['serve', '--port', '0', '--env', 'nope.env'], { cwd: dir })
+    expect(missing.code).toBe(2)
+    expect(missing.stderr.trim()).toBe('refresh-lab: --env: cannot read nope.env (ENOENT)')
+  })
+
+  it('--env never runs the NODE_OPTIONS of its file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-node-options-'))
+    const marker = join(dir, 'ran')
+    writeFileSync(join(dir, 'x.cjs'), `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran')\n`)
+    writeFileSync(join(dir, 'ci.env'), 'NODE_OPTIONS=--require ./x.cjs\nJWT_ACCESS_EXPIRY=45s\n')
+    const serve = await startServe(['--env', 'ci.env'], {}, dir)
+    await serve.stop()
+    expect(serve.banner.find((line) => line.startsWith('settings:'))).toContain('access-ttl 45s')
+    expect(existsSync(marker)).toBe(false)
+  })
+
+  it('refuses the old --env-file with a pointer to --env, exit 2 in one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-env-file-'))
+    writeFileSync(join(dir, 'other.env'), 'JWT_ACCESS_EXPIRY=45s\n')
+    const old = await runCli(['serve', '--port', '0', '--env-file', 'other.env'], { cwd: dir })
+    expect(old.code).toBe(2)
+    expect(old.stderr.trim()).toBe(
+      'refresh-lab: --env-file: is now --env <file> (Node 20 reads --env-file itself, NODE_OPTIONS included, before refresh-lab runs)',
+    )
+    // What no code of ours can change: Node 20 reads --env-file before the program starts, and stops
+    // with its own message when the file is missing (this is why the option was renamed).
     if (process.versions.node.startsWith('20.')) {
-      // Node 20 reads --env-file itself, even after the script name, and stops first.
+      const missing = await runCli(['serve', '--port', '0', '--env-file', 'nope.env'], { cwd: dir })
       expect(missing.code).toBe(9)
       expect(missing.stderr).toContain('nope.env: not found')
-    } else {
-      expect(missing.code).toBe(2)
-      expect(missing.stderr.trim()).toBe('refresh-lab: --env-file: cannot read nope.env (ENOENT)')
     }
   })
 
@@ -79,5 +101,12 @@ describe('serve --lab-token', () => {
     } finally {
       await serve.stop()
     }
+  })
+  it('refuses a token no Authorization header can carry (a passphrase with spaces) at start, exit 2 in one line', async () => {
+    const result = await runCli(['serve', '--port', '0', '--lab-token', 'correct horse battery staple'])
+    expect(result.code).toBe(2)
+    expect(result.stderr.trim()).toBe(
+      'refresh-lab: --lab-token: a token sent in an Authorization header must be printable ASCII with no spaces',
+    )
   })
 })

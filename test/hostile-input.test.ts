@@ -62,16 +62,41 @@ const rows: Row[] = [
   [
     'a form-encoded body',
     async () => login(raw('email=demo%40example.com&password=password', 'application/x-www-form-urlencoded')),
-    400,
-    'VALIDATION_ERROR',
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
   ],
   [
     'a multipart body',
     async () => login(raw('--b\r\nContent-Disposition: form-data; name="email"\r\n\r\nx\r\n--b--', 'multipart/form-data; boundary=b')),
-    400,
-    'VALIDATION_ERROR',
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
   ],
-  ['an XML body', async () => login(raw('<login><email>x</email></login>', 'application/xml')), 400, 'VALIDATION_ERROR'],
+  ['an XML body', async () => login(raw('<login><email>x</email></login>', 'application/xml')), 415, 'UNSUPPORTED_MEDIA_TYPE'],
+  // JSON under another media type: what a page of another origin can send without a preflight
+  [
+    'JSON sent as text/plain',
+    async () => login(raw('{"email":"demo@example.com","password":"password"}', 'text/plain')),
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+  ],
+  [
+    'JSON sent as text/json',
+    async () => login(raw('{"email":"demo@example.com","password":"password"}', 'text/json')),
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+  ],
+  [
+    'JSON sent as application/jsonx',
+    async () => login(raw('{"email":"a@b.c","password":"p"}', 'application/jsonx')),
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+  ],
+  [
+    'a registration sent as text/plain',
+    async () => ['POST', '/api/auth/register', raw('{"email":"csrf@example.com","password":"password1"}', 'text/plain')] as const,
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+  ],
   // JSON of the wrong shape
   ['a JSON array', async () => login(json([])), 422, 'VALIDATION_ERROR'],
   ['a JSON number', async () => login(raw('42')), 422, 'VALIDATION_ERROR'],
@@ -262,6 +287,61 @@ const rows: Row[] = [
   ['a non-numeric event cursor', async () => ['GET', '/_lab/events?after=abc', {}] as const, 400, 'VALIDATION_ERROR'],
   ['an unknown config field', async () => ['POST', '/_lab/config', json({ accesTtl: '1s' })] as const, 422, 'VALIDATION_ERROR'],
   ['a revoke of an unknown user', async () => ['POST', '/_lab/revoke', json({ user: 'ghost@x.y' })] as const, 404, 'NOT_FOUND'],
+  // Web pages driving the lab: a cross-site POST without a preflight, DNS rebinding
+  [
+    'a clock move sent as text/plain',
+    async () => ['POST', '/_lab/clock', raw('{"advance":"3650d"}', 'text/plain')] as const,
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+  ],
+  [
+    'a config change sent as a form',
+    async () => ['POST', '/_lab/config', raw('{"accessTtl":"1s"}', 'application/x-www-form-urlencoded')] as const,
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+  ],
+  [
+    'a lab read under a rebound name',
+    async () => ['GET', '/_lab/sessions', { headers: { host: 'evil.example:4000' } }] as const,
+    403,
+    'HOST_NOT_ALLOWED',
+  ],
+  [
+    'a lab page under a rebound name',
+    async () => ['GET', '/_lab/', { headers: { host: 'evil.example' } }] as const,
+    403,
+    'HOST_NOT_ALLOWED',
+  ],
+  [
+    'a name that starts like localhost',
+    async () => ['GET', '/_lab/stats', { headers: { host: 'localhost.evil.example:4000' } }] as const,
+    403,
+    'HOST_NOT_ALLOWED',
+  ],
+  [
+    'a name that holds an address',
+    async () => ['POST', '/_lab/reset', { headers: { host: '127.0.0.1.nip.io:4000' } }] as const,
+    403,
+    'HOST_NOT_ALLOWED',
+  ],
+  [
+    'a reset from another origin, no body',
+    async () => ['POST', '/_lab/reset', { headers: { origin: 'http://evil.example' } }] as const,
+    403,
+    'ORIGIN_NOT_ALLOWED',
+  ],
+  [
+    'a revoke from a sandboxed page (Origin: null)',
+    async () => ['POST', '/_lab/revoke', { headers: { origin: 'null' } }] as const,
+    403,
+    'ORIGIN_NOT_ALLOWED',
+  ],
+  [
+    'an expiry from another port of localhost',
+    async () => ['POST', '/_lab/expire', { headers: { origin: 'http://localhost:8081' } }] as const,
+    403,
+    'ORIGIN_NOT_ALLOWED',
+  ],
 ]
 
 describe('hostile input, table-driven', () => {

@@ -65,6 +65,15 @@ export async function readJson(c: Context): Promise<unknown> {
     throw new LabError('BAD_REQUEST', 'the request body could not be read to its end (did the client disconnect?)')
   }
   if (text.trim() === '') return undefined
+  // A body must say it is JSON. A page of another origin can POST text/plain (or a form) without
+  // a preflight, but not application/json: this is what keeps it from driving the lab or signing in.
+  const type = c.req.header('content-type')
+  if (!isJsonMediaType(type)) {
+    throw new LabError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `send the body as JSON with "content-type: application/json"${type === undefined ? '' : `, not "${type.slice(0, 100)}"`}`,
+    )
+  }
   let value: unknown
   try {
     value = JSON.parse(text) as unknown
@@ -75,6 +84,12 @@ export async function readJson(c: Context): Promise<unknown> {
   const duplicate = duplicateKey(text)
   if (duplicate !== undefined) throw new LabError('VALIDATION_ERROR', `the key "${duplicate}" appears twice in one object`, 400)
   return value
+}
+
+/** `application/json` or `application/<anything>+json` (RFC 6839), with any parameters (`charset=utf-8`). */
+export function isJsonMediaType(header: string | undefined): boolean {
+  const essence = header?.split(';', 1)[0]?.trim().toLowerCase()
+  return essence === 'application/json' || /^application\/[a-z0-9!#$&^_.+-]+\+json$/.test(essence ?? '')
 }
 
 /**

@@ -50,7 +50,7 @@ describe('the grit profile', () => {
     expect((await call('GET', '/api/auth/me')).body.error.code).toBe('MISSING_TOKEN')
     const missing = await call('POST', '/api/auth/refresh', { json: {} })
     expect(missing).toMatchObject({ status: 422, body: { error: { code: 'VALIDATION_ERROR' } } })
-    const notJson = await call('POST', '/api/auth/refresh', { body: 'nope' })
+    const notJson = await call('POST', '/api/auth/refresh', { body: 'nope', headers: { 'content-type': 'application/json' } })
     expect(notJson).toMatchObject({ status: 422, body: { error: { code: 'VALIDATION_ERROR' } } })
     const next = (await call('POST', '/api/auth/refresh', { json: { refresh_token: tokens.refresh_token } })).body.data.tokens
     const reused = await call('POST', '/api/auth/refresh', { json: { refresh_token: tokens.refresh_token } })

@@ -1,11 +1,18 @@
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
+import { ConfigError } from '../../server/config-error.js'
 import type { ServerFlags } from '../../server/config.js'
 import { formatDuration } from '../shared/duration.js'
 import { flagHelp, SETTING_NAMES, SETTINGS } from '../shared/settings.js'
 import { collect } from './options.js'
+import { watchParent } from './parent-watch.js'
 
 /** commander names an option after its flag (`--user` → `user`); the settings go by their own names. */
-type ServeCommandOptions = Record<string, string | string[] | boolean | undefined> & { envFile?: string; open?: boolean }
+type ServeCommandOptions = Record<string, string | string[] | boolean | undefined> & {
+  env?: string
+  envFile?: string
+  open?: boolean
+  exitWithParent?: boolean
+}
 
 export function registerServe(program: Command): void {
   const command = program.command('serve').description('run the mock auth server on 127.0.0.1 for your app to point at')
@@ -18,8 +25,18 @@ export function registerServe(program: Command): void {
   }
   command
     .option('--open', 'open the live lab page in your browser')
-    .option('--env-file <path>', 'read settings from this file (default: .env in the working directory, when present)')
+    // A process flag, not a setting: startLab runs in the caller's process and has no parent to outlive.
+    .option('--exit-with-parent', 'exit when the process that started serve dies (for `serve &` in scripts and CI)')
+    .option('--env <file>', 'read settings from this file (default: .env in the working directory, when present)')
+    // Node 20 reads --env-file itself, wherever it stands in argv, and runs the file's NODE_OPTIONS
+    // before this code; the old spelling is refused so nobody keeps relying on it.
+    .addOption(new Option('--env-file <file>').hideHelp())
     .action(async (options: ServeCommandOptions) => {
+      if (options.envFile !== undefined) {
+        throw new ConfigError(
+          '--env-file: is now --env <file> (Node 20 reads --env-file itself, NODE_OPTIONS included, before refresh-lab runs)',
+        )
+      }
       await serve(options)
     })
 }
@@ -43,16 +60,23 @@ async function serve(options: ServeCommandOptions): Promise<void> {
   const { resolveServerConfig } = await import('../../server/config.js')
   const { startServer } = await import('../../server/start.js')
   const { environmentWithEnvFile } = await import('../../server/env-file.js')
-  const config = resolveServerConfig(settingsFrom(options), environmentWithEnvFile(options.envFile))
+  const config = resolveServerConfig(settingsFrom(options), environmentWithEnvFile(options.env))
   const server = await startServer(config)
   // Listen for signals before printing, so a signal right after the banner still closes cleanly.
   const stopped = new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      console.log(`refresh-lab: ${signal} received, closing`)
+    const stop = (reason: string) => {
+      console.log(`refresh-lab: ${reason}, closing`)
       server.close().then(resolve, resolve)
     }
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT received'))
+    process.once('SIGTERM', () => stop('SIGTERM received'))
+    if (options.exitWithParent) {
+      watchParent((why) => {
+        // The parent may have held our stdout: a write to its closed pipe must not end the close early.
+        for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined)
+        stop(`--exit-with-parent: ${why}`)
+      })
+    }
   })
   const users = config.users.map((u) => `${u.email} / ${u.password}`).join(', ')
   const settings = [

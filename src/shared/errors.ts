@@ -13,6 +13,12 @@ export const ERROR_STATUS = {
   REFRESH_TOKEN_REVOKED: 401,
   INVALID_CREDENTIALS: 401,
   LAB_TOKEN_REQUIRED: 401,
+  /** A `/_lab` call whose `Host` is not loopback, an IP address or an `--allowed-host` (DNS rebinding). */
+  HOST_NOT_ALLOWED: 403,
+  /** A `/_lab` call sent by a page of another origin (`Origin` is not the request's own host). */
+  ORIGIN_NOT_ALLOWED: 403,
+  /** A request body that is not declared JSON (`application/json` or `application/*+json`). */
+  UNSUPPORTED_MEDIA_TYPE: 415,
   EMAIL_TAKEN: 409,
   VALIDATION_ERROR: 422,
   BAD_REQUEST: 400,

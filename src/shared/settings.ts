@@ -65,14 +65,18 @@ export const SETTINGS = {
     help: 'address to bind; anything but loopback needs --lab-token',
   },
   labToken: {
-    schema: text('use at least 16 characters', (token) => token.length >= 16),
+    // Sent as `Authorization: Bearer <t>`, which carries one run of visible ASCII: a token with a
+    // space (or a character outside ASCII) would start a server no request could ever unlock.
+    schema: text('use at least 16 characters', (token) => token.length >= 16).refine((token) => /^[\x21-\x7e]+$/.test(token), {
+      error: 'a token sent in an Authorization header must be printable ASCII with no spaces',
+    }),
     kind: 'text',
     flag: 'lab-token',
     arg: '<token>',
     env: 'REFRESH_LAB_TOKEN',
     defaultText: 'none',
     help: 'require this Bearer token on /_lab/*; needed when --host is not loopback',
-    doc: 'require `Authorization: Bearer <t>` on `/_lab/*` (16+ characters); the CLI and harness send it from `--lab-token` or the same variable',
+    doc: 'require `Authorization: Bearer <t>` on `/_lab/*` (16+ printable ASCII characters, no spaces); the CLI and harness send it from `--lab-token` or the same variable',
   },
   cors: {
     schema: z.array(
@@ -83,7 +87,17 @@ export const SETTINGS = {
     arg: '<origin>',
     default: [],
     defaultText: 'none',
-    help: 'let a browser app at this origin call the API (preflight included); repeatable, * for any',
+    help: 'let a browser app at this origin call the API (preflight included), never /_lab/*; repeatable, * for any',
+  },
+  allowedHosts: {
+    schema: z.array(text('is not a host name (e.g. mybox.local; no port, no scheme)', (name) => /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(name))),
+    kind: 'list',
+    flag: 'allowed-host',
+    arg: '<name>',
+    default: [],
+    defaultText: 'none (localhost and IP addresses only)',
+    help: 'a host name the lab API (/_lab/*) answers to besides localhost and IP addresses; repeatable',
+    doc: 'a host name the lab API (`/_lab/*`) answers to besides `localhost` and IP addresses (any port); repeatable. Any other `Host` gets `403 HOST_NOT_ALLOWED`, so a web page cannot reach the lab through DNS rebinding. Give the name you open the lab page by when it is not an address, e.g. with a non-loopback `--host`',
   },
   dataDir: {
     schema: text('must name a directory', (dir) => dir !== ''),
