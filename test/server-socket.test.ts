@@ -128,7 +128,7 @@ describe('--max-connections', () => {
     await server.close(0)
   })
 
-  const stats = 'GET /_lab/stats HTTP/1.1\r\nHost: x\r\n\r\n'
+  const stats = 'GET /_lab/stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
 
   /** A keep-alive connection the server has accepted: it answered one request and stays open. */
   function held(): Promise<{ socket: Socket; next: () => Promise<string> }> {
@@ -155,7 +155,7 @@ describe('--max-connections', () => {
         error.code === 'ECONNRESET' || error.code === 'EPIPE' ? undefined : reject(error),
       )
       socket.on('close', () => resolve(answer))
-      socket.write('GET /_lab/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+      socket.write('GET /_lab/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')
     })
     expect(third).toBe('')
     for (const { next } of connections) expect(await next()).toMatch(/^HTTP\/1\.1 200 /)
