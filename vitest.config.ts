@@ -6,6 +6,9 @@ export default defineConfig({
     globalSetup: ['test/support/build.ts'],
     // End-to-end tests spawn the CLI and open real sockets; give them room on a 2-core machine.
     testTimeout: 30_000,
+    // vitest's default on two cores is one worker, so every file waits for the last. Most of the long
+    // files spend their time waiting on real time (scenario delays, spawned CLIs), not on the CPU.
+    maxWorkers: 3,
     hookTimeout: 30_000,
   },
 })
