@@ -20,7 +20,7 @@ describe('the grit profile end to end', () => {
     } finally {
       await serve.stop()
     }
-  })
+  }, 90_000) // every scenario, one at a time on the one server at --url
 
   it('burst --profile grit starts its in-process server in that profile', async () => {
     const result = await runCli(['burst', '--profile', 'grit', '--client', 'naive', '--json'])
