@@ -29,8 +29,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const listener = getRequestListener(app.fetch, { hostname: config.host, errorHandler: requestErrorAnswer })
   const server = createServer(
     {
-      // A client that trickles its headers or body does not hold a connection forever.
-      headersTimeout: Math.min(10_000, config.requestTimeoutMs),
+      // A client that trickles its headers or body does not hold a connection forever: --request-timeout
+      // bounds both, and nothing shorter, so a server under heavy load does not cut clients it was slow to read.
+      headersTimeout: config.requestTimeoutMs,
       requestTimeout: config.requestTimeoutMs,
       // How often Node looks for requests past those timeouts (its default, 30 s, would let a slow drip run long).
       connectionsCheckingInterval: Math.min(1_000, config.requestTimeoutMs),
