@@ -95,12 +95,14 @@ for (const alg of ['HS256', 'ES256']) {
   await lab.stop()
 }
 {
-  // A rotation loop: each connection spends the refresh token it last received.
+  // A rotation loop: every request spends a live refresh token and hands back the one it received.
+  // The tokens sit in one queue, not in autocannon's per-connection context, which autocannon empties
+  // after each pass through a one-request list: each connection then spent an already-rotated token,
+  // and nearly every answer was a 401 reuse (found in issue 14).
   const lab = await serve('--secret', 'bench-secret-bench-secret-bench-secret')
   const tokens = []
   for (let i = 0; i < connections; i += 1)
     tokens.push((await post(lab.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })).data.refresh_token)
-  let next = 0
   results.server.refreshRotation = summary(
     await load({
       url: lab.url,
@@ -109,12 +111,9 @@ for (const alg of ['HS256', 'ES256']) {
           method: 'POST',
           path: '/api/auth/refresh',
           headers: { 'content-type': 'application/json' },
-          setupRequest: (request, context) => {
-            context.token ??= tokens[next++ % tokens.length]
-            return { ...request, body: JSON.stringify({ refresh_token: context.token }) }
-          },
-          onResponse: (status, body, context) => {
-            if (status === 200) context.token = JSON.parse(body).data.refresh_token
+          setupRequest: (request) => ({ ...request, body: JSON.stringify({ refresh_token: tokens.shift() }) }),
+          onResponse: (status, body) => {
+            if (status === 200) tokens.push(JSON.parse(body).data.refresh_token)
           },
         },
       ],

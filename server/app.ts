@@ -7,9 +7,10 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { LabError } from '../src/shared/errors.js'
 import { ROUTES } from '../src/shared/wire.js'
 import type { ServerConfig } from './config.js'
+import type { LabDomainEvent } from './domain-events.js'
 import type { AuthedEnv } from './http/bearer.js'
 import { BODY_LIMIT_BYTES, payloadTooLarge } from './http/json-body.js'
-import { DROPPED_HEADER, injectFaults } from './http/inject-faults.js'
+import { injectFaults, isDropped } from './http/inject-faults.js'
 import { guardLabOrigin, isLabPath } from './http/lab-origin.js'
 import { requireLabToken } from './http/lab-token.js'
 import { requestDelay } from './http/request-delay.js'
@@ -42,17 +43,19 @@ export function createApp(config: ServerConfig): LabApp {
     const matched = routePath(c, -1)
     // Unknown paths share one bucket, so a scanner cannot grow the counters without bound.
     const route = matched.endsWith('*') ? 'unmatched' : `${c.req.method} ${matched}`
-    const dropped = c.res.headers.has(DROPPED_HEADER)
+    const answered = c.res.status
     const claims = c.get('claims')
     const family = claims?.sid ?? unverifiedSessionOf(c.req.header('authorization'))
-    lab.emit({
+    // Built field by field rather than by spreads: this runs for every request (issue 14).
+    const event: Extract<LabDomainEvent, { type: 'requestHandled' }> = {
       type: 'requestHandled',
       route,
-      status: dropped ? 'dropped' : c.res.status,
-      ...(c.res.status >= 400 && c.error instanceof LabError ? { code: c.error.code } : {}),
-      ...(claims ? { user: claims.sub } : {}),
-      ...(family ? { family } : {}),
-    })
+      status: isDropped(c) ? 'dropped' : answered,
+    }
+    if (answered >= 400 && c.error instanceof LabError) event.code = c.error.code
+    if (claims) event.user = claims.sub
+    if (family) event.family = family
+    lab.emit(event)
   })
 
   if (config.corsOrigins.length > 0) {

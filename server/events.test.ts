@@ -34,7 +34,7 @@ describe('EventLog', () => {
     expect(log.since(0, 2).events.map((e) => e.id)).toEqual([1, 2])
     log.clear()
     expect(log.since()).toEqual({ events: [], lastId: 4, dropped: 0 })
-    expect(log.record({ type: 'reset' }).id).toBe(5)
+    expect(log.record({ type: 'reset' })).toBe(5)
     expect(log.since(2).events.map((e) => e.id)).toEqual([5])
   })
 

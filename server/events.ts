@@ -6,6 +6,20 @@ import { describeFault } from './faults.js'
 
 export type NewLabEvent = Omit<LabEvent, 'id' | 'at'>
 
+/**
+ * One kept entry: the time as the lab clock's milliseconds, turned into the public ISO string only
+ * when the entry is read. Recording happens on every request; reading, when someone looks (issue 14).
+ */
+interface Kept {
+  id: number
+  atMs: number
+  event: NewLabEvent
+}
+
+function published({ id, atMs, event }: Kept): LabEvent {
+  return { id, at: new Date(atMs).toISOString(), ...event }
+}
+
 interface Subscriber {
   onEvent(event: LabEvent): void
   onClose(): void
@@ -16,7 +30,7 @@ interface Subscriber {
  * Ids keep counting across the wrap, so a reader can tell how many events it missed.
  */
 export class EventLog {
-  readonly #ring: (LabEvent | undefined)[]
+  readonly #ring: (Kept | undefined)[]
   #nextId = 1
   readonly #subscribers = new Set<Subscriber>()
   /** Ids below this were cleared. */
@@ -29,15 +43,19 @@ export class EventLog {
     readonly maxSubscribers = 64,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`event log capacity must be a positive integer, got ${capacity}`)
-    this.#ring = new Array<LabEvent | undefined>(capacity)
+    this.#ring = new Array<Kept | undefined>(capacity)
   }
 
-  record(event: NewLabEvent): LabEvent {
-    const full: LabEvent = { id: this.#nextId, at: new Date(this.clock.now()).toISOString(), ...event }
-    this.#ring[(this.#nextId - 1) % this.capacity] = full
+  /** Keeps an entry and hands it to the live subscribers; returns its id. */
+  record(event: NewLabEvent): number {
+    const kept: Kept = { id: this.#nextId, atMs: this.clock.now(), event }
+    this.#ring[(this.#nextId - 1) % this.capacity] = kept
     this.#nextId += 1
-    for (const subscriber of this.#subscribers) subscriber.onEvent(full)
-    return full
+    if (this.#subscribers.size > 0) {
+      const full = published(kept)
+      for (const subscriber of this.#subscribers) subscriber.onEvent(full)
+    }
+    return kept.id
   }
 
   /** The event log's subscription to the lab's domain events: a reset empties it, then is its first entry. */
@@ -78,8 +96,8 @@ export class EventLog {
     const first = Math.max(afterId + 1, ringOldest, this.#oldestKeptId)
     const events: LabEvent[] = []
     for (let id = first; id <= lastId && events.length < limit; id += 1) {
-      const event = this.#ring[(id - 1) % this.capacity]
-      if (event) events.push(event)
+      const kept = this.#ring[(id - 1) % this.capacity]
+      if (kept) events.push(published(kept))
     }
     // Lost to the ring's wrap, not to a clear.
     return { events, lastId, dropped: Math.max(0, ringOldest - Math.max(afterId + 1, this.#oldestKeptId)) }
@@ -144,15 +162,14 @@ export function logEntryFor(event: LabDomainEvent): NewLabEvent | undefined {
       return { type: 'fault', detail: `set: ${describeFault(event.fault)}` }
     case 'faultInjected':
       return { type: 'fault', route: event.route, detail: describeFault(event.fault) }
-    case 'requestHandled':
-      return {
-        type: 'request',
-        route: event.route,
-        status: event.status === 'dropped' ? 0 : event.status,
-        ...(event.code === undefined ? {} : { code: event.code }),
-        ...(event.user === undefined ? {} : { user: event.user }),
-        ...(event.family === undefined ? {} : { family: event.family }),
-      }
+    case 'requestHandled': {
+      // One for every request: built field by field, in the order the spreads once gave.
+      const entry: NewLabEvent = { type: 'request', route: event.route, status: event.status === 'dropped' ? 0 : event.status }
+      if (event.code !== undefined) entry.code = event.code
+      if (event.user !== undefined) entry.user = event.user
+      if (event.family !== undefined) entry.family = event.family
+      return entry
+    }
     case 'reset':
       return { type: 'reset' }
     case 'userRegistered':

@@ -46,6 +46,11 @@ export class FaultTable {
     return fault
   }
 
+  /** True while any fault has calls left: when not, a request need not look. */
+  get armed(): boolean {
+    return this.#faults.length > 0
+  }
+
   /** Uses up one call of the oldest fault that matches, if any. */
   take(method: string, path: string): Fault | undefined {
     const fault = this.#faults.find((f) => f.path === path && (f.method === undefined || f.method === method))

@@ -142,8 +142,10 @@ export class RefreshStore {
       generation: 1,
     }
     this.#families.set(family.id, family)
-    const issued = this.#record(randomBase64url(32), family, 1, now)
-    this.#commit([family], [hashToken(issued.token)])
+    const token = randomBase64url(32)
+    const hash = hashToken(token)
+    const issued = this.#record(token, family, 1, now, hash)
+    this.#commit([family], [hash])
     return issued
   }
 
@@ -168,8 +170,10 @@ export class RefreshStore {
         record.graceUses += 1
         if (this.settings.graceReturns === 'new') {
           family.generation += 1
-          const fresh = this.#record(randomBase64url(32), family, family.generation, now)
-          this.#commit([family], [presented, hashToken(fresh.token)])
+          const freshToken = randomBase64url(32)
+          const freshHash = hashToken(freshToken)
+          const fresh = this.#record(freshToken, family, family.generation, now, freshHash)
+          this.#commit([family], [presented, freshHash])
           return { kind: 'grace', replayedGeneration: generation, ...fresh }
         }
         this.#commit([], [presented])
@@ -181,9 +185,12 @@ export class RefreshStore {
 
     record.rotatedAt = now
     family.generation = generation + 1
-    const child = this.#record(this.#childOf(token), family, generation + 1, now)
+    const childToken = this.#childOf(token)
+    // Hashed once, for the store and (with --data-dir) the journal alike.
+    const childHash = hashToken(childToken)
+    const child = this.#record(childToken, family, generation + 1, now, childHash)
     // One change for the whole rotation: a crash keeps it all or none of it, never half.
-    this.#commit([family], [presented, hashToken(child.token)])
+    this.#commit([family], [presented, childHash])
     return { kind: 'rotated', ...child }
   }
 
@@ -269,9 +276,9 @@ export class RefreshStore {
     return createHmac('sha256', this.#key).update(token).digest('base64url')
   }
 
-  #record(token: string, family: Family, generation: number, now: number): IssuedRefreshToken {
+  #record(token: string, family: Family, generation: number, now: number, hash = hashToken(token)): IssuedRefreshToken {
     const expiresAt = Math.min(now + this.settings.refreshTtlMs, family.expiresAt)
-    this.#tokens.set(hashToken(token), { familyId: family.id, generation, issuedAt: now, expiresAt, rotatedAt: null, graceUses: 0 })
+    this.#tokens.set(hash, { familyId: family.id, generation, issuedAt: now, expiresAt, rotatedAt: null, graceUses: 0 })
     return { token, family, generation, expiresAt }
   }
 

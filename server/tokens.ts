@@ -114,18 +114,28 @@ export class AccessTokens {
     return this.#serial
   }
 
+  /**
+   * The claims of a token `verify` accepted before, checked against `now` as `verify` checks a cache
+   * hit (throws when expired or not yet valid); undefined when it is not in the cache, and then only
+   * `verify` can tell. Synchronous, so the bearer check of a known token needs no `await` (issue 14).
+   * Only canonical spellings are ever cached, so a hit needs no spelling check.
+   */
+  verifiedBefore(token: string, now: number): AccessClaims | undefined {
+    const cached = this.#verified.get(token)
+    if (cached === undefined) return undefined
+    const seconds = Math.floor(now / 1000)
+    if (cached.exp <= seconds) throw new LabError('TOKEN_EXPIRED', 'the access token has expired; refresh it')
+    if (cached.nbf !== undefined && cached.nbf > seconds) throw new LabError('INVALID_TOKEN', 'the access token is not valid yet (nbf)')
+    return cached
+  }
+
   /** Verifies signature, issuer, audience, type and expiry against the lab clock's `now`. */
   async verify(token: string, now: number): Promise<AccessClaims> {
     // Before the cache: a base64url decoder forgives a trailing `=` or a last character whose spare
     // bits differ, so one token has many spellings, and each would get its own cache slot.
     if (!isCanonicalJws(token)) throw new LabError('INVALID_TOKEN', 'the access token is not a JWT in canonical base64url')
-    const cached = this.#verified.get(token)
-    if (cached !== undefined) {
-      const seconds = Math.floor(now / 1000)
-      if (cached.exp <= seconds) throw new LabError('TOKEN_EXPIRED', 'the access token has expired; refresh it')
-      if (cached.nbf !== undefined && cached.nbf > seconds) throw new LabError('INVALID_TOKEN', 'the access token is not valid yet (nbf)')
-      return cached
-    }
+    const cached = this.verifiedBefore(token, now)
+    if (cached !== undefined) return cached
     const claims = await this.#verifyWithJose(token, now)
     if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string)
     this.#verified.set(token, claims)
@@ -165,7 +175,8 @@ function toLabError(error: unknown): unknown {
  * token issued so far" without keeping a list of them. 0 when the `jti` is not ours.
  */
 export function serialOf(claims: Pick<AccessClaims, 'jti'>): number {
-  const serial = Number.parseInt(claims.jti.split('.')[0] ?? '', 36)
+  // parseInt stops at the `.` (not a base-36 digit), so no split: this runs on every authed request.
+  const serial = Number.parseInt(claims.jti, 36)
   return Number.isSafeInteger(serial) ? serial : 0
 }
 

@@ -1,52 +1,74 @@
 import type { HttpBindings } from '@hono/node-server'
-import type { Context, MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler, Next } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { wireCode } from '../../src/shared/profiles.js'
 import { ROUTES } from '../../src/shared/wire.js'
-import { faultKind } from '../faults.js'
+import { type Fault, faultKind } from '../faults.js'
 import type { Lab } from '../lab.js'
 
-/** Marks the placeholder response of a dropped connection, so the request counter files it as `dropped`. */
+/** Marks the placeholder response of a dropped connection (kept for anyone reading it off the response). */
 export const DROPPED_HEADER = 'x-refresh-lab-dropped'
+
+/**
+ * The requests whose connection the lab dropped, so the request counter files them as `dropped`
+ * without reading the header back: `c.res.headers` on every answer builds a full Headers and puts
+ * @hono/node-server on its slower path (issue 14).
+ */
+const droppedRequests = new WeakSet<Context>()
+
+/** True when the lab dropped this request's connection. */
+export function isDropped(c: Context): boolean {
+  return droppedRequests.has(c)
+}
+
+function dropped(c: Context): Response {
+  ;(c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.destroy()
+  droppedRequests.add(c)
+  return c.body(null, 503, { [DROPPED_HEADER]: '1' })
+}
 
 /** Applies the fault set for this route, if any, before the route runs. */
 export function injectFaults(lab: Lab): MiddlewareHandler {
-  return async function injectFault(c, next) {
-    if (c.req.path.startsWith('/_lab/')) return next()
+  return function injectFault(c, next) {
+    // Nothing armed, the usual case: no lookup and no async step (issue 14).
+    if (!lab.faults.armed || c.req.path.startsWith('/_lab/')) return next()
     const fault = lab.faults.take(c.req.method, c.req.path)
     if (!fault) return next()
-    const kind = faultKind(fault)
-    lab.emit({ type: 'faultInjected', kind, route: `${c.req.method} ${c.req.path}`, fault })
-    if (fault.delayMs !== undefined) {
-      const epoch = lab.epoch
-      await sleep(fault.delayMs)
-      if (lab.epoch !== epoch) return abandoned(c) // the lab was reset meanwhile: this call belongs to the past
-    }
-    if (kind === 'delay') return next()
-    if (fault.dropAfter) {
-      // The route runs and its effects stand; only its answer is lost on the way back.
-      await next()
-      ;(c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.destroy()
-      c.res = new Response(null, { status: 503, headers: { [DROPPED_HEADER]: '1' } })
-      return
-    }
-
-    if (c.req.method === 'POST' && c.req.path === ROUTES.refresh) lab.emit({ type: 'refreshFaulted' })
-    if (kind === 'drop') {
-      // No answer at all: the client sees the connection close, as on a flaky mobile network.
-      ;(c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.destroy()
-      return c.body(null, 503, { [DROPPED_HEADER]: '1' })
-    }
-    const status = fault.status as ContentfulStatusCode
-    // One of refresh-lab's own codes goes out as the server's profile would put it.
-    const code = wireCode(lab.config.profile, fault.code ?? 'LAB_FAULT')
-    return c.json({ error: { code, message: fault.message ?? `injected by the lab: status ${status}` } }, status)
+    return applyFault(lab, c, next, fault)
   }
+}
+
+async function applyFault(lab: Lab, c: Context, next: Next, fault: Fault): Promise<Response | void> {
+  const kind = faultKind(fault)
+  lab.emit({ type: 'faultInjected', kind, route: `${c.req.method} ${c.req.path}`, fault })
+  if (fault.delayMs !== undefined) {
+    const epoch = lab.epoch
+    await sleep(fault.delayMs)
+    if (lab.epoch !== epoch) return abandoned(c) // the lab was reset meanwhile: this call belongs to the past
+  }
+  if (kind === 'delay') return next()
+  if (fault.dropAfter) {
+    // The route runs and its effects stand; only its answer is lost on the way back.
+    await next()
+    ;(c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.destroy()
+    droppedRequests.add(c)
+    c.res = new Response(null, { status: 503, headers: { [DROPPED_HEADER]: '1' } })
+    return
+  }
+
+  if (c.req.method === 'POST' && c.req.path === ROUTES.refresh) lab.emit({ type: 'refreshFaulted' })
+  if (kind === 'drop') {
+    // No answer at all: the client sees the connection close, as on a flaky mobile network.
+    return dropped(c)
+  }
+  const status = fault.status as ContentfulStatusCode
+  // One of refresh-lab's own codes goes out as the server's profile would put it.
+  const code = wireCode(lab.config.profile, fault.code ?? 'LAB_FAULT')
+  return c.json({ error: { code, message: fault.message ?? `injected by the lab: status ${status}` } }, status)
 }
 
 /** A request the lab gave up on because it was reset while the request waited. */
 export function abandoned(c: Context): Response {
-  ;(c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.destroy()
-  return c.body(null, 503, { [DROPPED_HEADER]: '1' })
+  return dropped(c)
 }

@@ -12,7 +12,7 @@ const CANNOT_LISTEN = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOU
  */
 export async function main(argv: readonly string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv)
+    await (await buildProgram(argv)).parseAsync(argv)
   } catch (error) {
     process.exitCode = exitCodeFor(error)
   }

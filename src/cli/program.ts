@@ -1,24 +1,51 @@
 import { Command } from 'commander'
-import { registerAssert } from './assert.js'
-import { registerBurst } from './burst.js'
-import { registerExpire } from './expire.js'
-import { registerReset } from './reset.js'
-import { registerRun } from './run.js'
-import { registerServe } from './serve.js'
-import { registerStats } from './stats.js'
 
-/** Builds the `refresh-lab` program. Each command lives in its own module and loads its work lazily. */
-export function buildProgram(): Command {
+type Register = (program: Command) => void
+
+/**
+ * Every command, in the order `--help` lists them, and how to load it. Only the command at hand is
+ * loaded, so `burst` does not pay for `serve`'s settings or `run`'s catalog (issue 14).
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  serve: async () => {
+    const [{ registerServe }, settings] = await Promise.all([import('./serve.js'), import('../shared/settings.js')])
+    return (program) => registerServe(program, settings)
+  },
+  burst: async () => (await import('./burst.js')).registerBurst,
+  run: async () => (await import('./run.js')).registerRun,
+  expire: async () => (await import('./expire.js')).registerExpire,
+  stats: async () => (await import('./stats.js')).registerStats,
+  reset: async () => (await import('./reset.js')).registerReset,
+  assert: async () => (await import('./assert.js')).registerAssert,
+}
+
+/**
+ * Builds the `refresh-lab` program for these arguments (`process.argv`). Each command lives in its own
+ * module and loads its work lazily. When the arguments name no command (`--help`, a typo), every
+ * command is registered, `serve` without its setting flags, which only its own help shows.
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('refresh-lab')
     .description('Prove that your client refreshes tokens silently, exactly once, without replaying a rotated refresh token.')
     .version('0.1.0')
     .exitOverride()
-  registerServe(program)
-  registerBurst(program)
-  registerRun(program)
-  registerExpire(program)
-  registerStats(program)
-  registerReset(program)
-  registerAssert(program)
+  const named = commandNamedIn(argv)
+  const load = named === undefined ? undefined : COMMANDS[named]
+  if (load) {
+    ;(await load())(program)
+    return program
+  }
+  const { registerServe } = await import('./serve.js')
+  for (const [name, loadOne] of Object.entries(COMMANDS)) {
+    if (name === 'serve') registerServe(program)
+    else (await loadOne())(program)
+  }
   return program
+}
+
+/** The command the arguments name: the first one (the program has no option that takes a value), or the one `help` asks about. */
+function commandNamedIn(argv: readonly string[]): string | undefined {
+  const first = argv[2]
+  const named = first === 'help' ? argv[3] : first
+  return named !== undefined && Object.hasOwn(COMMANDS, named) ? named : undefined
 }

@@ -2,7 +2,6 @@ import { type Command, Option } from 'commander'
 import { ConfigError } from '../../server/config-error.js'
 import type { ServerFlags } from '../../server/config.js'
 import { formatDuration } from '../shared/duration.js'
-import { flagHelp, SETTING_NAMES, SETTINGS } from '../shared/settings.js'
 import { collect } from './options.js'
 import { watchParent } from './parent-watch.js'
 
@@ -14,15 +13,16 @@ type ServeCommandOptions = Record<string, string | string[] | boolean | undefine
   exitWithParent?: boolean
 }
 
-export function registerServe(program: Command): void {
+type SettingsModule = typeof import('../shared/settings.js')
+
+/**
+ * Registers `serve`. Its setting flags come from the settings list, whose zod schemas take longer
+ * to load than the rest of the CLI, so they are added only when `serve` is the command at hand
+ * (`settings` given): the program's own help and the other commands need only its name (issue 14).
+ */
+export function registerServe(program: Command, settings?: SettingsModule): void {
   const command = program.command('serve').description('run the mock auth server on 127.0.0.1 for your app to point at')
-  // Every setting's flag comes from the one list in src/shared/settings.ts.
-  for (const name of SETTING_NAMES) {
-    const def = SETTINGS[name]
-    const flag = `--${def.flag}${'arg' in def ? ` ${def.arg}` : ''}`
-    if (def.kind === 'list') command.option(flag, flagHelp(name), collect)
-    else command.option(flag, flagHelp(name))
-  }
+  if (settings) addSettingFlags(command, settings)
   command
     .option('--open', 'open the live lab page in your browser')
     // A process flag, not a setting: startLab runs in the caller's process and has no parent to outlive.
@@ -37,12 +37,22 @@ export function registerServe(program: Command): void {
           '--env-file: is now --env <file> (Node 20 reads --env-file itself, NODE_OPTIONS included, before refresh-lab runs)',
         )
       }
-      await serve(options)
+      await serve(options, settings ?? (await import('../shared/settings.js')))
     })
 }
 
+/** Every setting's flag comes from the one list in src/shared/settings.ts. */
+function addSettingFlags(command: Command, { SETTING_NAMES, SETTINGS, flagHelp }: SettingsModule): void {
+  for (const name of SETTING_NAMES) {
+    const def = SETTINGS[name]
+    const flag = `--${def.flag}${'arg' in def ? ` ${def.arg}` : ''}`
+    if (def.kind === 'list') command.option(flag, flagHelp(name), collect)
+    else command.option(flag, flagHelp(name))
+  }
+}
+
 /** commander's options by setting name: `--user` arrives as `user`, the setting is `users`. */
-function settingsFrom(options: ServeCommandOptions): ServerFlags {
+function settingsFrom(options: ServeCommandOptions, { SETTING_NAMES, SETTINGS }: SettingsModule): ServerFlags {
   const flags: Record<string, unknown> = {}
   for (const name of SETTING_NAMES) {
     const value = options[camelCase(SETTINGS[name].flag)]
@@ -56,11 +66,11 @@ function camelCase(flag: string): string {
 }
 
 /** Starts the server, prints where and how, and stops cleanly on SIGINT or SIGTERM. */
-async function serve(options: ServeCommandOptions): Promise<void> {
+async function serve(options: ServeCommandOptions, settingsModule: SettingsModule): Promise<void> {
   const { resolveServerConfig } = await import('../../server/config.js')
   const { startServer } = await import('../../server/start.js')
   const { environmentWithEnvFile } = await import('../../server/env-file.js')
-  const config = resolveServerConfig(settingsFrom(options), environmentWithEnvFile(options.env))
+  const config = resolveServerConfig(settingsFrom(options, settingsModule), environmentWithEnvFile(options.env))
   const server = await startServer(config)
   // Listen for signals before printing, so a signal right after the banner still closes cleanly.
   const stopped = new Promise<void>((resolve) => {

@@ -90,6 +90,8 @@ export async function runScenario(loaded: { scenario: RunnableScenario; file: st
     maxCalls,
     storage,
     onLimit: () => onLimit(),
+    // Only the timeline reads which request a call was made for.
+    tagRequests: options.timeline === true,
   })
   const bound = new RunBound(parseDuration(scenario.timeout))
   onLimit = () => bound.end('CALL_LIMIT')

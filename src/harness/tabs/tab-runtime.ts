@@ -56,7 +56,8 @@ export function createTabRuntime(options: TabRuntimeOptions) {
       if (!client) throw new Error('request before createClient')
       const ready = client
       try {
-        const value = await requestTag.run({ id }, () => Promise.resolve().then(() => ready.request(method, path, body)))
+        const run = () => Promise.resolve().then(() => ready.request(method, path, body))
+        const value = await (options.tagRequests ? requestTag.run({ id }, run) : run())
         return { ok: true, value }
       } catch (error) {
         return { ok: false, failure: describeRejection(error, options.clientFile) }

@@ -34,6 +34,8 @@ export interface TabSettings {
   /** The run's call budget, shared by every tab (see `createCallBudget`). */
   budget: Int32Array
   maxCalls: number
+  /** Run each request under its id (`requestTag`), for the timeline. */
+  tagRequests: boolean
 }
 
 export function tabSettings(tab: number, host: TabHost): TabSettings {
@@ -44,6 +46,7 @@ export function tabSettings(tab: number, host: TabHost): TabSettings {
     refreshPath: host.refreshPath,
     budget: host.budget,
     maxCalls: host.maxCalls,
+    tagRequests: host.tagRequests,
   }
 }
 
@@ -57,6 +60,7 @@ export interface TabHost {
   sink: CallSink
   budget: Int32Array
   maxCalls: number
+  tagRequests: boolean
   onLogout(): void
   onLimit(): void
 }
