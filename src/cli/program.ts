@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { registerAssert } from './assert.js'
 import { registerBurst } from './burst.js'
+import { registerExec } from './exec.js'
 import { registerExpire } from './expire.js'
 import { registerReset } from './reset.js'
 import { registerRun } from './run.js'
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .exitOverride()
   registerServe(program)
+  registerExec(program)
   registerBurst(program)
   registerRun(program)
   registerExpire(program)
