@@ -10,3 +10,4 @@ export { startLab, type FaultOptions, type LabOptions, type RunningLab } from '.
 export type { LabClockState, LabConfigView, LabEvent, LabEventsPage, LabSession, LabStats } from './shared/wire.js'
 export { formatDuration, parseDuration } from './shared/duration.js'
 export type { Profile } from './shared/profiles.js'
+export { createLabHandler, type LabHandler } from './lab-handler.js'

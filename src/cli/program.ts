@@ -7,10 +7,8 @@ type Register = (program: Command) => void
  * loaded, so `burst` does not pay for `serve`'s settings or `run`'s catalog (issue 14).
  */
 const COMMANDS: Record<string, () => Promise<Register>> = {
-  serve: async () => {
-    const [{ registerServe }, settings] = await Promise.all([import('./serve.js'), import('../shared/settings.js')])
-    return (program) => registerServe(program, settings)
-  },
+  serve: async () => (await import('./serve.js')).registerServe,
+  exec: async () => (await import('./exec.js')).registerExec,
   burst: async () => (await import('./burst.js')).registerBurst,
   run: async () => (await import('./run.js')).registerRun,
   expire: async () => (await import('./expire.js')).registerExpire,
@@ -22,7 +20,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 /**
  * Builds the `refresh-lab` program for these arguments (`process.argv`). Each command lives in its own
  * module and loads its work lazily. When the arguments name no command (`--help`, a typo), every
- * command is registered, `serve` without its setting flags, which only its own help shows.
+ * command is registered.
  */
 export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('refresh-lab')
@@ -35,11 +33,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     ;(await load())(program)
     return program
   }
-  const { registerServe } = await import('./serve.js')
-  for (const [name, loadOne] of Object.entries(COMMANDS)) {
-    if (name === 'serve') registerServe(program)
-    else (await loadOne())(program)
-  }
+  for (const loadOne of Object.values(COMMANDS)) (await loadOne())(program)
   return program
 }
 

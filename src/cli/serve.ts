@@ -1,77 +1,33 @@
-import { type Command, Option } from 'commander'
-import { ConfigError } from '../../server/config-error.js'
-import type { ServerFlags } from '../../server/config.js'
+import type { Command } from 'commander'
 import { formatDuration } from '../shared/duration.js'
-import { collect } from './options.js'
 import { watchParent } from './parent-watch.js'
+import { addServeOptions, resolveServeConfig, type ServeCommandOptions, writePortFile } from './serve-options.js'
 
-/** commander names an option after its flag (`--user` → `user`); the settings go by their own names. */
-type ServeCommandOptions = Record<string, string | string[] | boolean | undefined> & {
-  env?: string
-  envFile?: string
-  open?: boolean
-  exitWithParent?: boolean
-}
+type ServeOptions = ServeCommandOptions & { open?: boolean; exitWithParent?: boolean }
 
-type SettingsModule = typeof import('../shared/settings.js')
-
-/**
- * Registers `serve`. Its setting flags come from the settings list, whose zod schemas take longer
- * to load than the rest of the CLI, so they are added only when `serve` is the command at hand
- * (`settings` given): the program's own help and the other commands need only its name (issue 14).
- */
-export function registerServe(program: Command, settings?: SettingsModule): void {
+export function registerServe(program: Command): void {
   const command = program.command('serve').description('run the mock auth server on 127.0.0.1 for your app to point at')
-  if (settings) addSettingFlags(command, settings)
-  command
+  // Every setting's flag comes from the one list in src/shared/settings.ts.
+  addServeOptions(command)
     .option('--open', 'open the live lab page in your browser')
     // A process flag, not a setting: startLab runs in the caller's process and has no parent to outlive.
     .option('--exit-with-parent', 'exit when the process that started serve dies (for `serve &` in scripts and CI)')
-    .option('--env <file>', 'read settings from this file (default: .env in the working directory, when present)')
-    // Node 20 reads --env-file itself, wherever it stands in argv, and runs the file's NODE_OPTIONS
-    // before this code; the old spelling is refused so nobody keeps relying on it.
-    .addOption(new Option('--env-file <file>').hideHelp())
-    .action(async (options: ServeCommandOptions) => {
-      if (options.envFile !== undefined) {
-        throw new ConfigError(
-          '--env-file: is now --env <file> (Node 20 reads --env-file itself, NODE_OPTIONS included, before refresh-lab runs)',
-        )
-      }
-      await serve(options, settings ?? (await import('../shared/settings.js')))
+    .action(async (options: ServeOptions) => {
+      await serve(options)
     })
 }
 
-/** Every setting's flag comes from the one list in src/shared/settings.ts. */
-function addSettingFlags(command: Command, { SETTING_NAMES, SETTINGS, flagHelp }: SettingsModule): void {
-  for (const name of SETTING_NAMES) {
-    const def = SETTINGS[name]
-    const flag = `--${def.flag}${'arg' in def ? ` ${def.arg}` : ''}`
-    if (def.kind === 'list') command.option(flag, flagHelp(name), collect)
-    else command.option(flag, flagHelp(name))
-  }
-}
-
-/** commander's options by setting name: `--user` arrives as `user`, the setting is `users`. */
-function settingsFrom(options: ServeCommandOptions, { SETTING_NAMES, SETTINGS }: SettingsModule): ServerFlags {
-  const flags: Record<string, unknown> = {}
-  for (const name of SETTING_NAMES) {
-    const value = options[camelCase(SETTINGS[name].flag)]
-    if (value !== undefined) flags[name] = value
-  }
-  return flags as ServerFlags
-}
-
-function camelCase(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase())
-}
-
 /** Starts the server, prints where and how, and stops cleanly on SIGINT or SIGTERM. */
-async function serve(options: ServeCommandOptions, settingsModule: SettingsModule): Promise<void> {
-  const { resolveServerConfig } = await import('../../server/config.js')
+async function serve(options: ServeOptions): Promise<void> {
+  const config = await resolveServeConfig(options)
   const { startServer } = await import('../../server/start.js')
-  const { environmentWithEnvFile } = await import('../../server/env-file.js')
-  const config = resolveServerConfig(settingsFrom(options, settingsModule), environmentWithEnvFile(options.env))
   const server = await startServer(config)
+  if (options.portFile !== undefined) {
+    await writePortFile(options.portFile, server.port).catch(async (error: unknown) => {
+      await server.close()
+      throw error
+    })
+  }
   // Listen for signals before printing, so a signal right after the banner still closes cleanly.
   const stopped = new Promise<void>((resolve) => {
     const stop = (reason: string) => {
