@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
+import { rotationLoop } from './rotation.mjs'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -63,17 +64,7 @@ async function loadFor(kind, url) {
   for (let i = 0; i < connections; i += 1) tokens.push((await login()).data.refresh_token)
   return {
     url,
-    requests: [
-      {
-        method: 'POST',
-        path: '/api/auth/refresh',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => ({ ...request, body: JSON.stringify({ refresh_token: tokens.shift() }) }),
-        onResponse: (status, body) => {
-          if (status === 200) tokens.push(JSON.parse(body).data.refresh_token)
-        },
-      },
-    ],
+    requests: rotationLoop(tokens),
   }
 }
 

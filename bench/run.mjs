@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
+import { rotationLoop } from './rotation.mjs'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, output: { type: 'string' } } })
 const quick = values.quick
@@ -106,17 +107,7 @@ for (const alg of ['HS256', 'ES256']) {
   results.server.refreshRotation = summary(
     await load({
       url: lab.url,
-      requests: [
-        {
-          method: 'POST',
-          path: '/api/auth/refresh',
-          headers: { 'content-type': 'application/json' },
-          setupRequest: (request) => ({ ...request, body: JSON.stringify({ refresh_token: tokens.shift() }) }),
-          onResponse: (status, body) => {
-            if (status === 200) tokens.push(JSON.parse(body).data.refresh_token)
-          },
-        },
-      ],
+      requests: rotationLoop(tokens),
     }),
   )
   results.server.login = summary(
