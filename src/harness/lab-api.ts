@@ -1,11 +1,10 @@
-import { Agent, fetch as undiciFetch } from 'undici'
 import { ERROR_CODES } from '../shared/errors.js'
 import { tokensFromAnswer } from '../shared/profiles.js'
 import type { LiveSettingsInput } from '../shared/settings.js'
 import type { LabClockState, LabConfigView, LabEventsPage, LabSession, LabStats } from '../shared/wire.js'
 import { ROUTES } from '../shared/wire.js'
 import { HarnessError } from './errors.js'
-import { describeFetchError } from './recording-fetch.js'
+import { describeFetchError, runtimeAgentClass } from './recording-fetch.js'
 
 /** A session the harness signed in, in any wire profile. */
 export interface SignedIn {
@@ -21,7 +20,7 @@ export interface SignedIn {
  */
 export class LabApi {
   // Its own small pool, closed by `close()`, so no idle socket keeps the CLI's process alive.
-  readonly #dispatcher = new Agent({ connections: 2 })
+  readonly #dispatcher = new (runtimeAgentClass())({ connections: 2 })
 
   /** `labToken`: for a server started with `--lab-token` (off loopback it always is). */
   constructor(
@@ -111,15 +110,15 @@ export class LabApi {
       path.startsWith('/_lab/') && this.labToken !== undefined
         ? { ...extraHeaders, authorization: `Bearer ${this.labToken}` }
         : extraHeaders
-    let response: Awaited<ReturnType<typeof undiciFetch>>
+    let response: Response
     try {
-      response = await undiciFetch(`${this.baseUrl}${path}`, {
+      response = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(10_000),
         dispatcher: this.#dispatcher,
-      })
+      } as unknown as RequestInit)
     } catch (error) {
       const reason = error instanceof Error ? describeFetchError(error) : String(error)
       throw new HarnessError('unreachable', `cannot reach ${this.baseUrl} (${reason}); is \`refresh-lab serve\` running there?`, {

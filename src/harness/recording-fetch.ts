@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { Agent } from 'undici'
+import { createRequire } from 'node:module'
+import type { Agent } from 'undici'
 import { ROUTES } from '../shared/wire.js'
 
 /**
@@ -82,7 +83,7 @@ const parked = () => new Promise<Response>(() => undefined)
  * It takes every form fetch takes: a string, a `URL` or a `Request`, with or without `init`.
  */
 export function createTabFetch(options: TabFetchOptions): TabFetch {
-  const dispatcher = new Agent({ connections: options.connections, keepAliveTimeout: 10_000, pipelining: 1 })
+  const dispatcher = new (runtimeAgentClass())({ connections: options.connections, keepAliveTimeout: 10_000, pipelining: 1 })
   const { budget, sink } = options
 
   const recording = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
@@ -115,7 +116,7 @@ export function createTabFetch(options: TabFetchOptions): TabFetch {
     }
     const key = sink.start(start)
     try {
-      // The runtime's fetch takes undici's dispatcher; the cast only bridges the two typings.
+      // The runtime's fetch takes its own undici's dispatcher; the cast only bridges the two typings.
       const response = await fetch(request, { dispatcher } as unknown as RequestInit)
       sink.end(key, { at: now(), status: response.status })
       return response
@@ -126,6 +127,29 @@ export function createTabFetch(options: TabFetchOptions): TabFetch {
   }
 
   return { fetch: recording as typeof fetch, close: () => dispatcher.destroy() }
+}
+
+type AgentClass = typeof Agent
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1')
+let agentClass: AgentClass | undefined
+
+/**
+ * undici's `Agent` class as the runtime's own fetch bundles it, so a tab need not load the undici
+ * package as well (about 80 ms of each worker's start; docs/performance.md). Building a `Response`
+ * loads the runtime's undici, which installs an `Agent` as the global dispatcher under undici's
+ * cross-version symbol unless one is there already (the undici package, imported first, installs
+ * its own; that works too). Read once, before any client module could replace the global
+ * dispatcher; where no `Agent` is there, the undici package's.
+ */
+export function runtimeAgentClass(): AgentClass {
+  if (agentClass) return agentClass
+  void new Response(null)
+  const installed = (globalThis as Record<symbol, { constructor?: unknown } | undefined>)[GLOBAL_DISPATCHER]?.constructor
+  agentClass =
+    typeof installed === 'function' && installed.name === 'Agent'
+      ? (installed as AgentClass)
+      : (createRequire(import.meta.url)('undici') as { Agent: AgentClass }).Agent
+  return agentClass
 }
 
 /**

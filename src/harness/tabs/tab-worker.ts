@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import type { StoredTokens, TokenStorage, Tokens } from '../../client/contract.js'
 import { BUILT_IN_CLIENTS } from '../../client/index.js'
-import type { CallEnd, CallStart } from '../recording-fetch.js'
+import { type CallEnd, type CallStart, runtimeAgentClass } from '../recording-fetch.js'
 import { loadClientModule } from './load-module.js'
 import type { FromTab, TabWorkerData, ToTab } from './messages.js'
 import { createTabRuntime } from './tab-runtime.js'
@@ -15,6 +15,8 @@ import { createLockManager } from './web-locks.js'
 
 const port = parentPort
 if (!port) throw new Error('tab-worker runs only as a worker thread')
+// Before the client module loads, which may replace the global dispatcher it is read from.
+runtimeAgentClass()
 const data = workerData as TabWorkerData
 const post = (message: FromTab) => port.postMessage(message)
 
