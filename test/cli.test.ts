@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { COMMAND_SUMMARIES } from '../src/cli/summaries.js'
 import type { BurstReport } from '../src/harness/burst-report.js'
 import { runCli, startServe, type ServeProcess } from './support/cli.js'
 
@@ -269,10 +270,24 @@ describe('refresh-lab burst', () => {
 })
 
 describe('refresh-lab --help', () => {
-  it('lists the commands and exits 0', async () => {
+  it('lists every command with its summary and exits 0', async () => {
     const result = await runCli(['--help'])
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain('serve [options]')
-    expect(result.stdout).toContain('burst [options]')
+    const listed = result.stdout.replace(/\s+/g, ' ')
+    for (const [name, summary] of Object.entries(COMMAND_SUMMARIES)) expect(listed).toContain(`${name} ${summary}`)
+  })
+
+  it('suggests the command a typo meant, exit 2', async () => {
+    const result = await runCli(['brust'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("unknown command 'brust'")
+    expect(result.stderr).toContain('Did you mean burst?')
+  })
+
+  it("`help <command>` shows that command's options", async () => {
+    const result = await runCli(['help', 'serve'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('Usage: refresh-lab serve [options]')
+    expect(result.stdout).toContain('--access-ttl')
   })
 })

@@ -8,6 +8,7 @@ import {
   type Expectation,
 } from '../harness/expectations.js'
 import { labUrl, withLabUrl } from './lab-url.js'
+import { COMMAND_SUMMARIES } from './summaries.js'
 
 interface AssertOptions {
   url?: string
@@ -18,11 +19,7 @@ interface AssertOptions {
 }
 
 export function registerAssert(program: Command): void {
-  withLabUrl(
-    program
-      .command('assert')
-      .description("check the server's counters since the last reset, after your app ran against `serve`; exits like burst"),
-  )
+  withLabUrl(program.command('assert').description(COMMAND_SUMMARIES.assert))
     .option('--refreshes <n|min-max>', 'refresh calls the server must have seen, e.g. 1 or 1-2', (text) => {
       const parsed = parseCountExpectation(text)
       if (parsed === undefined) throw new InvalidArgumentError('expected a count such as 1 or a range such as 1-2')

@@ -6,6 +6,7 @@ import { startEmbeddedServer } from './embedded-server.js'
 import { exitAfterReport } from './exit.js'
 import { parseUrl } from './lab-url.js'
 import { CLIENT_HELP, wholeNumber } from './options.js'
+import { COMMAND_SUMMARIES } from './summaries.js'
 
 interface BurstCommandOptions {
   parallel: number
@@ -28,7 +29,7 @@ interface BurstCommandOptions {
 export function registerBurst(program: Command): void {
   program
     .command('burst')
-    .description('fire N parallel authed requests after the access token expired; pass only if exactly one /refresh happened')
+    .description(COMMAND_SUMMARIES.burst)
     .option('--parallel <n>', 'requests to fire at once', wholeNumber(1, 100_000), 10)
     .option('--client <name|path|exec:cmd>', CLIENT_HELP, 'reference')
     .option('--path <path>', 'authed path to request', '/api/users')

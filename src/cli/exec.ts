@@ -1,11 +1,12 @@
 import type { Command } from 'commander'
 import { ConfigError } from '../../server/config-error.js'
 import { addServeOptions, resolveServeConfig, type ServeCommandOptions, writePortFile } from './serve-options.js'
+import { COMMAND_SUMMARIES } from './summaries.js'
 
 export function registerExec(program: Command): void {
   const command = program
     .command('exec')
-    .description('start the lab, run a command with REFRESH_LAB_URL set, stop the lab and exit with its code')
+    .description(COMMAND_SUMMARIES.exec)
     .usage('[serve options] -- <command...>')
     .argument('[command...]', 'the command to run, after --')
   addServeOptions(command).action(async (commandLine: string[], options: ServeCommandOptions) => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { labUrl, withLabUrl } from './lab-url.js'
+import { COMMAND_SUMMARIES } from './summaries.js'
 
 interface ExpireOptions {
   url?: string
@@ -10,11 +11,7 @@ interface ExpireOptions {
 }
 
 export function registerExpire(program: Command): void {
-  withLabUrl(
-    program
-      .command('expire')
-      .description('expire the current access tokens now (instead of waiting 35 seconds), so the next request must refresh'),
-  )
+  withLabUrl(program.command('expire').description(COMMAND_SUMMARIES.expire))
     .option('--refresh', 'expire the refresh tokens instead, so the next refresh signs the user out')
     .option('--both', 'expire access and refresh tokens')
     .option('--user <email>', "only this user's sessions")

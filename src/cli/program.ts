@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { COMMAND_SUMMARIES } from './summaries.js'
 
 type Register = (program: Command) => void
 
@@ -6,7 +7,7 @@ type Register = (program: Command) => void
  * Every command, in the order `--help` lists them, and how to load it. Only the command at hand is
  * loaded, so `burst` does not pay for `serve`'s settings or `run`'s catalog (issue 14).
  */
-const COMMANDS: Record<string, () => Promise<Register>> = {
+const COMMANDS: Record<keyof typeof COMMAND_SUMMARIES, () => Promise<Register>> = {
   serve: async () => (await import('./serve.js')).registerServe,
   exec: async () => (await import('./exec.js')).registerExec,
   burst: async () => (await import('./burst.js')).registerBurst,
@@ -19,8 +20,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 
 /**
  * Builds the `refresh-lab` program for these arguments (`process.argv`). Each command lives in its own
- * module and loads its work lazily. When the arguments name no command (`--help`, a typo), every
- * command is registered.
+ * module and loads its work lazily. When the arguments name no command (`--help`, a typo), each
+ * command is listed by its name and summary alone, without loading it: enough for the program's
+ * help and for commander's "did you mean" (issue 14: `--help` close to `node -e 0`).
  */
 export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('refresh-lab')
@@ -28,12 +30,12 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .version('0.1.0')
     .exitOverride()
   const named = commandNamedIn(argv)
-  const load = named === undefined ? undefined : COMMANDS[named]
+  const load = named === undefined ? undefined : COMMANDS[named as keyof typeof COMMANDS]
   if (load) {
     ;(await load())(program)
     return program
   }
-  for (const loadOne of Object.values(COMMANDS)) (await loadOne())(program)
+  for (const [name, summary] of Object.entries(COMMAND_SUMMARIES)) program.command(name).description(summary)
   return program
 }
 

@@ -5,6 +5,7 @@ import { startEmbeddedServer } from './embedded-server.js'
 import { exitAfterReport } from './exit.js'
 import { parseUrl } from './lab-url.js'
 import { CLIENT_HELP, wholeNumber } from './options.js'
+import { COMMAND_SUMMARIES } from './summaries.js'
 
 interface RunOptions {
   client: string
@@ -28,7 +29,7 @@ const EMBEDDED_CONCURRENCY = 4
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('run the conformance scenarios (default: all built in) against one client; pass only if every one holds')
+    .description(COMMAND_SUMMARIES.run)
     .argument('[scenarios...]', 'built-in scenario names (burst, late-401, …) or scenario files (./my-case.json)')
     .option('--client <name|path|exec:cmd>', CLIENT_HELP, 'reference')
     .option('--url <url>', 'a running `refresh-lab serve`; each scenario resets it (default: start one in-process)')

@@ -2,11 +2,12 @@ import type { Command } from 'commander'
 import { formatDuration } from '../shared/duration.js'
 import { watchParent } from './parent-watch.js'
 import { addServeOptions, resolveServeConfig, type ServeCommandOptions, writePortFile } from './serve-options.js'
+import { COMMAND_SUMMARIES } from './summaries.js'
 
 type ServeOptions = ServeCommandOptions & { open?: boolean; exitWithParent?: boolean }
 
 export function registerServe(program: Command): void {
-  const command = program.command('serve').description('run the mock auth server on 127.0.0.1 for your app to point at')
+  const command = program.command('serve').description(COMMAND_SUMMARIES.serve)
   // Every setting's flag comes from the one list in src/shared/settings.ts.
   addServeOptions(command)
     .option('--open', 'open the live lab page in your browser')

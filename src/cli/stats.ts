@@ -1,9 +1,10 @@
 import type { Command } from 'commander'
 import type { LabStats } from '../shared/wire.js'
 import { labUrl, withLabUrl } from './lab-url.js'
+import { COMMAND_SUMMARIES } from './summaries.js'
 
 export function registerStats(program: Command): void {
-  withLabUrl(program.command('stats').description("print the server's counters since it started or was last reset"))
+  withLabUrl(program.command('stats').description(COMMAND_SUMMARIES.stats))
     .option('--json', 'print /_lab/stats as JSON')
     .action(async (options: { url?: string; labToken?: string; json?: boolean }) => {
       const { LabApi } = await import('../harness/lab-api.js')
