@@ -3,7 +3,7 @@ import type { LabConfigView } from '../src/shared/wire.js'
 import { AccessExpiryMarks } from './access-expiry.js'
 import { LabClock } from './clock.js'
 import type { ServerConfig } from './config.js'
-import { DomainEvents, type ExpiryMark, type LabDomainEvent, type SessionScope } from './domain-events.js'
+import { DomainEvents, type ExpiryMark, type LabDomainEvent, type LabDomainEventType, type SessionScope } from './domain-events.js'
 import { EventLog } from './events.js'
 import { FaultTable, type Fault, type FaultSpec } from './faults.js'
 import { loadSigningKeys } from './keys.js'
@@ -48,6 +48,8 @@ export interface Lab {
   readonly epoch: number
   /** Announces a change made outside the lab's own actions: a request answered, a fault taken, a sign-in, settings changed. */
   emit(event: LabDomainEvent): void
+  /** The next event of a type (or a reset), or undefined after `withinMs` (see DomainEvents.next). */
+  nextEvent(type: LabDomainEventType, withinMs: number): Promise<LabDomainEvent | undefined>
   /** Revokes a family (`familyRevoked`); false when it was unknown or revoked already. */
   revokeFamily(familyId: string, reason: RevokeReason): boolean
   /** `POST /_lab/revoke`: revokes every session in the scope; returns how many were active. */
@@ -143,6 +145,7 @@ export function createLab(config: ServerConfig): Lab {
     counters,
     events,
     emit: (event) => bus.emit(event),
+    nextEvent: (type, withinMs) => bus.next(type, withinMs),
     ready,
     close() {
       events.closeSubscribers()

@@ -276,6 +276,7 @@ const rows: Row[] = [
   ['bad percent-encoding', async () => ['GET', '/api/%ZZ%', {}] as const, 404, 'ROUTE_NOT_FOUND'],
   ['the wrong method', async () => ['PUT', '/api/auth/login', json({})] as const, 405, 'METHOD_NOT_ALLOWED'],
   ['a bad _delay', async () => ['GET', '/api/users?_delay=forever', {}] as const, 400, 'VALIDATION_ERROR'],
+  ['a bad _wait', async () => ['GET', '/api/users?_wait=forever', {}] as const, 400, 'VALIDATION_ERROR'],
   // The lab control API
   ['a negative clock advance', async () => ['POST', '/_lab/clock', json({ advance: '-5s' })] as const, 422, 'VALIDATION_ERROR'],
   [

@@ -23,10 +23,8 @@ export function bearerToken(header: string | undefined): string {
  */
 export function requireAccessToken(lab: Lab): MiddlewareHandler<AuthedEnv> {
   function admit(c: Context<AuthedEnv>, next: Next, claims: AccessClaims): Promise<void> {
-    if (lab.expiry.isExpiredEarly(claims)) throw new LabError('TOKEN_EXPIRED', 'the access token was expired by the lab; refresh it')
-    if (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid)) {
-      throw new LabError('TOKEN_REVOKED', 'the session of this access token was revoked; sign in again')
-    }
+    const refusal = refusalOf(lab, claims)
+    if (refusal) throw refusal
     c.set('claims', claims)
     return next()
   }
@@ -37,5 +35,26 @@ export function requireAccessToken(lab: Lab): MiddlewareHandler<AuthedEnv> {
     const known = lab.tokens.verifiedBefore(token, now)
     if (known !== undefined) return admit(c, next, known)
     return lab.tokens.verify(token, now).then((claims) => admit(c, next, claims))
+  }
+}
+
+/** Why a well-signed, unexpired access token is refused all the same, if it is. */
+function refusalOf(lab: Lab, claims: AccessClaims): LabError | undefined {
+  if (lab.expiry.isExpiredEarly(claims)) return new LabError('TOKEN_EXPIRED', 'the access token was expired by the lab; refresh it')
+  if (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid)) {
+    return new LabError('TOKEN_REVOKED', 'the session of this access token was revoked; sign in again')
+  }
+  return undefined
+}
+
+/** Whether `requireAccessToken` would let this Authorization header through now. */
+export async function wouldAdmit(lab: Lab, header: string | undefined): Promise<boolean> {
+  try {
+    const token = bearerToken(header)
+    const now = lab.clock.now()
+    const claims = lab.tokens.verifiedBefore(token, now) ?? (await lab.tokens.verify(token, now))
+    return refusalOf(lab, claims) === undefined
+  } catch {
+    return false
   }
 }

@@ -162,6 +162,41 @@ describe('per-request delay', () => {
     expect(bad.body.error.message).toContain('query "_delay"')
     expect((await call('GET', '/api/users?_delay=31s', { token: access_token })).status).toBe(400)
   })
+
+  it('with ?_wait=refresh holds a request bound for a 401 until a refresh is answered, whenever that is', async () => {
+    const { call, login, refresh } = lab()
+    const { access_token, refresh_token } = await login()
+    await call('POST', '/_lab/expire', { json: { tokens: 'access' } })
+    const order: string[] = []
+    const held = call('GET', '/api/users?_wait=refresh&_delay=1ms', { token: access_token }).then((answer) => {
+      order.push('held answered')
+      return answer
+    })
+    // Many turns of the event loop and whole request/answer passes: the held one still waits.
+    for (let i = 0; i < 3; i++) expect((await call('GET', '/api/users', { token: access_token })).status).toBe(401)
+    order.push('refresh sent')
+    const refreshed = await refresh(refresh_token)
+    expect(refreshed.status).toBe(200)
+    expect((await held).status).toBe(401)
+    expect(order).toEqual(['refresh sent', 'held answered'])
+    // Its retry with the new token is let through: only a request bound for a 401 waits.
+    const fresh = refreshed.body.data?.access_token ?? refreshed.body.access_token
+    expect((await call('GET', '/api/users?_wait=refresh', { token: fresh })).status).toBe(200)
+  })
+
+  it('a reset ends a ?_wait=refresh hold and the request counts nowhere; a bad _wait is refused', async () => {
+    const { call, login } = lab()
+    const { access_token } = await login()
+    await call('POST', '/_lab/expire', { json: { tokens: 'access' } })
+    const held = call('GET', '/api/users?_wait=refresh', { token: access_token })
+    await call('GET', '/api/users', { token: access_token })
+    await call('POST', '/_lab/reset')
+    await held
+    expect((await call('GET', '/_lab/stats')).body.requests).toEqual({})
+    const bad = await call('GET', '/api/users?_wait=later', { token: access_token })
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.message).toBe('query "_wait" must be "refresh"')
+  })
 })
 
 describe('GET /_lab/sessions', () => {

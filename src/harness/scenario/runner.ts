@@ -124,7 +124,8 @@ export async function runScenario(loaded: { scenario: RunnableScenario; file: st
     if (request.after !== undefined) await sleep(parseDuration(request.after), undefined, { signal: bound.signal }).catch(() => undefined)
     // The run is over: record the request as never sent rather than sending it now.
     if (bound.reason !== undefined) return { id, request, ok: false, code: bound.reason }
-    const path = request.delay === undefined ? request.path : withQuery(request.path, '_delay', request.delay)
+    const waiting = request.waitFor === undefined ? request.path : withQuery(request.path, '_wait', request.waitFor)
+    const path = request.delay === undefined ? waiting : withQuery(waiting, '_delay', request.delay)
     if (!(await clientReady())) return { id, request, ok: false, code: bound.reason ?? 'TIMEOUT' }
     return { ...outcomeOf(id, await bound.settle(client.request(tab, id, request.method.toUpperCase(), path, request.body))), request }
   }

@@ -42,6 +42,11 @@ const request = z.strictObject({
   body: z.unknown().optional(),
   /** Server-side delay of this request's answer (sent as `?_delay=`), so answers arrive staggered. */
   delay: durationUpTo(30_000).optional(),
+  /**
+   * "refresh": the server holds this request until the next refresh is answered, then `delay`
+   * more (sent as `?_wait=refresh`), so its 401 lands after the refresh however long that took.
+   */
+  waitFor: z.literal('refresh', { error: 'expected "refresh"' }).optional(),
   /** Wait this long after the step starts before issuing the request. */
   after: durationUpTo(600_000).optional(),
   /** Which tab (client) sends it, from 0; by default the requests of a step go round the tabs. */
