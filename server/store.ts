@@ -229,6 +229,16 @@ export class RefreshStore {
     return this.#tokens.get(hashToken(token))
   }
 
+  /**
+   * Whether `rotate` would accept this token now rather than refuse it: unrotated, or rotated and
+   * still inside the reuse grace. What introspection answers, so it agrees with the token endpoint.
+   */
+  accepts(record: Readonly<TokenRecord>, now: number): boolean {
+    const family = this.#families.get(record.familyId)
+    if (!family || family.status !== 'active' || now >= record.expiresAt || now >= family.expiresAt) return false
+    return record.rotatedAt === null || this.#insideGrace(record, now - record.rotatedAt)
+  }
+
   family(familyId: string): Family | undefined {
     return this.#families.get(familyId)
   }

@@ -1,25 +1,10 @@
 import { Hono, type Context } from 'hono'
-import { LabError, type ErrorCode } from '../../src/shared/errors.js'
+import { LabError } from '../../src/shared/errors.js'
 import { ROUTES } from '../../src/shared/wire.js'
 import type { AuthedEnv } from '../http/bearer.js'
-import { readBodyText } from '../http/json-body.js'
+import { isJsonMediaType, readBodyText, readJsonObject } from '../http/json-body.js'
 import type { Lab } from '../lab.js'
 import { checkCredentials, refreshSession, refreshUnreadable, revokeSession, signIn, type IssuedTokens } from '../auth-service.js'
-
-type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type'
-
-/** The RFC 6749 §5.2 error each LabError an OAuth endpoint throws stands for. */
-const OAUTH_ERROR: Partial<Record<ErrorCode, OAuthErrorCode>> = {
-  VALIDATION_ERROR: 'invalid_request',
-  BAD_REQUEST: 'invalid_request',
-  UNSUPPORTED_GRANT_TYPE: 'unsupported_grant_type',
-  INVALID_CREDENTIALS: 'invalid_grant',
-  // Unknown, expired, revoked and reused refresh tokens are all invalid_grant (RFC 6749 §5.2).
-  INVALID_REFRESH_TOKEN: 'invalid_grant',
-  REFRESH_TOKEN_EXPIRED: 'invalid_grant',
-  REFRESH_TOKEN_REUSED: 'invalid_grant',
-  REFRESH_TOKEN_REVOKED: 'invalid_grant',
-}
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
@@ -29,10 +14,9 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
  * and the discovery document and JWKS a backend or `openid-client` reads.
  */
 export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
-  // A sub-app of its own, so its errors have their own wire shape: Hono's route() wraps each of a
-  // sub-app's handlers in the sub-app's onError.
+  // Its errors are OAuth error bodies: the app's one error handler answers them for every path
+  // under /oauth/ and /.well-known/ (server/http/oauth-errors.ts).
   const app = new Hono<AuthedEnv>()
-  app.onError(oauthErrorAnswer)
   app.post(
     ROUTES.oauthToken,
     oauth(async function token(c, form) {
@@ -50,7 +34,9 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
     oauth(async function revoke(c, form) {
       const familyId = await familyOfToken(lab, required(form, 'token'))
       if (familyId !== undefined) revokeSession(lab, familyId)
-      return c.body(null, 200, NO_STORE)
+      // RFC 7009 §2.2 asks for no body, but an empty one without a content type makes some
+      // clients' JSON parsing throw (simple-oauth2's revokeAll): `{}` reads as nothing in both.
+      return c.json({}, 200, NO_STORE)
     }),
   )
 
@@ -85,19 +71,6 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
   })
 
   parent.route('/', app)
-}
-
-/**
- * RFC 6749 §5.2: a LabError OAuth has a name for answers `{"error","error_description"}`, status
- * 400, never cached. Anything else (an oversized or stalled body, a bug) goes on to the app's
- * one envelope handler.
- */
-function oauthErrorAnswer(error: Error, c: Context): Response {
-  if (!(error instanceof LabError)) throw error
-  const oauthError = OAUTH_ERROR[error.code]
-  if (oauthError === undefined) throw error
-  const description = oauthError === 'invalid_grant' ? `${error.message} (${error.code})` : error.message
-  return c.json({ error: oauthError, error_description: description }, 400, NO_STORE)
 }
 
 /** An OAuth endpoint: reads the form before the handler runs. */
@@ -140,11 +113,13 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
   const record = lab.store.lookup(token)
   if (record) {
     const family = lab.store.family(record.familyId)
-    const active = family?.status === 'active' && record.rotatedAt === null && now < record.expiresAt && now < family.expiresAt
-    if (!active || !family) return { active: false }
+    // Inside the reuse grace a rotated token is still accepted by the token endpoint, so it is active.
+    if (!family || !lab.store.accepts(record, now)) return { active: false }
     return {
       active: true,
-      token_type: 'refresh_token',
+      // RFC 7662 §2.2's token_type is RFC 6749 §7.1's access token type, which a refresh token
+      // has none of; token_use (as Ory Hydra names it) says which kind this is.
+      token_use: 'refresh_token',
       sub: family.userId,
       username: lab.users.byId(family.userId)?.email,
       sid: family.id,
@@ -155,7 +130,7 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
   try {
     const claims = await lab.tokens.verify(token, now)
     if (lab.expiry.isExpiredEarly(claims) || (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid))) return { active: false }
-    return { active: true, token_type: 'access_token', username: lab.users.byId(claims.sub)?.email, ...claims }
+    return { active: true, token_type: 'Bearer', token_use: 'access_token', username: lab.users.byId(claims.sub)?.email, ...claims }
   } catch (error) {
     if (error instanceof LabError) return { active: false }
     throw error
@@ -173,11 +148,15 @@ async function familyOfToken(lab: Lab, token: string): Promise<string | undefine
   }
 }
 
-/** An `application/x-www-form-urlencoded` body, each parameter at most once (RFC 6749 §3.2). */
+/**
+ * An `application/x-www-form-urlencoded` body, each parameter at most once (RFC 6749 §3.2), or a
+ * JSON object of strings, as Auth0's token endpoint also takes.
+ */
 async function readForm(c: Context): Promise<URLSearchParams> {
   const type = c.req.header('content-type') ?? ''
+  if (isJsonMediaType(type)) return jsonParams(await readJsonObject(c, '{"grant_type":"refresh_token","refresh_token":"<token>"}'))
   if (!type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-    throw new LabError('VALIDATION_ERROR', 'the body must be application/x-www-form-urlencoded')
+    throw new LabError('VALIDATION_ERROR', 'the body must be application/x-www-form-urlencoded or application/json')
   }
   let text: string
   try {
@@ -193,6 +172,17 @@ async function readForm(c: Context): Promise<URLSearchParams> {
     seen.add(key)
   }
   return form
+}
+
+/** A JSON body's parameters: strings, or numbers and booleans as their text; nothing nested. */
+function jsonParams(body: Record<string, unknown>): URLSearchParams {
+  const params = new URLSearchParams()
+  for (const [key, value] of Object.entries(body)) {
+    if (value === null || value === undefined) continue
+    if (typeof value === 'object') throw new LabError('VALIDATION_ERROR', `the parameter ${key} must be a string`)
+    params.set(key, String(value))
+  }
+  return params
 }
 
 function required(form: URLSearchParams, name: string): string {
