@@ -1,6 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { lab } from '../../test/support/app.js'
+import { decode, lab } from '../../test/support/app.js'
 
 const PASSWORD_GRANT = { grant_type: 'password', username: 'demo@example.com', password: 'password', client_id: 'my-app' }
 
@@ -215,5 +218,58 @@ describe('discovery and JWKS', () => {
     const { payload, protectedHeader } = await jwtVerify(access_token, createLocalJWKSet(jwks), { audience: 'refresh-lab' })
     expect(protectedHeader).toMatchObject({ alg, kid: jwks.keys[0].kid })
     expect(payload).toMatchObject({ typ: 'access', sub: 'usr_1' })
+  })
+})
+
+describe('RFC 9068 access tokens', () => {
+  const header = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString()) as Record<string, unknown>
+
+  it.each(['HS256', 'ES256'])(
+    '%s: typ at+jwt, client_id, and the scope asked for, in the token and in every refresh answer',
+    async (alg) => {
+      const { call } = lab({ alg })
+      const first = (await call('POST', '/oauth/token', { form: { ...PASSWORD_GRANT, scope: 'openid  api:read' } })).body
+      expect(header(first.access_token)).toMatchObject({ typ: 'at+jwt', alg })
+      expect(decode(first.access_token)).toMatchObject({ client_id: 'my-app', scope: 'openid api:read', aud: 'refresh-lab', sub: 'usr_1' })
+      expect(first.scope).toBe('openid api:read')
+      const second = await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })
+      expect(second.body.scope).toBe('openid api:read')
+      expect(decode(second.body.access_token)).toMatchObject({ client_id: 'my-app', scope: 'openid api:read' })
+      // Through the JSON wire too, the session keeps its grant.
+      const { access_token } = (await call('POST', '/api/auth/refresh', { json: { refresh_token: second.body.refresh_token } })).body.data
+      expect(decode(access_token)).toMatchObject({ client_id: 'my-app', scope: 'openid api:read' })
+    },
+  )
+
+  it('names the built-in client when the sign-in named none, and puts no scope when none was asked', async () => {
+    const { login } = lab()
+    const claims = decode((await login()).access_token)
+    expect(claims['client_id']).toBe('refresh-lab-client')
+    expect(claims).not.toHaveProperty('scope')
+  })
+
+  it('takes aud from --audience, and refuses a token of another audience', async () => {
+    const api = lab({ audience: 'https://api.example.test' })
+    const { access_token } = await api.login()
+    expect(decode(access_token)['aud']).toBe('https://api.example.test')
+    expect((await api.call('GET', '/api/users', { token: access_token })).status).toBe(200)
+    const other = lab({ audience: 'another-api', secret: 'test-secret-test-secret-test-secret' })
+    expect((await other.call('GET', '/api/users', { token: access_token })).body.error.code).toBe('INVALID_TOKEN')
+  })
+
+  it('refuses an oversized scope as invalid_scope', async () => {
+    const res = await lab().call('POST', '/oauth/token', { form: { ...PASSWORD_GRANT, scope: 'a'.repeat(1_001) } })
+    expect(res).toMatchObject({ status: 400, body: { error: 'invalid_scope' } })
+  })
+})
+
+describe("a users file's claims", () => {
+  it('go into the access token, and cannot override the claims refresh-lab sets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-users-'))
+    const usersFile = join(dir, 'users.json')
+    writeFileSync(usersFile, JSON.stringify([{ email: 'ada@example.com', password: 's3cret', claims: { role: 'admin', org: { id: 7 } } }]))
+    const { login } = lab({ usersFile })
+    const claims = decode((await login('ada@example.com', 's3cret')).access_token)
+    expect(claims).toMatchObject({ role: 'admin', org: { id: 7 }, sub: 'usr_1', typ: 'access' })
   })
 })

@@ -4,6 +4,8 @@ import { ROUTES } from '../../src/shared/wire.js'
 import type { AuthedEnv } from '../http/bearer.js'
 import { isJsonMediaType, readBodyText, readJsonObject } from '../http/json-body.js'
 import type { Lab } from '../lab.js'
+import type { Grant } from '../store.js'
+import { OAuthError } from '../http/oauth-errors.js'
 import { checkCredentials, refreshSession, refreshUnreadable, revokeSession, signIn, type IssuedTokens } from '../auth-service.js'
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
@@ -21,8 +23,8 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
     ROUTES.oauthToken,
     oauth(async function token(c, form) {
       const grant = form.get('grant_type')
-      if (grant === 'password') return tokenAnswer(c, await passwordGrant(lab, form), form.get('scope'))
-      if (grant === 'refresh_token') return tokenAnswer(c, await refreshGrant(lab, form), form.get('scope'))
+      if (grant === 'password') return tokenAnswer(c, await passwordGrant(lab, form))
+      if (grant === 'refresh_token') return tokenAnswer(c, await refreshGrant(lab, form))
       if (grant === null) throw new LabError('VALIDATION_ERROR', 'grant_type is required')
       throw new LabError('UNSUPPORTED_GRANT_TYPE', `grant_type "${grant}" is not supported; use password or refresh_token`)
     }),
@@ -81,7 +83,7 @@ function oauth(handler: (c: Context, form: URLSearchParams) => Promise<Response>
 async function passwordGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
   const email = required(form, 'username')
   const password = required(form, 'password')
-  return signIn(lab, checkCredentials(lab, email, password))
+  return signIn(lab, checkCredentials(lab, email, password), grantOf(form))
 }
 
 async function refreshGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
@@ -93,14 +95,26 @@ async function refreshGrant(lab: Lab, form: URLSearchParams): Promise<IssuedToke
   return refreshSession(lab, presented)
 }
 
-function tokenAnswer(c: Context, issued: IssuedTokens, scope: string | null): Response {
+/** The client and scope a sign-in names, kept on its session for every refresh. */
+function grantOf(form: URLSearchParams): Grant {
+  const clientId = form.get('client_id')
+  const scope = form.get('scope')?.trim().replace(/\s+/g, ' ')
+  if (clientId && clientId.length > 200) throw new OAuthError('invalid_request', 'client_id is longer than 200 characters')
+  if (scope && scope.length > 1_000) throw new OAuthError('invalid_scope', 'the scope is longer than 1000 characters')
+  return { ...(clientId ? { clientId } : {}), ...(scope ? { scope } : {}) }
+}
+
+/** RFC 6749 §5.1; the scope granted at sign-in is in every answer, refreshes included. */
+function tokenAnswer(c: Context, issued: IssuedTokens, extra: Record<string, string> = {}): Response {
+  const { scope } = issued.family
   return c.json(
     {
       access_token: issued.accessToken,
       token_type: 'Bearer',
       expires_in: issued.expiresIn,
       refresh_token: issued.refreshToken,
-      ...(scope === null ? {} : { scope }),
+      ...(scope === undefined ? {} : { scope }),
+      ...extra,
     },
     200,
     NO_STORE,
