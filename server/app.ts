@@ -21,6 +21,7 @@ import { registerAuthRoutes } from './routes/auth.js'
 import { registerControlRoutes } from './routes/control.js'
 import { registerLabPage } from './routes/lab-page.js'
 import { registerOAuthRoutes } from './routes/oauth.js'
+import { registerAuthorizeRoutes } from './routes/authorize.js'
 import { registerResourceRoutes } from './routes/resources.js'
 
 /** OAuth answers, errors included, are never cached (RFC 6749 §5.1). */
@@ -101,6 +102,7 @@ export function createApp(config: ServerConfig): LabApp {
   registerAuthRoutes(app, lab)
   registerResourceRoutes(app, lab)
   registerOAuthRoutes(app, lab)
+  registerAuthorizeRoutes(app, lab)
   registerControlRoutes(app, lab)
   registerLabPage(app, lab)
 

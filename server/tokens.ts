@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { errors, jwtVerify, SignJWT } from 'jose'
 import { LabError } from '../src/shared/errors.js'
 import type { SigningKeys } from './keys.js'
@@ -116,6 +116,40 @@ export class AccessTokens {
     return { token, serial, expiresIn, exp }
   }
 
+  /**
+   * An OpenID Connect ID token (Core §2), signed with the same key as access tokens. Its `at_hash`
+   * is the left half of the access token's hash by the algorithm's hash (SHA-512 for EdDSA, as
+   * Ed25519 uses), base64url (Core §3.1.3.6).
+   */
+  async signIdToken(claims: Record<string, unknown>, accessToken: string): Promise<string> {
+    const keys = await this.#keys
+    const digest = createHash(keys.alg === 'EdDSA' ? 'sha512' : 'sha256')
+      .update(accessToken)
+      .digest()
+    const atHash = digest.subarray(0, digest.length / 2).toString('base64url')
+    const header = keys.publicJwk ? { alg: keys.alg, typ: 'JWT', kid: keys.publicJwk.kid } : { alg: keys.alg, typ: 'JWT' }
+    return new SignJWT({ ...claims, at_hash: atHash }).setProtectedHeader(header).setIssuer(this.issuer).sign(keys.signKey)
+  }
+
+  /**
+   * The claims of an ID token this server signed, expired or not: RP-initiated logout takes an
+   * `id_token_hint` long after the token's `exp`. Undefined for anything else.
+   */
+  async idTokenClaims(token: string): Promise<Record<string, unknown> | undefined> {
+    if (!isCanonicalJws(token)) return undefined
+    const keys = await this.#keys
+    try {
+      const { payload, protectedHeader } = await jwtVerify(token, keys.verifyKey, {
+        algorithms: [keys.alg],
+        issuer: this.issuer,
+        currentDate: new Date((typeof decodeExp(token) === 'number' ? (decodeExp(token) as number) : 0) * 1000 - 1000),
+      })
+      return protectedHeader.typ === 'JWT' && payload['typ'] === undefined ? payload : undefined
+    } catch {
+      return undefined
+    }
+  }
+
   /** After a restart: continue above every serial a previous run may have issued. */
   restoreSerial(floor: number): void {
     if (floor > this.#serial) this.#serial = floor
@@ -178,6 +212,15 @@ export class AccessTokens {
       if (typeof payload[claim] !== 'string') throw new LabError('INVALID_TOKEN', `the access token's "${claim}" is not a string`)
     }
     return payload as unknown as AccessClaims
+  }
+}
+
+/** The `exp` of a JWT, read without verifying it: only to check an expired ID token's signature. */
+function decodeExp(token: string): unknown {
+  try {
+    return (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown }).exp
+  } catch {
+    return undefined
   }
 }
 

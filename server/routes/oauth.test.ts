@@ -40,7 +40,8 @@ describe('POST /oauth/token (RFC 6749)', () => {
     [{ grant_type: 'password', username: 'demo@example.com' }, 'invalid_request'],
     [{ username: 'demo@example.com' }, 'invalid_request'],
     [{ grant_type: 'client_credentials' }, 'unsupported_grant_type'],
-    [{ grant_type: 'authorization_code', code: 'x' }, 'unsupported_grant_type'],
+    [{ grant_type: 'authorization_code', code: 'x', client_id: 'c' }, 'invalid_grant'],
+    [{ grant_type: 'authorization_code', client_id: 'c' }, 'invalid_request'],
   ])('answers %j with 400 %s (§5.2)', async (form, error) => {
     const res = await lab().call('POST', '/oauth/token', { form })
     expect(res.status).toBe(400)
@@ -200,7 +201,7 @@ describe('discovery and JWKS', () => {
       revocation_endpoint: 'https://auth.example.test/oauth/revoke',
       introspection_endpoint: 'https://auth.example.test/oauth/introspect',
       jwks_uri: 'https://auth.example.test/.well-known/jwks.json',
-      grant_types_supported: ['password', 'refresh_token'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'password'],
     })
   })
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { Hono, type Context } from 'hono'
 import { LabError } from '../../src/shared/errors.js'
 import { ROUTES } from '../../src/shared/wire.js'
@@ -7,6 +8,8 @@ import type { Lab } from '../lab.js'
 import type { Grant } from '../store.js'
 import { OAuthError } from '../http/oauth-errors.js'
 import { checkCredentials, refreshSession, refreshUnreadable, revokeSession, signIn, type IssuedTokens } from '../auth-service.js'
+import { DEFAULT_CLIENT_ID, type UserAccount } from '../config.js'
+import { requireAccessToken } from '../http/bearer.js'
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
@@ -24,9 +27,19 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
     oauth(async function token(c, form) {
       const grant = form.get('grant_type')
       if (grant === 'password') return tokenAnswer(c, await passwordGrant(lab, form))
-      if (grant === 'refresh_token') return tokenAnswer(c, await refreshGrant(lab, form))
+      if (grant === 'refresh_token') {
+        const issued = await refreshGrant(lab, form)
+        return tokenAnswer(c, issued, await idTokenFor(lab, issued))
+      }
+      if (grant === 'authorization_code') {
+        const { issued, nonce } = await codeGrant(lab, form, basicClientId(c.req.header('authorization')))
+        return tokenAnswer(c, issued, await idTokenFor(lab, issued, nonce))
+      }
       if (grant === null) throw new LabError('VALIDATION_ERROR', 'grant_type is required')
-      throw new LabError('UNSUPPORTED_GRANT_TYPE', `grant_type "${grant}" is not supported; use password or refresh_token`)
+      throw new LabError(
+        'UNSUPPORTED_GRANT_TYPE',
+        `grant_type "${grant}" is not supported; use authorization_code, password or refresh_token`,
+      )
     }),
   )
 
@@ -49,23 +62,47 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
     }),
   )
 
-  app.get(ROUTES.discovery, (c) => {
+  // OpenID Connect Core §5.3: the signed-in user's claims, for the access token's session.
+  const userinfo = requireAccessToken(lab)
+  const userinfoAnswer = (c: Context<AuthedEnv>) => {
+    const { sub } = c.get('claims')
+    const user = lab.users.byId(sub)
+    if (!user) throw new LabError('INVALID_TOKEN', 'the user of this access token is gone (the lab was reset)')
+    return c.json(userClaims(user), 200, NO_STORE)
+  }
+  app.get(ROUTES.oauthUserinfo, userinfo, userinfoAnswer)
+  app.post(ROUTES.oauthUserinfo, userinfo, userinfoAnswer)
+
+  // OpenID Connect Discovery 1.0 and RFC 8414: one document under both names.
+  const metadata = (c: Context) => {
     const issuer = lab.tokens.issuer
+    const authMethods = ['none', 'client_secret_post', 'client_secret_basic']
     return c.json({
       issuer,
+      authorization_endpoint: `${issuer}${ROUTES.oauthAuthorize}`,
       token_endpoint: `${issuer}${ROUTES.oauthToken}`,
+      userinfo_endpoint: `${issuer}${ROUTES.oauthUserinfo}`,
+      end_session_endpoint: `${issuer}${ROUTES.oauthLogout}`,
       revocation_endpoint: `${issuer}${ROUTES.oauthRevoke}`,
       introspection_endpoint: `${issuer}${ROUTES.oauthIntrospect}`,
       jwks_uri: `${issuer}${ROUTES.jwks}`,
-      grant_types_supported: ['password', 'refresh_token'],
-      response_types_supported: ['none'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'password'],
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      code_challenge_methods_supported: ['S256'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce', 'at_hash', 'sid', 'email', 'email_verified', 'name'],
       subject_types_supported: ['public'],
-      token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
-      revocation_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
-      introspection_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+      authorization_response_iss_parameter_supported: true,
+      token_endpoint_auth_methods_supported: authMethods,
+      revocation_endpoint_auth_methods_supported: authMethods,
+      introspection_endpoint_auth_methods_supported: authMethods,
       id_token_signing_alg_values_supported: [lab.config.alg],
+      userinfo_signing_alg_values_supported: ['none'],
     })
-  })
+  }
+  app.get(ROUTES.discovery, metadata)
+  app.get(ROUTES.oauthMetadata, metadata)
 
   app.get(ROUTES.jwks, async (c) => {
     const { publicJwk } = await lab.tokens.keys()
@@ -84,6 +121,85 @@ async function passwordGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTok
   const email = required(form, 'username')
   const password = required(form, 'password')
   return signIn(lab, checkCredentials(lab, email, password), grantOf(form))
+}
+
+/**
+ * RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6). A code is spent by its first redemption, whatever the
+ * outcome; a second one revokes the session the first started (RFC 6749 §4.1.2).
+ */
+async function codeGrant(
+  lab: Lab,
+  form: URLSearchParams,
+  basicClient: string | undefined,
+): Promise<{ issued: IssuedTokens; nonce?: string }> {
+  const code = required(form, 'code')
+  const clientId = form.get('client_id') ?? basicClient
+  if (!clientId) throw new OAuthError('invalid_request', 'client_id is required')
+  const grant = lab.codes.find(code)
+  if (!grant) throw new OAuthError('invalid_grant', 'the authorization code is not one this server issued')
+  if (grant.redeemed) {
+    if (grant.redeemedFamily !== undefined) revokeSession(lab, grant.redeemedFamily)
+    throw new OAuthError('invalid_grant', 'the authorization code was already used, so the tokens it issued are revoked (RFC 6749 §4.1.2)')
+  }
+  grant.redeemed = true
+  if (lab.clock.now() >= grant.expiresAt) throw new OAuthError('invalid_grant', 'the authorization code has expired')
+  if (clientId !== grant.clientId) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client')
+  if (form.get('redirect_uri') !== grant.redirectUri) {
+    throw new OAuthError('invalid_grant', 'redirect_uri differs from the one of the authorization request')
+  }
+  const verifier = form.get('code_verifier')
+  if (verifier === null) throw new OAuthError('invalid_grant', 'code_verifier is required (PKCE)')
+  if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier))
+    throw new OAuthError('invalid_grant', 'code_verifier is not 43-128 unreserved characters')
+  if (createHash('sha256').update(verifier).digest('base64url') !== grant.codeChallenge) {
+    throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge (PKCE)')
+  }
+  const user = lab.users.byId(grant.userId)
+  if (!user) throw new OAuthError('invalid_grant', 'the user of this code is gone (the lab was reset)')
+  const issued = await signIn(lab, user, { clientId, ...(grant.scope === undefined ? {} : { scope: grant.scope }) })
+  grant.redeemedFamily = issued.family.id
+  return { issued, ...(grant.nonce === undefined ? {} : { nonce: grant.nonce }) }
+}
+
+/** The client id of an `Authorization: Basic` header (client_secret_basic), when a client sends one. */
+function basicClientId(header: string | undefined): string | undefined {
+  const match = /^Basic +([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '')
+  if (!match?.[1]) return undefined
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  const id = colon < 0 ? decoded : decoded.slice(0, colon)
+  try {
+    return decodeURIComponent(id.replace(/\+/g, ' ')) || undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * An ID token (OpenID Connect Core §2) for a session granted the `openid` scope: at the code
+ * exchange with the request's nonce, and at every refresh without one (Core §12.2). Its times are
+ * real time, not the lab clock: a client checks `iat` and `exp` against its own clock on receipt.
+ */
+async function idTokenFor(lab: Lab, issued: IssuedTokens, nonce?: string): Promise<Record<string, string>> {
+  const { family, user } = issued
+  if (!family.scope?.split(' ').includes('openid') || !user) return {}
+  const clientId = family.clientId ?? DEFAULT_CLIENT_ID
+  const iat = Math.floor(Date.now() / 1000)
+  const claims = {
+    ...userClaims(user),
+    aud: clientId,
+    azp: clientId,
+    sid: family.id,
+    iat,
+    exp: iat + issued.expiresIn,
+    ...(nonce === undefined ? {} : { nonce }),
+  }
+  return { id_token: await lab.tokens.signIdToken(claims, issued.accessToken) }
+}
+
+/** What userinfo and ID tokens say of a user: the standard claims, then the users file's own. */
+function userClaims(user: UserAccount): Record<string, unknown> {
+  return { ...user.claims, sub: user.id, email: user.email, email_verified: true, name: user.name }
 }
 
 async function refreshGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
