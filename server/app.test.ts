@@ -9,7 +9,7 @@ describe('POST /api/auth/login', () => {
     expect(tokens.expires_in).toBe(30)
     expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/)
     const claims = decode(tokens.access_token)
-    expect(Object.keys(claims).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub', 'typ'])
+    expect(Object.keys(claims).sort()).toEqual(['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub', 'typ'])
     expect(claims).toMatchObject({ typ: 'access', sub: 'usr_1', iss: 'http://localhost', aud: 'refresh-lab' })
     expect(Number(claims['exp']) - Number(claims['iat'])).toBeGreaterThanOrEqual(30)
   })

@@ -11,6 +11,7 @@ import type { LabDomainEvent } from './domain-events.js'
 import type { AuthedEnv } from './http/bearer.js'
 import { BODY_LIMIT_BYTES, payloadTooLarge } from './http/json-body.js'
 import { injectFaults, isDropped } from './http/inject-faults.js'
+import { BEARER_CODES, bearerChallenge, isOAuthPath, OAuthError, oauthAnswer } from './http/oauth-errors.js'
 import { guardLabOrigin, isLabPath } from './http/lab-origin.js'
 import { requireLabToken } from './http/lab-token.js'
 import { requestDelay } from './http/request-delay.js'
@@ -20,7 +21,11 @@ import { registerAuthRoutes } from './routes/auth.js'
 import { registerControlRoutes } from './routes/control.js'
 import { registerLabPage } from './routes/lab-page.js'
 import { registerOAuthRoutes } from './routes/oauth.js'
+import { registerAuthorizeRoutes } from './routes/authorize.js'
 import { registerResourceRoutes } from './routes/resources.js'
+
+/** OAuth answers, errors included, are never cached (RFC 6749 §5.1). */
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
 export interface LabApp {
   app: Hono<AuthedEnv>
@@ -97,6 +102,7 @@ export function createApp(config: ServerConfig): LabApp {
   registerAuthRoutes(app, lab)
   registerResourceRoutes(app, lab)
   registerOAuthRoutes(app, lab)
+  registerAuthorizeRoutes(app, lab)
   registerControlRoutes(app, lab)
   registerLabPage(app, lab)
 
@@ -107,21 +113,40 @@ export function createApp(config: ServerConfig): LabApp {
     })
   }
 
-  app.notFound((c) => c.json(new LabError('ROUTE_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`).toEnvelope(), 404))
+  app.notFound((c) => {
+    const error = new LabError('ROUTE_NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)
+    if (isOAuthPath(c.req.path)) return c.json(oauthAnswer(error).body, 404, NO_STORE)
+    return c.json(error.toEnvelope(), 404)
+  })
 
   const profile = wireProfile(config.profile)
-  app.onError(function toEnvelope(error, c) {
+  app.onError(function toEnvelope(thrown, c) {
+    let error = thrown
+    if (error instanceof HTTPException && error.status < 500) {
+      const code = error.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_ERROR'
+      const message = error.message || 'the request could not be read'
+      if (!isOAuthPath(c.req.path)) return c.json({ error: { code, message } }, error.status)
+      error = new LabError(code, message, error.status as 400)
+    }
+    if (error instanceof OAuthError) {
+      return c.json({ error: error.error, error_description: error.description }, error.status as ContentfulStatusCode, NO_STORE)
+    }
     if (error instanceof LabError) {
+      // RFC 6750 §3: a protected resource's 401 names the scheme and, for a bad token, the error.
+      if (BEARER_CODES.has(error.code)) c.header('www-authenticate', bearerChallenge(error))
+      // The OAuth face answers OAuth's own error bodies, whatever the wire profile (RFC 6749 §5.2).
+      if (isOAuthPath(c.req.path)) {
+        const answer = oauthAnswer(error)
+        return c.json(answer.body, answer.status as ContentfulStatusCode, NO_STORE)
+      }
       const answer = profile.error(error)
       return c.json(answer.body, answer.status as ContentfulStatusCode)
     }
-    if (error instanceof HTTPException && error.status < 500) {
-      const code = error.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_ERROR'
-      return c.json({ error: { code, message: error.message || 'the request could not be read' } }, error.status)
-    }
     // A bug of ours, not the client's: log it here, never leak it into the response.
     console.error(error)
-    return c.json(new LabError('INTERNAL_ERROR', 'unexpected server error; see the server log').toEnvelope(), 500)
+    const internal = new LabError('INTERNAL_ERROR', 'unexpected server error; see the server log')
+    if (isOAuthPath(c.req.path)) return c.json(oauthAnswer(internal).body, 500)
+    return c.json(internal.toEnvelope(), 500)
   })
 
   return { app, lab }

@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { LabError, type ErrorCode } from '../src/shared/errors.js'
-import type { UserAccount } from './config.js'
+import { DEFAULT_CLIENT_ID, type UserAccount } from './config.js'
 import type { LabDomainEvent } from './domain-events.js'
 import type { Lab } from './lab.js'
-import type { Family, RotateOutcome } from './store.js'
+import type { Family, Grant, RotateOutcome } from './store.js'
 
 /** A fresh token pair, whatever the wire shape it goes out in. */
 export interface IssuedTokens {
@@ -35,9 +35,9 @@ export function checkCredentials(lab: Lab, email: string, password: string): Use
   return user
 }
 
-export async function signIn(lab: Lab, user: UserAccount): Promise<IssuedTokens> {
+export async function signIn(lab: Lab, user: UserAccount, grant: Grant = {}): Promise<IssuedTokens> {
   const now = lab.clock.now()
-  const issued = lab.store.createFamily(user.id, now)
+  const issued = lab.store.createFamily(user.id, now, grant)
   lab.emit({ type: 'signedIn', user: user.id, family: issued.family.id })
   return tokens(lab, issued.family, issued.token, now)
 }
@@ -78,14 +78,19 @@ export function revokeSession(lab: Lab, family: string): void {
 }
 
 async function tokens(lab: Lab, family: Family, refreshToken: string, now: number): Promise<IssuedTokens> {
-  const access = await lab.tokens.sign(family.userId, family.id, now, lab.settings.accessTtlMs)
+  const user = lab.users.byId(family.userId)
+  const access = await lab.tokens.sign(family.userId, family.id, now, lab.settings.accessTtlMs, {
+    clientId: family.clientId ?? DEFAULT_CLIENT_ID,
+    ...(family.scope === undefined ? {} : { scope: family.scope }),
+    ...(user?.claims === undefined ? {} : { claims: user.claims }),
+  })
   return {
     accessToken: access.token,
     refreshToken,
     expiresIn: access.expiresIn,
     expiresAt: access.exp,
     family,
-    user: lab.users.byId(family.userId),
+    user,
   }
 }
 

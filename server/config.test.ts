@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, resolveServerConfig } from './config.js'
 
@@ -80,5 +83,59 @@ describe('resolveServerConfig', () => {
   ])('refuses %j %j with one line naming the setting', (flags, env, message) => {
     expect(() => resolveServerConfig(flags, env)).toThrow(ConfigError)
     expect(() => resolveServerConfig(flags, env)).toThrow(message)
+  })
+})
+
+describe('--users <file>', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-users-'))
+  const file = (name: string, text: string) => {
+    const path = join(dir, name)
+    writeFileSync(path, text)
+    return path
+  }
+
+  it('reads users with their claims; the file alone replaces the default user, --user adds to it', () => {
+    const path = file('ok.json', JSON.stringify([{ email: 'ada@example.com', password: 's3cret', name: 'Ada', claims: { role: 'admin' } }]))
+    expect(resolveServerConfig({ usersFile: path }, {}).users).toEqual([
+      { id: 'usr_1', email: 'ada@example.com', password: 's3cret', name: 'Ada', claims: { role: 'admin' } },
+    ])
+    const both = resolveServerConfig({ usersFile: path, users: ['bob@example.com:pw'] }, {}).users
+    expect(both.map((user) => user.email)).toEqual(['bob@example.com', 'ada@example.com'])
+  })
+
+  it.each([
+    ['missing.json', undefined, /^--users: cannot read .*missing\.json \(ENOENT\)$/],
+    ['garbage.json', '{not json', /^--users: .*garbage\.json is not valid JSON$/],
+    ['object.json', '{"email":"a@b.c"}', /must hold a non-empty list/],
+    ['empty.json', '[]', /must hold a non-empty list/],
+    ['no-password.json', '[{"email":"a@b.c"}]', /user 1: "password" must be a non-empty string$/],
+    ['bad-email.json', '[{"email":"nobody","password":"x"}]', /user 1: "email" must be an email address$/],
+    ['typo.json', '[{"email":"a@b.c","password":"x","claim":{}}]', /user 1 has "claim"/],
+    ['reserved.json', '[{"email":"a@b.c","password":"x","claims":{"sub":"root"}}]', /the claim "sub" is refresh-lab's own/],
+    ['twice.json', '[{"email":"a@b.c","password":"x"},{"email":"A@b.c","password":"y"}]', /"A@b.c" is given twice/],
+  ])('%s: one line naming the file and what is wrong', (name, text, message) => {
+    const path = text === undefined ? join(dir, name) : file(name, text)
+    expect(() => resolveServerConfig({ usersFile: path }, {})).toThrow(ConfigError)
+    expect(() => resolveServerConfig({ usersFile: path }, {})).toThrow(message)
+  })
+})
+
+describe('--client-id and --redirect-uri', () => {
+  it('registers a client with its exact redirect URIs', () => {
+    const config = resolveServerConfig({ clientId: 'web', redirectUris: ['https://app.example/cb', 'myapp:/cb'] }, {})
+    expect(config.clients).toEqual([{ id: 'web', redirectUris: ['https://app.example/cb', 'myapp:/cb'] }])
+  })
+
+  it.each([
+    [{ clientId: 'web' }, /^--client-id: give its redirect URIs/],
+    [{ redirectUris: ['https://app.example/cb'] }, /^--redirect-uri: belongs to a client/],
+    [{ clientId: 'refresh-lab-client', redirectUris: ['https://app.example/cb'] }, /is built in/],
+    [
+      { clientId: 'web', redirectUris: ['https://app.example/cb#frag'] },
+      /^--redirect-uri: "https:\/\/app.example\/cb#frag" is not an absolute URL/,
+    ],
+    [{ clientId: 'web', redirectUris: ['/relative'] }, /is not an absolute URL/],
+  ])('refuses %j', (flags, message) => {
+    expect(() => resolveServerConfig(flags, {})).toThrow(message)
   })
 })

@@ -302,7 +302,9 @@ function checkEntry(entry: unknown, where: string): void {
       [f['createdAt'], f['expiresAt']].every((time) => typeof time === 'number') &&
       (f['status'] === 'active' || f['status'] === 'revoked') &&
       (f['revokedAt'] === undefined || typeof f['revokedAt'] === 'number') &&
-      (f['revokedReason'] === undefined || REVOKE_REASONS.includes(f['revokedReason']))
+      (f['revokedReason'] === undefined || REVOKE_REASONS.includes(f['revokedReason'])) &&
+      (f['clientId'] === undefined || typeof f['clientId'] === 'string') &&
+      (f['scope'] === undefined || typeof f['scope'] === 'string')
     if (!shaped) throw corrupt(where, 'a session of the wrong shape')
     const problem = rangeProblem(f, ['createdAt', 'expiresAt', 'revokedAt'], [['generation', 1]])
     if (problem) throw corrupt(where, `session ${f['id']}: ${problem}`)

@@ -1,6 +1,7 @@
 import { pickLiveSettings, type LiveSettings } from '../src/shared/settings.js'
 import type { LabConfigView } from '../src/shared/wire.js'
 import { AccessExpiryMarks } from './access-expiry.js'
+import { AuthorizationCodes } from './authorization-codes.js'
 import { LabClock } from './clock.js'
 import type { ServerConfig } from './config.js'
 import { DomainEvents, type ExpiryMark, type LabDomainEvent, type LabDomainEventType, type SessionScope } from './domain-events.js'
@@ -37,6 +38,8 @@ export interface Lab {
   /** Access tokens the lab expired early (`/_lab/expire`). */
   readonly expiry: AccessExpiryMarks
   readonly faults: FaultTable
+  /** Authorization codes of the code flow (`/oauth/authorize`), until redeemed and a while after. */
+  readonly codes: AuthorizationCodes
   /** What `GET /_lab/stats` reads; it follows the domain events. */
   readonly counters: LabCounters
   /** What `GET /_lab/events` and the lab page's stream read; it follows the domain events. */
@@ -94,6 +97,7 @@ export function createLab(config: ServerConfig): Lab {
   const users = new UserRegistry(config.users, bus, settings)
   const expiry = new AccessExpiryMarks()
   const faults = new FaultTable()
+  const codes = new AuthorizationCodes()
   const state: PersistedState = { store, users, clock, tokens, expiry }
   persistence.recover(state)
 
@@ -142,6 +146,7 @@ export function createLab(config: ServerConfig): Lab {
     users,
     expiry,
     faults,
+    codes,
     counters,
     events,
     emit: (event) => bus.emit(event),
@@ -201,6 +206,7 @@ export function createLab(config: ServerConfig): Lab {
       Object.assign(settings, startupSettings())
       store.clear()
       faults.clear()
+      codes.clear()
       clock.reset()
       expiry.clear()
       users.reset()

@@ -24,6 +24,16 @@ export interface Family {
   generation: number
   revokedAt?: number
   revokedReason?: RevokeReason
+  /** The OAuth client the session was granted to, when it named one. */
+  readonly clientId?: string
+  /** The scope granted at sign-in, carried into every access token and refresh answer. */
+  readonly scope?: string
+}
+
+/** What a sign-in was granted for, beyond the user: kept on the family for every refresh. */
+export interface Grant {
+  clientId?: string
+  scope?: string
 }
 
 interface TokenRecord {
@@ -132,7 +142,7 @@ export class RefreshStore {
   }
 
   /** Starts a session (a family) for a user and issues its first refresh token. */
-  createFamily(userId: string, now: number): IssuedRefreshToken {
+  createFamily(userId: string, now: number, grant: Grant = {}): IssuedRefreshToken {
     const family: Family = {
       id: `fam_${randomBase64url(9)}`,
       userId,
@@ -140,6 +150,8 @@ export class RefreshStore {
       expiresAt: now + this.settings.sessionTtlMs,
       status: 'active',
       generation: 1,
+      ...(grant.clientId === undefined ? {} : { clientId: grant.clientId }),
+      ...(grant.scope === undefined ? {} : { scope: grant.scope }),
     }
     this.#families.set(family.id, family)
     const token = randomBase64url(32)
@@ -227,6 +239,16 @@ export class RefreshStore {
   /** What the store knows of a refresh token, without spending it: for introspection and revocation. */
   lookup(token: string): Readonly<TokenRecord> | undefined {
     return this.#tokens.get(hashToken(token))
+  }
+
+  /**
+   * Whether `rotate` would accept this token now rather than refuse it: unrotated, or rotated and
+   * still inside the reuse grace. What introspection answers, so it agrees with the token endpoint.
+   */
+  accepts(record: Readonly<TokenRecord>, now: number): boolean {
+    const family = this.#families.get(record.familyId)
+    if (family?.status !== 'active' || now >= record.expiresAt || now >= family.expiresAt) return false
+    return record.rotatedAt === null || this.#insideGrace(record, now - record.rotatedAt)
   }
 
   family(familyId: string): Family | undefined {

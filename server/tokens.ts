@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHash, createHmac } from 'node:crypto'
 import { errors, jwtVerify, SignJWT } from 'jose'
 import { LabError } from '../src/shared/errors.js'
 import type { SigningKeys } from './keys.js'
@@ -15,7 +15,18 @@ export interface AccessClaims {
   iat: number
   exp: number
   typ: 'access'
+  /** The OAuth client the token was issued to (RFC 9068 §2.2). */
+  client_id?: string
+  /** The scope granted, space-separated (RFC 9068 §2.2.3). */
+  scope?: string
   nbf?: number
+}
+
+/** What an access token says besides its session: its client, scope and the user's own claims. */
+export interface AccessGrant {
+  clientId: string
+  scope?: string
+  claims?: Readonly<Record<string, unknown>>
 }
 
 export interface SignedAccessToken {
@@ -72,7 +83,7 @@ export class AccessTokens {
     return this.#keys
   }
 
-  async sign(subject: string, sessionId: string, now: number, ttlMs: number): Promise<SignedAccessToken> {
+  async sign(subject: string, sessionId: string, now: number, ttlMs: number, grant?: AccessGrant): Promise<SignedAccessToken> {
     const iat = Math.floor(now / 1000)
     // Whole seconds: the TTL rounded up (500ms → 1 s) is `expires_in`, and `exp` is that many
     // seconds after the next whole second, so the token outlives what `expires_in` promises.
@@ -82,12 +93,18 @@ export class AccessTokens {
     if (serial % SERIAL_BLOCK === 1) this.onSerialBlock?.(serial - 1 + SERIAL_BLOCK)
     const keys = await this.#keys
     const jti = `${serial.toString(36)}.${randomBase64url(9)}`
+    // The user's own claims first, so none of refresh-lab's can be overridden (config.ts refuses them too).
+    const extra = {
+      ...grant?.claims,
+      ...(grant ? { client_id: grant.clientId } : {}),
+      ...(grant?.scope === undefined ? {} : { scope: grant.scope }),
+    }
     if (keys.hmacSecret) {
-      const claims = { sid: sessionId, typ: 'access', iss: this.issuer, aud: this.audience, sub: subject, jti, iat, exp }
+      const claims = { ...extra, sid: sessionId, typ: 'access', iss: this.issuer, aud: this.audience, sub: subject, jti, iat, exp }
       return { token: signHs256(claims, keys.hmacSecret), serial, expiresIn, exp }
     }
-    const header = keys.publicJwk ? { alg: keys.alg, typ: 'JWT', kid: keys.publicJwk.kid } : { alg: keys.alg, typ: 'JWT' }
-    const token = await new SignJWT({ sid: sessionId, typ: 'access' })
+    const header = keys.publicJwk ? { alg: keys.alg, typ: AT_JWT, kid: keys.publicJwk.kid } : { alg: keys.alg, typ: AT_JWT }
+    const token = await new SignJWT({ ...extra, sid: sessionId, typ: 'access' })
       .setProtectedHeader(header)
       .setIssuer(this.issuer)
       .setAudience(this.audience)
@@ -97,6 +114,40 @@ export class AccessTokens {
       .setExpirationTime(exp)
       .sign(keys.signKey)
     return { token, serial, expiresIn, exp }
+  }
+
+  /**
+   * An OpenID Connect ID token (Core §2), signed with the same key as access tokens. Its `at_hash`
+   * is the left half of the access token's hash by the algorithm's hash (SHA-512 for EdDSA, as
+   * Ed25519 uses), base64url (Core §3.1.3.6).
+   */
+  async signIdToken(claims: Record<string, unknown>, accessToken: string): Promise<string> {
+    const keys = await this.#keys
+    const digest = createHash(keys.alg === 'EdDSA' ? 'sha512' : 'sha256')
+      .update(accessToken)
+      .digest()
+    const atHash = digest.subarray(0, digest.length / 2).toString('base64url')
+    const header = keys.publicJwk ? { alg: keys.alg, typ: 'JWT', kid: keys.publicJwk.kid } : { alg: keys.alg, typ: 'JWT' }
+    return new SignJWT({ ...claims, at_hash: atHash }).setProtectedHeader(header).setIssuer(this.issuer).sign(keys.signKey)
+  }
+
+  /**
+   * The claims of an ID token this server signed, expired or not: RP-initiated logout takes an
+   * `id_token_hint` long after the token's `exp`. Undefined for anything else.
+   */
+  async idTokenClaims(token: string): Promise<Record<string, unknown> | undefined> {
+    if (!isCanonicalJws(token)) return undefined
+    const keys = await this.#keys
+    try {
+      const { payload, protectedHeader } = await jwtVerify(token, keys.verifyKey, {
+        algorithms: [keys.alg],
+        issuer: this.issuer,
+        currentDate: new Date((typeof decodeExp(token) === 'number' ? (decodeExp(token) as number) : 0) * 1000 - 1000),
+      })
+      return protectedHeader.typ === 'JWT' && payload['typ'] === undefined ? payload : undefined
+    } catch {
+      return undefined
+    }
   }
 
   /** After a restart: continue above every serial a previous run may have issued. */
@@ -164,6 +215,15 @@ export class AccessTokens {
   }
 }
 
+/** The `exp` of a JWT, read without verifying it: only to check an expired ID token's signature. */
+function decodeExp(token: string): unknown {
+  try {
+    return (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown }).exp
+  } catch {
+    return undefined
+  }
+}
+
 function toLabError(error: unknown): unknown {
   if (error instanceof errors.JWTExpired) return new LabError('TOKEN_EXPIRED', 'the access token has expired; refresh it')
   if (error instanceof errors.JOSEError) return new LabError('INVALID_TOKEN', `the access token is not valid (${error.code})`)
@@ -203,7 +263,10 @@ function isCanonicalBase64url(segment: string): boolean {
   return (last & (over === 2 ? 0b1111 : 0b11)) === 0
 }
 
-const HS256_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
+/** RFC 9068 §2.1: a JWT access token says so in its header, so it cannot pass for an ID token. */
+const AT_JWT = 'at+jwt'
+
+const HS256_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: AT_JWT })).toString('base64url')
 
 /**
  * An HS256 JWT signed with node:crypto's HMAC: the same bytes jose would produce, at a small

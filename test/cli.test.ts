@@ -84,6 +84,7 @@ describe('refresh-lab serve', () => {
     [['--host', 'bogus host'], {}, ['--host', '"bogus host"']],
     [['--host', 'no-such-host.invalid', '--lab-token', 'a-lab-token-of-some-length'], {}, ['cannot listen']],
     [['--host', '0.0.0.0'], {}, ['--host 0.0.0.0 is not a loopback address', '--lab-token']],
+    [['--users', '/nonexistent/users.json'], {}, ['--users: cannot read /nonexistent/users.json (ENOENT)']],
   ])('refuses %j %j at startup with exit 2 and one line', async (args, env, fragments) => {
     const result = await runCli(['serve', '--port', '0', ...args], { env })
     expect(result.code).toBe(2)

@@ -40,8 +40,14 @@ const headers = fc.record(
   { requiredKeys: [] },
 )
 
-function isEnvelope(status: number, text: string): boolean {
+/** The browser-facing OAuth routes answer a refusal with a page that names the error, never a redirect. */
+const PAGE_ROUTES: readonly string[] = [ROUTES.oauthAuthorize, ROUTES.oauthLogout]
+
+function isEnvelope(status: number, text: string, res?: Response, path?: string): boolean {
   if (status < 400) return true
+  if (PAGE_ROUTES.some((route) => path?.startsWith(route)) && res?.headers.get('content-type')?.startsWith('text/html')) {
+    return text.includes('Sign-in refused') && res.headers.get('location') === null
+  }
   try {
     const parsed = JSON.parse(text) as { error?: unknown }
     return typeof parsed.error === 'string' || (typeof parsed.error === 'object' && parsed.error !== null)
@@ -58,7 +64,7 @@ describe('fuzzing the app', () => {
         const res = await app.request(p, { method: m, headers: h, ...(b === undefined || m === 'GET' ? {} : { body: b }) })
         const text = await res.text()
         expect(res.status).toBeLessThan(500)
-        expect(isEnvelope(res.status, text)).toBe(true)
+        expect(isEnvelope(res.status, text, res, p)).toBe(true)
       }),
       { numRuns: 400, seed: 20261126 },
     )
@@ -83,7 +89,7 @@ describe('fuzzing the app', () => {
           })
           const text = await res.text()
           expect(res.status).toBeLessThan(500)
-          expect(isEnvelope(res.status, text)).toBe(true)
+          expect(isEnvelope(res.status, text, res, p)).toBe(true)
         }),
         { numRuns: 150, seed: 42 },
       )

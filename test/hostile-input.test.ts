@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { connect } from 'node:net'
 import { exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -509,5 +510,154 @@ describe('bodies on a real socket', () => {
     const answer = await send([head, ...'{"email":"demo@example.com",'.split('')], 400)
     expect([statusOf(answer), codeOf(answer)]).toEqual([408, 'REQUEST_TIMEOUT'])
     expect((await fetch(`${server.url}/_lab/stats`)).status).toBe(200)
+  })
+})
+
+/**
+ * The OAuth face's hostile input: every answer is an OAuth error body, an error sent back to a
+ * trusted redirect URI, or (when the redirect cannot be trusted) an error page that redirects nowhere.
+ */
+describe('hostile input at the OAuth endpoints, table-driven', () => {
+  const REDIRECT = 'http://127.0.0.1:53682/cb'
+  const verifier = 'v'.repeat(43)
+  const challenge = createHash('sha256').update(verifier).digest('base64url')
+  const authorizeQuery = (extra: Record<string, string> = {}) =>
+    `/oauth/authorize?${new URLSearchParams({
+      response_type: 'code',
+      client_id: 'refresh-lab-client',
+      redirect_uri: REDIRECT,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state: 's',
+      ...extra,
+    })}`
+  type Lab = ReturnType<typeof lab>
+  const form = (body: Record<string, string>) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body).toString(),
+  })
+  const codeFor = async (l: Lab) =>
+    new URL((await l.app.request(authorizeQuery())).headers.get('location') as string).searchParams.get('code') as string
+  const exchange = (code: string, extra: Record<string, string> = {}) =>
+    form({ grant_type: 'authorization_code', code, client_id: 'refresh-lab-client', redirect_uri: REDIRECT, ...extra })
+
+  type OAuthRow = [name: string, request: (l: Lab) => Promise<Response>, status: number, answer: string]
+  const oauthRows: OAuthRow[] = [
+    ['a code without its PKCE verifier', async (l) => l.app.request('/oauth/token', exchange(await codeFor(l))), 400, 'invalid_grant'],
+    [
+      'a code with the wrong PKCE verifier',
+      async (l) => l.app.request('/oauth/token', exchange(await codeFor(l), { code_verifier: 'w'.repeat(43) })),
+      400,
+      'invalid_grant',
+    ],
+    [
+      'a reused authorization code',
+      async (l) => {
+        const code = await codeFor(l)
+        await l.app.request('/oauth/token', exchange(code, { code_verifier: verifier }))
+        return l.app.request('/oauth/token', exchange(code, { code_verifier: verifier }))
+      },
+      400,
+      'invalid_grant',
+    ],
+    [
+      'a code never issued',
+      async (l) => l.app.request('/oauth/token', exchange('x'.repeat(43), { code_verifier: verifier })),
+      400,
+      'invalid_grant',
+    ],
+    [
+      'the plain PKCE method',
+      async (l) => l.app.request(authorizeQuery({ code_challenge: verifier, code_challenge_method: 'plain' })),
+      302,
+      'redirect:invalid_request',
+    ],
+    [
+      'no PKCE at all',
+      async (l) =>
+        l.app.request(authorizeQuery({ code_challenge: '', code_challenge_method: '' }).replace(/&code_challenge(_method)?=/g, '&x$1=')),
+      302,
+      'redirect:invalid_request',
+    ],
+    ['an unregistered redirect URI', async (l) => l.app.request(authorizeQuery({ redirect_uri: 'https://evil.example/cb' })), 400, 'page'],
+    ['a javascript: redirect URI', async (l) => l.app.request(authorizeQuery({ redirect_uri: 'javascript:alert(1)' })), 400, 'page'],
+    ['an unknown client', async (l) => l.app.request(authorizeQuery({ client_id: 'nobody' })), 400, 'page'],
+    ['an oversized state', async (l) => l.app.request(authorizeQuery({ state: 's'.repeat(5_000) })), 400, 'page'],
+    [
+      'a repeated authorize parameter',
+      async (l) => l.app.request(`${authorizeQuery()}&redirect_uri=https%3A%2F%2Fevil.example`),
+      400,
+      'page',
+    ],
+    [
+      'a signed JWT with no ID token header as id_token_hint',
+      async (l) => l.app.request(`/oauth/logout?id_token_hint=${await signed({ typ: undefined })}`),
+      400,
+      'page',
+    ],
+    [
+      'an oversized scope',
+      async (l) =>
+        l.app.request(
+          '/oauth/token',
+          form({ grant_type: 'password', username: 'demo@example.com', password: 'password', scope: 's'.repeat(2_000) }),
+        ),
+      400,
+      'invalid_scope',
+    ],
+    [
+      'a nested JSON parameter',
+      async (l) =>
+        l.app.request('/oauth/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"grant_type":{"x":1}}' }),
+      400,
+      'invalid_request',
+    ],
+    ['an unknown OAuth path', async (l) => l.app.request('/oauth/nothing'), 404, 'invalid_request'],
+    [
+      'userinfo with a garbage token',
+      async (l) => l.app.request('/oauth/userinfo', { headers: { authorization: 'Bearer a.b.c' } }),
+      401,
+      'invalid_token',
+    ],
+    [
+      'an access token as id_token_hint',
+      async (l) => l.app.request(`/oauth/logout?id_token_hint=${(await l.login()).access_token}`),
+      400,
+      'page',
+    ],
+  ]
+
+  it.each(oauthRows.map(([name, request, status, answer]) => [name, status, answer, request] as const))(
+    '%s → %i %s',
+    async (_, status, answer, request) => {
+      const l = lab({ secret: SECRET })
+      const res = await request(l)
+      expect(res.status).toBe(status)
+      if (answer === 'page') {
+        expect(res.headers.get('location')).toBeNull()
+        expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+      } else if (answer.startsWith('redirect:')) {
+        const location = new URL(res.headers.get('location') as string)
+        expect(location.origin + location.pathname).toBe(REDIRECT)
+        expect(location.searchParams.get('error')).toBe(answer.slice('redirect:'.length))
+        expect(location.searchParams.get('code')).toBeNull()
+      } else {
+        const body = (await res.json()) as { error: unknown; error_description: unknown }
+        expect(body.error).toBe(answer)
+        expect(typeof body.error_description).toBe('string')
+      }
+      expect((await l.call('GET', '/_lab/stats')).status).toBe(200)
+    },
+  )
+
+  it('a reused code revokes the session the code started', async () => {
+    const l = lab({ secret: SECRET })
+    const code = await codeFor(l)
+    const first = (await (await l.app.request('/oauth/token', exchange(code, { code_verifier: verifier }))).json()) as {
+      access_token: string
+    }
+    await l.app.request('/oauth/token', exchange(code, { code_verifier: verifier }))
+    expect((await l.call('GET', '/api/users', { token: first.access_token })).body.error.code).toBe('TOKEN_REVOKED')
   })
 })

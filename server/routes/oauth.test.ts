@@ -1,6 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { lab } from '../../test/support/app.js'
+import { decode, lab } from '../../test/support/app.js'
 
 const PASSWORD_GRANT = { grant_type: 'password', username: 'demo@example.com', password: 'password', client_id: 'my-app' }
 
@@ -37,7 +40,8 @@ describe('POST /oauth/token (RFC 6749)', () => {
     [{ grant_type: 'password', username: 'demo@example.com' }, 'invalid_request'],
     [{ username: 'demo@example.com' }, 'invalid_request'],
     [{ grant_type: 'client_credentials' }, 'unsupported_grant_type'],
-    [{ grant_type: 'authorization_code', code: 'x' }, 'unsupported_grant_type'],
+    [{ grant_type: 'authorization_code', code: 'x', client_id: 'c' }, 'invalid_grant'],
+    [{ grant_type: 'authorization_code', client_id: 'c' }, 'invalid_request'],
   ])('answers %j with 400 %s (§5.2)', async (form, error) => {
     const res = await lab().call('POST', '/oauth/token', { form })
     expect(res.status).toBe(400)
@@ -46,13 +50,13 @@ describe('POST /oauth/token (RFC 6749)', () => {
     expect(res.headers.get('cache-control')).toBe('no-store')
   })
 
-  it('names the lab code under an invalid_grant, and leaves errors OAuth has no name for to the lab envelope', async () => {
+  it('names the lab code under an invalid_grant, and answers every other failure with an OAuth body too', async () => {
     const { call } = lab()
     const wrong = await call('POST', '/oauth/token', { form: { ...PASSWORD_GRANT, password: 'wrong' } })
     expect(wrong.body.error_description).toContain('(INVALID_CREDENTIALS)')
     const oversized = await call('POST', '/oauth/token', { form: { ...PASSWORD_GRANT, padding: 'x'.repeat(100_000) } })
     expect(oversized.status).toBe(413)
-    expect(oversized.body).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } })
+    expect(oversized.body).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('PAYLOAD_TOO_LARGE') })
     // The request event still carries the code behind the OAuth answer.
     const { events } = (await call('GET', '/_lab/events')).body as { events: { type: string; route?: string; code?: string }[] }
     expect(events.filter((e) => e.type === 'request' && e.route === 'POST /oauth/token').map((e) => e.code)).toEqual([
@@ -61,14 +65,38 @@ describe('POST /oauth/token (RFC 6749)', () => {
     ])
   })
 
-  it('refuses JSON and repeated parameters as invalid_request', async () => {
+  it.each([
+    ['GET', '/oauth/nothing', 404],
+    ['GET', '/.well-known/nothing', 404],
+    ['GET', '/oauth/token', 405],
+    ['PUT', '/oauth/revoke', 405],
+  ])('answers %s %s with %i and an OAuth error body, whose error is a string', async (method, path, status) => {
+    const res = await lab().call(method, path)
+    expect(res.status).toBe(status)
+    expect(res.body).toEqual({ error: 'invalid_request', error_description: expect.any(String) })
+    expect(res.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it('takes a JSON body as Auth0 does, and refuses repeated form parameters and nested JSON as invalid_request', async () => {
     const { call } = lab()
-    expect((await call('POST', '/oauth/token', { json: PASSWORD_GRANT })).body.error).toBe('invalid_request')
+    const signedIn = await call('POST', '/oauth/token', { json: PASSWORD_GRANT })
+    expect(signedIn.status).toBe(200)
+    const refreshed = await call('POST', '/oauth/token', {
+      json: { grant_type: 'refresh_token', refresh_token: signedIn.body.refresh_token },
+    })
+    expect(refreshed.status).toBe(200)
+    expect((await call('POST', '/oauth/token', { json: { ...PASSWORD_GRANT, username: ['demo@example.com'] } })).body.error).toBe(
+      'invalid_request',
+    )
+    expect((await call('POST', '/oauth/token', { json: [PASSWORD_GRANT] })).body.error).toBe('invalid_request')
     const repeated = await call('POST', '/oauth/token', {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'grant_type=password&grant_type=refresh_token',
     })
     expect(repeated.body).toMatchObject({ error: 'invalid_request', error_description: 'the parameter grant_type appears more than once' })
+    expect(
+      (await call('POST', '/oauth/token', { body: 'grant_type=password', headers: { 'content-type': 'text/plain' } })).body.error,
+    ).toBe('invalid_request')
   })
 
   it('answers invalid_grant for an expired refresh token', async () => {
@@ -82,8 +110,11 @@ describe('POST /oauth/token (RFC 6749)', () => {
 })
 
 describe('POST /oauth/revoke (RFC 7009)', () => {
-  it('answers 200 even for an unknown token', async () => {
-    expect((await lab().call('POST', '/oauth/revoke', { form: { token: 'never-issued' } })).status).toBe(200)
+  it('answers 200 with {} as JSON even for an unknown token', async () => {
+    const res = await lab().call('POST', '/oauth/revoke', { form: { token: 'never-issued' } })
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({})
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/)
   })
 
   it('revokes the whole family of a refresh token', async () => {
@@ -110,16 +141,54 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     const access = (await call('POST', '/oauth/introspect', { form: { token: tokens.access_token } })).body
     expect(access).toMatchObject({
       active: true,
-      token_type: 'access_token',
+      token_type: 'Bearer',
+      token_use: 'access_token',
       sub: 'usr_1',
       username: 'demo@example.com',
       aud: 'refresh-lab',
     })
     const refresh = (await call('POST', '/oauth/introspect', { form: { token: tokens.refresh_token } })).body
-    expect(refresh).toMatchObject({ active: true, token_type: 'refresh_token', sub: 'usr_1' })
+    expect(refresh).toMatchObject({ active: true, token_use: 'refresh_token', sub: 'usr_1' })
+    expect(refresh).not.toHaveProperty('token_type')
     await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: tokens.refresh_token } })
     expect((await call('POST', '/oauth/introspect', { form: { token: tokens.refresh_token } })).body).toEqual({ active: false })
     expect((await call('POST', '/oauth/introspect', { form: { token: 'garbage' } })).body).toEqual({ active: false })
+  })
+})
+
+describe('introspection inside the reuse grace', () => {
+  it('calls a rotated refresh token active exactly while the token endpoint still accepts it', async () => {
+    const { call, advance } = lab({ reuseGrace: '10s' })
+    const first = (await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).body
+    await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })
+    const introspect = async () => (await call('POST', '/oauth/introspect', { form: { token: first.refresh_token } })).body.active
+    expect(await introspect()).toBe(true)
+    expect((await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })).status).toBe(
+      200,
+    )
+    await advance('11s')
+    expect(await introspect()).toBe(false)
+    expect((await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })).status).toBe(
+      400,
+    )
+  })
+})
+
+describe('WWW-Authenticate on a 401 from a protected resource (RFC 6750 §3)', () => {
+  it('names the scheme alone without a token, and invalid_token for a bad or expired one', async () => {
+    const { call, login, advance } = lab()
+    expect((await call('GET', '/api/users')).headers.get('www-authenticate')).toBe('Bearer realm="refresh-lab"')
+    expect((await call('GET', '/api/users', { token: 'a.b.c' })).headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="refresh-lab", error="invalid_token", error_description="[^"]+"$/,
+    )
+    const { access_token } = await login()
+    await advance('16m')
+    const expired = await call('GET', '/api/users', { token: access_token })
+    expect(expired.status).toBe(401)
+    expect(expired.headers.get('www-authenticate')).toContain('error="invalid_token"')
+    // A wrong password is not a bearer problem: no challenge.
+    const wrong = await call('POST', '/api/auth/login', { json: { email: 'demo@example.com', password: 'nope' } })
+    expect(wrong.headers.get('www-authenticate')).toBeNull()
   })
 })
 
@@ -132,7 +201,7 @@ describe('discovery and JWKS', () => {
       revocation_endpoint: 'https://auth.example.test/oauth/revoke',
       introspection_endpoint: 'https://auth.example.test/oauth/introspect',
       jwks_uri: 'https://auth.example.test/.well-known/jwks.json',
-      grant_types_supported: ['password', 'refresh_token'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'password'],
     })
   })
 
@@ -150,5 +219,58 @@ describe('discovery and JWKS', () => {
     const { payload, protectedHeader } = await jwtVerify(access_token, createLocalJWKSet(jwks), { audience: 'refresh-lab' })
     expect(protectedHeader).toMatchObject({ alg, kid: jwks.keys[0].kid })
     expect(payload).toMatchObject({ typ: 'access', sub: 'usr_1' })
+  })
+})
+
+describe('RFC 9068 access tokens', () => {
+  const header = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString()) as Record<string, unknown>
+
+  it.each(['HS256', 'ES256'])(
+    '%s: typ at+jwt, client_id, and the scope asked for, in the token and in every refresh answer',
+    async (alg) => {
+      const { call } = lab({ alg })
+      const first = (await call('POST', '/oauth/token', { form: { ...PASSWORD_GRANT, scope: 'openid  api:read' } })).body
+      expect(header(first.access_token)).toMatchObject({ typ: 'at+jwt', alg })
+      expect(decode(first.access_token)).toMatchObject({ client_id: 'my-app', scope: 'openid api:read', aud: 'refresh-lab', sub: 'usr_1' })
+      expect(first.scope).toBe('openid api:read')
+      const second = await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })
+      expect(second.body.scope).toBe('openid api:read')
+      expect(decode(second.body.access_token)).toMatchObject({ client_id: 'my-app', scope: 'openid api:read' })
+      // Through the JSON wire too, the session keeps its grant.
+      const { access_token } = (await call('POST', '/api/auth/refresh', { json: { refresh_token: second.body.refresh_token } })).body.data
+      expect(decode(access_token)).toMatchObject({ client_id: 'my-app', scope: 'openid api:read' })
+    },
+  )
+
+  it('names the built-in client when the sign-in named none, and puts no scope when none was asked', async () => {
+    const { login } = lab()
+    const claims = decode((await login()).access_token)
+    expect(claims['client_id']).toBe('refresh-lab-client')
+    expect(claims).not.toHaveProperty('scope')
+  })
+
+  it('takes aud from --audience, and refuses a token of another audience', async () => {
+    const api = lab({ audience: 'https://api.example.test' })
+    const { access_token } = await api.login()
+    expect(decode(access_token)['aud']).toBe('https://api.example.test')
+    expect((await api.call('GET', '/api/users', { token: access_token })).status).toBe(200)
+    const other = lab({ audience: 'another-api', secret: 'test-secret-test-secret-test-secret' })
+    expect((await other.call('GET', '/api/users', { token: access_token })).body.error.code).toBe('INVALID_TOKEN')
+  })
+
+  it('refuses an oversized scope as invalid_scope', async () => {
+    const res = await lab().call('POST', '/oauth/token', { form: { ...PASSWORD_GRANT, scope: 'a'.repeat(1_001) } })
+    expect(res).toMatchObject({ status: 400, body: { error: 'invalid_scope' } })
+  })
+})
+
+describe("a users file's claims", () => {
+  it('go into the access token, and cannot override the claims refresh-lab sets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-users-'))
+    const usersFile = join(dir, 'users.json')
+    writeFileSync(usersFile, JSON.stringify([{ email: 'ada@example.com', password: 's3cret', claims: { role: 'admin', org: { id: 7 } } }]))
+    const { login } = lab({ usersFile })
+    const claims = decode((await login('ada@example.com', 's3cret')).access_token)
+    expect(claims).toMatchObject({ role: 'admin', org: { id: 7 }, sub: 'usr_1', typ: 'access' })
   })
 })

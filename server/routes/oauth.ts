@@ -1,25 +1,15 @@
+import { createHash } from 'node:crypto'
 import { Hono, type Context } from 'hono'
-import { LabError, type ErrorCode } from '../../src/shared/errors.js'
+import { LabError } from '../../src/shared/errors.js'
 import { ROUTES } from '../../src/shared/wire.js'
 import type { AuthedEnv } from '../http/bearer.js'
-import { readBodyText } from '../http/json-body.js'
+import { isJsonMediaType, readBodyText, readJsonObject } from '../http/json-body.js'
 import type { Lab } from '../lab.js'
+import type { Grant } from '../store.js'
+import { OAuthError } from '../http/oauth-errors.js'
 import { checkCredentials, refreshSession, refreshUnreadable, revokeSession, signIn, type IssuedTokens } from '../auth-service.js'
-
-type OAuthErrorCode = 'invalid_request' | 'invalid_grant' | 'unsupported_grant_type'
-
-/** The RFC 6749 §5.2 error each LabError an OAuth endpoint throws stands for. */
-const OAUTH_ERROR: Partial<Record<ErrorCode, OAuthErrorCode>> = {
-  VALIDATION_ERROR: 'invalid_request',
-  BAD_REQUEST: 'invalid_request',
-  UNSUPPORTED_GRANT_TYPE: 'unsupported_grant_type',
-  INVALID_CREDENTIALS: 'invalid_grant',
-  // Unknown, expired, revoked and reused refresh tokens are all invalid_grant (RFC 6749 §5.2).
-  INVALID_REFRESH_TOKEN: 'invalid_grant',
-  REFRESH_TOKEN_EXPIRED: 'invalid_grant',
-  REFRESH_TOKEN_REUSED: 'invalid_grant',
-  REFRESH_TOKEN_REVOKED: 'invalid_grant',
-}
+import { DEFAULT_CLIENT_ID, type UserAccount } from '../config.js'
+import { requireAccessToken } from '../http/bearer.js'
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
@@ -29,18 +19,27 @@ const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
  * and the discovery document and JWKS a backend or `openid-client` reads.
  */
 export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
-  // A sub-app of its own, so its errors have their own wire shape: Hono's route() wraps each of a
-  // sub-app's handlers in the sub-app's onError.
+  // Its errors are OAuth error bodies: the app's one error handler answers them for every path
+  // under /oauth/ and /.well-known/ (server/http/oauth-errors.ts).
   const app = new Hono<AuthedEnv>()
-  app.onError(oauthErrorAnswer)
   app.post(
     ROUTES.oauthToken,
     oauth(async function token(c, form) {
       const grant = form.get('grant_type')
-      if (grant === 'password') return tokenAnswer(c, await passwordGrant(lab, form), form.get('scope'))
-      if (grant === 'refresh_token') return tokenAnswer(c, await refreshGrant(lab, form), form.get('scope'))
+      if (grant === 'password') return tokenAnswer(c, await passwordGrant(lab, form))
+      if (grant === 'refresh_token') {
+        const issued = await refreshGrant(lab, form)
+        return tokenAnswer(c, issued, await idTokenFor(lab, issued))
+      }
+      if (grant === 'authorization_code') {
+        const { issued, nonce } = await codeGrant(lab, form, basicClientId(c.req.header('authorization')))
+        return tokenAnswer(c, issued, await idTokenFor(lab, issued, nonce))
+      }
       if (grant === null) throw new LabError('VALIDATION_ERROR', 'grant_type is required')
-      throw new LabError('UNSUPPORTED_GRANT_TYPE', `grant_type "${grant}" is not supported; use password or refresh_token`)
+      throw new LabError(
+        'UNSUPPORTED_GRANT_TYPE',
+        `grant_type "${grant}" is not supported; use authorization_code, password or refresh_token`,
+      )
     }),
   )
 
@@ -50,7 +49,9 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
     oauth(async function revoke(c, form) {
       const familyId = await familyOfToken(lab, required(form, 'token'))
       if (familyId !== undefined) revokeSession(lab, familyId)
-      return c.body(null, 200, NO_STORE)
+      // RFC 7009 §2.2 asks for no body, but an empty one without a content type makes some
+      // clients' JSON parsing throw (simple-oauth2's revokeAll): `{}` reads as nothing in both.
+      return c.json({}, 200, NO_STORE)
     }),
   )
 
@@ -61,23 +62,47 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
     }),
   )
 
-  app.get(ROUTES.discovery, (c) => {
+  // OpenID Connect Core §5.3: the signed-in user's claims, for the access token's session.
+  const userinfo = requireAccessToken(lab)
+  const userinfoAnswer = (c: Context<AuthedEnv>) => {
+    const { sub } = c.get('claims')
+    const user = lab.users.byId(sub)
+    if (!user) throw new LabError('INVALID_TOKEN', 'the user of this access token is gone (the lab was reset)')
+    return c.json(userClaims(user), 200, NO_STORE)
+  }
+  app.get(ROUTES.oauthUserinfo, userinfo, userinfoAnswer)
+  app.post(ROUTES.oauthUserinfo, userinfo, userinfoAnswer)
+
+  // OpenID Connect Discovery 1.0 and RFC 8414: one document under both names.
+  const metadata = (c: Context) => {
     const issuer = lab.tokens.issuer
+    const authMethods = ['none', 'client_secret_post', 'client_secret_basic']
     return c.json({
       issuer,
+      authorization_endpoint: `${issuer}${ROUTES.oauthAuthorize}`,
       token_endpoint: `${issuer}${ROUTES.oauthToken}`,
+      userinfo_endpoint: `${issuer}${ROUTES.oauthUserinfo}`,
+      end_session_endpoint: `${issuer}${ROUTES.oauthLogout}`,
       revocation_endpoint: `${issuer}${ROUTES.oauthRevoke}`,
       introspection_endpoint: `${issuer}${ROUTES.oauthIntrospect}`,
       jwks_uri: `${issuer}${ROUTES.jwks}`,
-      grant_types_supported: ['password', 'refresh_token'],
-      response_types_supported: ['none'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'password'],
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      code_challenge_methods_supported: ['S256'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce', 'at_hash', 'sid', 'email', 'email_verified', 'name'],
       subject_types_supported: ['public'],
-      token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
-      revocation_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
-      introspection_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+      authorization_response_iss_parameter_supported: true,
+      token_endpoint_auth_methods_supported: authMethods,
+      revocation_endpoint_auth_methods_supported: authMethods,
+      introspection_endpoint_auth_methods_supported: authMethods,
       id_token_signing_alg_values_supported: [lab.config.alg],
+      userinfo_signing_alg_values_supported: ['none'],
     })
-  })
+  }
+  app.get(ROUTES.discovery, metadata)
+  app.get(ROUTES.oauthMetadata, metadata)
 
   app.get(ROUTES.jwks, async (c) => {
     const { publicJwk } = await lab.tokens.keys()
@@ -85,19 +110,6 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
   })
 
   parent.route('/', app)
-}
-
-/**
- * RFC 6749 §5.2: a LabError OAuth has a name for answers `{"error","error_description"}`, status
- * 400, never cached. Anything else (an oversized or stalled body, a bug) goes on to the app's
- * one envelope handler.
- */
-function oauthErrorAnswer(error: Error, c: Context): Response {
-  if (!(error instanceof LabError)) throw error
-  const oauthError = OAUTH_ERROR[error.code]
-  if (oauthError === undefined) throw error
-  const description = oauthError === 'invalid_grant' ? `${error.message} (${error.code})` : error.message
-  return c.json({ error: oauthError, error_description: description }, 400, NO_STORE)
 }
 
 /** An OAuth endpoint: reads the form before the handler runs. */
@@ -108,7 +120,86 @@ function oauth(handler: (c: Context, form: URLSearchParams) => Promise<Response>
 async function passwordGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
   const email = required(form, 'username')
   const password = required(form, 'password')
-  return signIn(lab, checkCredentials(lab, email, password))
+  return signIn(lab, checkCredentials(lab, email, password), grantOf(form))
+}
+
+/**
+ * RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.6). A code is spent by its first redemption, whatever the
+ * outcome; a second one revokes the session the first started (RFC 6749 §4.1.2).
+ */
+async function codeGrant(
+  lab: Lab,
+  form: URLSearchParams,
+  basicClient: string | undefined,
+): Promise<{ issued: IssuedTokens; nonce?: string }> {
+  const code = required(form, 'code')
+  const clientId = form.get('client_id') ?? basicClient
+  if (!clientId) throw new OAuthError('invalid_request', 'client_id is required')
+  const grant = lab.codes.find(code)
+  if (!grant) throw new OAuthError('invalid_grant', 'the authorization code is not one this server issued')
+  if (grant.redeemed) {
+    if (grant.redeemedFamily !== undefined) revokeSession(lab, grant.redeemedFamily)
+    throw new OAuthError('invalid_grant', 'the authorization code was already used, so the tokens it issued are revoked (RFC 6749 §4.1.2)')
+  }
+  grant.redeemed = true
+  if (lab.clock.now() >= grant.expiresAt) throw new OAuthError('invalid_grant', 'the authorization code has expired')
+  if (clientId !== grant.clientId) throw new OAuthError('invalid_grant', 'the authorization code was issued to another client')
+  if (form.get('redirect_uri') !== grant.redirectUri) {
+    throw new OAuthError('invalid_grant', 'redirect_uri differs from the one of the authorization request')
+  }
+  const verifier = form.get('code_verifier')
+  if (verifier === null) throw new OAuthError('invalid_grant', 'code_verifier is required (PKCE)')
+  if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier))
+    throw new OAuthError('invalid_grant', 'code_verifier is not 43-128 unreserved characters')
+  if (createHash('sha256').update(verifier).digest('base64url') !== grant.codeChallenge) {
+    throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge (PKCE)')
+  }
+  const user = lab.users.byId(grant.userId)
+  if (!user) throw new OAuthError('invalid_grant', 'the user of this code is gone (the lab was reset)')
+  const issued = await signIn(lab, user, { clientId, ...(grant.scope === undefined ? {} : { scope: grant.scope }) })
+  grant.redeemedFamily = issued.family.id
+  return { issued, ...(grant.nonce === undefined ? {} : { nonce: grant.nonce }) }
+}
+
+/** The client id of an `Authorization: Basic` header (client_secret_basic), when a client sends one. */
+function basicClientId(header: string | undefined): string | undefined {
+  const match = /^Basic +([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '')
+  if (!match?.[1]) return undefined
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  const id = colon < 0 ? decoded : decoded.slice(0, colon)
+  try {
+    return decodeURIComponent(id.replace(/\+/g, ' ')) || undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * An ID token (OpenID Connect Core §2) for a session granted the `openid` scope: at the code
+ * exchange with the request's nonce, and at every refresh without one (Core §12.2). Its times are
+ * real time, not the lab clock: a client checks `iat` and `exp` against its own clock on receipt.
+ */
+async function idTokenFor(lab: Lab, issued: IssuedTokens, nonce?: string): Promise<Record<string, string>> {
+  const { family, user } = issued
+  if (!family.scope?.split(' ').includes('openid') || !user) return {}
+  const clientId = family.clientId ?? DEFAULT_CLIENT_ID
+  const iat = Math.floor(Date.now() / 1000)
+  const claims = {
+    ...userClaims(user),
+    aud: clientId,
+    azp: clientId,
+    sid: family.id,
+    iat,
+    exp: iat + issued.expiresIn,
+    ...(nonce === undefined ? {} : { nonce }),
+  }
+  return { id_token: await lab.tokens.signIdToken(claims, issued.accessToken) }
+}
+
+/** What userinfo and ID tokens say of a user: the standard claims, then the users file's own. */
+function userClaims(user: UserAccount): Record<string, unknown> {
+  return { ...user.claims, sub: user.id, email: user.email, email_verified: true, name: user.name }
 }
 
 async function refreshGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
@@ -120,14 +211,26 @@ async function refreshGrant(lab: Lab, form: URLSearchParams): Promise<IssuedToke
   return refreshSession(lab, presented)
 }
 
-function tokenAnswer(c: Context, issued: IssuedTokens, scope: string | null): Response {
+/** The client and scope a sign-in names, kept on its session for every refresh. */
+function grantOf(form: URLSearchParams): Grant {
+  const clientId = form.get('client_id')
+  const scope = form.get('scope')?.trim().replace(/\s+/g, ' ')
+  if (clientId && clientId.length > 200) throw new OAuthError('invalid_request', 'client_id is longer than 200 characters')
+  if (scope && scope.length > 1_000) throw new OAuthError('invalid_scope', 'the scope is longer than 1000 characters')
+  return { ...(clientId ? { clientId } : {}), ...(scope ? { scope } : {}) }
+}
+
+/** RFC 6749 §5.1; the scope granted at sign-in is in every answer, refreshes included. */
+function tokenAnswer(c: Context, issued: IssuedTokens, extra: Record<string, string> = {}): Response {
+  const { scope } = issued.family
   return c.json(
     {
       access_token: issued.accessToken,
       token_type: 'Bearer',
       expires_in: issued.expiresIn,
       refresh_token: issued.refreshToken,
-      ...(scope === null ? {} : { scope }),
+      ...(scope === undefined ? {} : { scope }),
+      ...extra,
     },
     200,
     NO_STORE,
@@ -140,11 +243,13 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
   const record = lab.store.lookup(token)
   if (record) {
     const family = lab.store.family(record.familyId)
-    const active = family?.status === 'active' && record.rotatedAt === null && now < record.expiresAt && now < family.expiresAt
-    if (!active || !family) return { active: false }
+    // Inside the reuse grace a rotated token is still accepted by the token endpoint, so it is active.
+    if (!family || !lab.store.accepts(record, now)) return { active: false }
     return {
       active: true,
-      token_type: 'refresh_token',
+      // RFC 7662 §2.2's token_type is RFC 6749 §7.1's access token type, which a refresh token
+      // has none of; token_use (as Ory Hydra names it) says which kind this is.
+      token_use: 'refresh_token',
       sub: family.userId,
       username: lab.users.byId(family.userId)?.email,
       sid: family.id,
@@ -155,7 +260,7 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
   try {
     const claims = await lab.tokens.verify(token, now)
     if (lab.expiry.isExpiredEarly(claims) || (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid))) return { active: false }
-    return { active: true, token_type: 'access_token', username: lab.users.byId(claims.sub)?.email, ...claims }
+    return { active: true, token_type: 'Bearer', token_use: 'access_token', username: lab.users.byId(claims.sub)?.email, ...claims }
   } catch (error) {
     if (error instanceof LabError) return { active: false }
     throw error
@@ -173,11 +278,15 @@ async function familyOfToken(lab: Lab, token: string): Promise<string | undefine
   }
 }
 
-/** An `application/x-www-form-urlencoded` body, each parameter at most once (RFC 6749 §3.2). */
+/**
+ * An `application/x-www-form-urlencoded` body, each parameter at most once (RFC 6749 §3.2), or a
+ * JSON object of strings, as Auth0's token endpoint also takes.
+ */
 async function readForm(c: Context): Promise<URLSearchParams> {
   const type = c.req.header('content-type') ?? ''
+  if (isJsonMediaType(type)) return jsonParams(await readJsonObject(c, '{"grant_type":"refresh_token","refresh_token":"<token>"}'))
   if (!type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
-    throw new LabError('VALIDATION_ERROR', 'the body must be application/x-www-form-urlencoded')
+    throw new LabError('VALIDATION_ERROR', 'the body must be application/x-www-form-urlencoded or application/json')
   }
   let text: string
   try {
@@ -193,6 +302,17 @@ async function readForm(c: Context): Promise<URLSearchParams> {
     seen.add(key)
   }
   return form
+}
+
+/** A JSON body's parameters: strings, or numbers and booleans as their text; nothing nested. */
+function jsonParams(body: Record<string, unknown>): URLSearchParams {
+  const params = new URLSearchParams()
+  for (const [key, value] of Object.entries(body)) {
+    if (value === null || value === undefined) continue
+    if (typeof value === 'object') throw new LabError('VALIDATION_ERROR', `the parameter ${key} must be a string`)
+    params.set(key, String(value))
+  }
+  return params
 }
 
 function required(form: URLSearchParams, name: string): string {

@@ -241,6 +241,49 @@ export const SETTINGS = {
     defaultText: "the server's URL",
     help: "the tokens' iss and the discovery issuer",
   },
+  audience: {
+    schema: text('must not be empty', (aud) => aud.trim() !== ''),
+    kind: 'text',
+    flag: 'audience',
+    arg: '<aud>',
+    default: 'refresh-lab',
+    help: "the access tokens' aud, which a backend verifying them checks",
+  },
+  clientId: {
+    schema: text('is not a client id (printable ASCII, no spaces)', (id) => /^[\x21-\x7e]{1,200}$/.test(id)),
+    kind: 'text',
+    flag: 'client-id',
+    arg: '<id>',
+    defaultText: 'none (refresh-lab-client, for any loopback redirect URI, is always there)',
+    help: 'register an OAuth client for /oauth/authorize, with its --redirect-uri',
+    doc: 'register an OAuth client for `/oauth/authorize` (the code flow), with the redirect URIs given by `--redirect-uri`, matched exactly. The public client `refresh-lab-client`, which accepts any loopback redirect URI on any port (RFC 8252 §7.3), is always there',
+  },
+  redirectUris: {
+    schema: z.array(text('is not an absolute URL without a fragment (e.g. http://localhost:3000/callback)', isRedirectUri)),
+    kind: 'list',
+    flag: 'redirect-uri',
+    arg: '<url>',
+    default: [],
+    defaultText: 'none',
+    help: "a redirect URI of --client-id's client; repeatable",
+  },
+  interactiveLogin: {
+    schema: switchValue,
+    kind: 'switch',
+    flag: 'interactive-login',
+    default: false,
+    defaultText: 'off (the first user, or login_hint, signs in at once)',
+    help: '/oauth/authorize shows a sign-in form rather than signing in at once',
+  },
+  usersFile: {
+    schema: text('must name a file', (file) => file !== ''),
+    kind: 'text',
+    flag: 'users',
+    arg: '<file>',
+    defaultText: 'none',
+    help: 'a JSON file of users: [{"email","password","name"?,"claims"?}]; claims go into their tokens',
+    doc: 'a JSON file of users, `[{"email":"ada@example.com","password":"s3cret","name":"Ada","claims":{"role":"admin"}}]`: each can sign in, and its `claims` go into its access tokens, ID tokens and userinfo. Given with `--user`, both lists count. A file that cannot be read or is not such a list stops startup with one line (exit 2)',
+  },
   secret: {
     schema: text('the secret must not be empty', (secret) => secret !== ''),
     kind: 'text',
@@ -259,6 +302,16 @@ export const SETTINGS = {
     help: 'a user who can sign in; repeat for several',
   },
 } as const satisfies Record<string, SettingDef>
+
+/** An absolute http(s) or private-scheme URL without a fragment (RFC 6749 §3.1.2). */
+function isRedirectUri(value: string): boolean {
+  if (value.length > 2_000 || value.includes('#')) return false
+  try {
+    return /^[a-z][a-z0-9+.-]*:/i.test(value) && new URL(value).protocol !== 'javascript:'
+  } catch {
+    return false
+  }
+}
 
 type Settings = typeof SETTINGS
 export type SettingName = keyof Settings

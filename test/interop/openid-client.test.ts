@@ -61,7 +61,7 @@ describe('openid-client against the oauth2 endpoints', () => {
     const tokens = await signIn()
     expect(await oidc.tokenIntrospection(config, tokens.refresh_token as string)).toMatchObject({
       active: true,
-      token_type: 'refresh_token',
+      token_use: 'refresh_token',
     })
     await oidc.tokenRevocation(config, tokens.refresh_token as string)
     expect(await oidc.tokenIntrospection(config, tokens.refresh_token as string)).toEqual({ active: false })
