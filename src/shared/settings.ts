@@ -173,12 +173,13 @@ export const SETTINGS = {
     live: true,
   },
   graceReturns: {
-    schema: oneOf(['existing', 'new']),
+    schema: oneOf(['existing', 'new', 'parent']),
     kind: 'text',
     flag: 'grace-returns',
-    arg: '<existing|new>',
+    arg: '<existing|new|parent>',
     default: 'existing',
-    help: 'what a grace reuse answers: the token already issued (GoTrue) or a fresh one (Auth0)',
+    help: 'what a grace reuse answers: the newest token already issued, a fresh one (Auth0), or the newest only to its direct parent, an older token revoking (parent: GoTrue)',
+    doc: 'what a grace reuse answers: `existing`, the newest token already issued; `new`, a fresh one (Auth0); `parent`, the newest token, but only to its direct parent: an older rotated token is a reuse even inside the grace (GoTrue, supabase/auth#466)',
     live: true,
   },
   statelessAccess: {
