@@ -21,6 +21,7 @@ import { registerControlRoutes } from './routes/control.js'
 import { registerLabPage } from './routes/lab-page.js'
 import { registerOAuthRoutes } from './routes/oauth.js'
 import { registerResourceRoutes } from './routes/resources.js'
+import { registerSupabaseRoutes } from './routes/supabase.js'
 
 export interface LabApp {
   app: Hono<AuthedEnv>
@@ -61,7 +62,8 @@ export function createApp(config: ServerConfig): LabApp {
   if (config.corsOrigins.length > 0) {
     const allowCors = cors({
       origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
-      allowHeaders: ['authorization', 'content-type'],
+      // supabase-js sends its key, its version and the API version it speaks on every call.
+      allowHeaders: ['authorization', 'content-type', 'apikey', 'x-client-info', 'x-supabase-api-version'],
       allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       maxAge: 600,
     })
@@ -97,6 +99,7 @@ export function createApp(config: ServerConfig): LabApp {
   registerAuthRoutes(app, lab)
   registerResourceRoutes(app, lab)
   registerOAuthRoutes(app, lab)
+  if (config.profile === 'supabase') registerSupabaseRoutes(app, lab)
   registerControlRoutes(app, lab)
   registerLabPage(app, lab)
 

@@ -213,10 +213,11 @@ export const SETTINGS = {
     schema: oneOf(PROFILES),
     kind: 'text',
     flag: 'profile',
-    arg: '<simple|grit>',
+    arg: '<simple|grit|supabase>',
     env: 'REFRESH_LAB_PROFILE',
     default: 'simple',
-    help: 'wire shape of /api/auth/*; /oauth/* is always on',
+    help: 'wire shape of /api/auth/*; supabase also serves GoTrue at /auth/v1/* for supabase-js; /oauth/* is always on',
+    doc: "wire shape of `/api/auth/*`; `supabase` keeps `/api/auth/*` simple and adds GoTrue's `/auth/v1/*` for supabase-js; `/oauth/*` is always on",
   },
   alg: {
     schema: oneOf(SIGNING_ALGS),

@@ -120,7 +120,7 @@ export interface LabClockState {
 
 /** `GET /_lab/config`: the settings in force, durations in milliseconds. */
 export interface LabConfigView extends LiveSettings {
-  profile: 'simple' | 'grit'
+  profile: 'simple' | 'grit' | 'supabase'
   alg: string
   issuer: string
   users: string[]
