@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { LabError, type ErrorCode } from '../../src/shared/errors.js'
 import { type AuthedEnv, requireAccessToken } from '../http/bearer.js'
@@ -63,7 +63,14 @@ export function registerSupabaseRoutes(parent: Hono<AuthedEnv>, lab: Lab): void 
   // A sub-app, as the OAuth routes are: Hono's route() keeps its own error handler for its routes.
   const app = new Hono<AuthedEnv>()
   app.onError(goTrueErrorAnswer)
-  const requireAccess = requireAccessToken(lab)
+  const verifyAccess = requireAccessToken(lab)
+  // GoTrue answers anything but `Bearer <token>` with 401 no_authorization, before it reads the token.
+  const requireAccess: MiddlewareHandler<AuthedEnv> = (c, next) => {
+    if (!/^Bearer\s+\S+/i.test(c.req.header('authorization') ?? '')) {
+      throw new GoTrueError(401, 'no_authorization', 'This endpoint requires a valid Bearer token')
+    }
+    return verifyAccess(c, next)
+  }
 
   app.post(SUPABASE_ROUTES.token, async function token(c) {
     const grant = c.req.query('grant_type') ?? ''
@@ -184,8 +191,8 @@ function userFields(account: UserAccount, lastSignInMs: number | undefined): Rec
 }
 
 /**
- * A JSON object body. GoTrue decodes into a struct, so a body that is not JSON, or a field of the
- * wrong type, is `bad_json`; a missing field is simply empty.
+ * A JSON object body. GoTrue decodes into a struct, so a body that is empty or not JSON, or a
+ * field of the wrong type, is `bad_json`; a missing field is simply empty.
  */
 async function readBody(c: Context): Promise<Record<string, unknown>> {
   let value: unknown
@@ -197,7 +204,8 @@ async function readBody(c: Context): Promise<Record<string, unknown>> {
     }
     throw error
   }
-  if (value === undefined) return {}
+  // GoTrue decodes even an empty body, and Go's decoder calls that the end of the input.
+  if (value === undefined) throw new GoTrueError(400, 'bad_json', 'Could not parse request body as JSON: unexpected end of JSON input')
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new GoTrueError(400, 'bad_json', 'Could not parse request body as JSON: the body must be a JSON object')
   }
