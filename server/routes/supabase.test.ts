@@ -130,6 +130,18 @@ describe('the supabase profile', () => {
     expect(await signup({ email: 'bob@example.com', password: '12345' })).toMatchObject({ status: 422, body: { code: 'weak_password' } })
   })
 
+  it("answers an injected fault in GoTrue's shape, and counts a faulted refresh as a refresh call", async () => {
+    const { signIn, refresh, call } = supabase()
+    const { refresh_token } = await signIn()
+    const fault = { path: '/auth/v1/token', status: 400, code: 'refresh_token_not_found', times: 1 }
+    expect((await call('POST', '/_lab/faults', { json: fault })).status).toBe(201)
+    const faulted = await refresh(refresh_token)
+    expect(faulted).toMatchObject({ status: 400, body: { code: 'refresh_token_not_found', message: expect.any(String) } })
+    expect(faulted.headers.get('x-sb-error-code')).toBe('refresh_token_not_found')
+    expect((await refresh(refresh_token)).status).toBe(200)
+    expect((await call('GET', '/_lab/stats')).body.refresh).toMatchObject({ calls: 2, succeeded: 1, faulted: 1 })
+  })
+
   it('is not served by the other profiles', async () => {
     const { call } = lab()
     expect((await call('POST', '/auth/v1/token?grant_type=password', { json: {} })).status).toBe(404)

@@ -1,20 +1,13 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
-import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { LabError, type ErrorCode } from '../../src/shared/errors.js'
+import { SUPABASE_ROUTES } from '../../src/shared/wire.js'
 import { type AuthedEnv, requireAccessToken } from '../http/bearer.js'
+import { goTrueErrorResponse } from '../http/gotrue-error.js'
 import { readJson } from '../http/json-body.js'
 import type { Lab } from '../lab.js'
 import type { UserAccount } from '../config.js'
 import { checkCredentials, refreshSession, refreshUnreadable, signIn, signOut, type IssuedTokens } from '../auth-service.js'
 import { REGISTER_LIMITS } from './auth.js'
-
-/** Supabase Auth (GoTrue) paths under `--profile supabase`, as supabase-js's auth client calls them. */
-export const SUPABASE_ROUTES = {
-  token: '/auth/v1/token',
-  user: '/auth/v1/user',
-  logout: '/auth/v1/logout',
-  signup: '/auth/v1/signup',
-} as const
 
 /** An error in GoTrue's own terms: its HTTP status, its `error_code` and its message. */
 class GoTrueError extends Error {
@@ -219,12 +212,7 @@ function optionalString(body: Record<string, unknown>, field: string): string {
   return value
 }
 
-/**
- * GoTrue's error body. A client that sends `X-Supabase-Api-Version: 2024-01-01` or later (supabase-js
- * always does) gets `{"code":"<error_code>","message"}` and the version echoed; an older one gets
- * `{"code":<status>,"error_code","msg"}`. Both carry `x-sb-error-code`. Errors GoTrue has no
- * name for here go on to the app's own envelope handler.
- */
+/** A GoTrueError, or a LabError GoTrue has a name for, in GoTrue's shape; anything else goes on to the app's handler. */
 function goTrueErrorAnswer(error: Error, c: Context): Response {
   let answer: GoTrueError
   if (error instanceof GoTrueError) answer = error
@@ -233,11 +221,5 @@ function goTrueErrorAnswer(error: Error, c: Context): Response {
     const text = message ?? (code === 'bad_jwt' ? `invalid JWT: unable to parse or verify signature, ${error.message}` : error.message)
     answer = new GoTrueError(status, code, text)
   } else throw error
-  c.header('x-sb-error-code', answer.code)
-  const version = c.req.header('x-supabase-api-version') ?? ''
-  if (/^\d{4}-\d{2}-\d{2}$/.test(version) && version >= '2024-01-01') {
-    c.header('x-supabase-api-version', '2024-01-01')
-    return c.json({ code: answer.code, message: answer.message }, answer.status as ContentfulStatusCode)
-  }
-  return c.json({ code: answer.status, error_code: answer.code, msg: answer.message }, answer.status as ContentfulStatusCode)
+  return goTrueErrorResponse(c, answer.status, answer.code, answer.message)
 }

@@ -160,6 +160,32 @@ describe('supabase-js against the supabase profile', () => {
     expect((await sb.auth.getUser()).error).toBeNull()
   })
 
+  it('a refresh answer lost after the server rotated: supabase-js retries the same token, which the grace forgives and no grace punishes', async () => {
+    const storage = memoryStorage()
+    const sb = client(storage)
+    const first = await signIn(sb)
+    // The route runs (the token rotates), then the connection closes: the answer never arrives.
+    await lab.fault({ path: '/auth/v1/token', dropAfter: true, times: 1 })
+    // auth-js retries a network error after 200 ms (its own backoff), with the token it sent.
+    const recovered = await sb.auth.refreshSession()
+    expect(recovered.error).toBeNull()
+    expect(recovered.data.session?.refresh_token).not.toBe(first.refresh_token)
+    let stats = await lab.stats()
+    expect(stats.refresh).toMatchObject({ calls: 2, succeeded: 2, graceReuses: 1 })
+    expect(stats.reuseDetected).toBe(0)
+
+    await lab.reset()
+    await lab.configure({ reuseGrace: '0s' })
+    const lost = client(memoryStorage())
+    await signIn(lost)
+    await lab.fault({ path: '/auth/v1/token', dropAfter: true, times: 1 })
+    const punished = await lost.auth.refreshSession()
+    expect(punished.error).toMatchObject({ name: 'AuthApiError', code: 'refresh_token_already_used' })
+    stats = await lab.stats()
+    expect(stats.refresh).toMatchObject({ calls: 2, succeeded: 1, rejectedByCode: { REFRESH_TOKEN_REUSED: 1 } })
+    expect(stats.reuseDetected).toBe(1)
+  })
+
   describe('two clients sharing one storage refresh at the same moment (two tabs, or a tab and a server)', () => {
     async function race() {
       const storage = memoryStorage()
