@@ -64,6 +64,9 @@ export function createApp(config: ServerConfig): LabApp {
       origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
       // supabase-js sends its key, its version and the API version it speaks on every call.
       allowHeaders: ['authorization', 'content-type', 'apikey', 'x-client-info', 'x-supabase-api-version'],
+      // As GoTrue does: supabase-js reads the error body's shape from this header, which a page
+      // of another origin cannot see unless it is exposed.
+      exposeHeaders: ['x-supabase-api-version'],
       allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       maxAge: 600,
     })

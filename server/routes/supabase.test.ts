@@ -142,6 +142,27 @@ describe('the supabase profile', () => {
     expect((await call('GET', '/_lab/stats')).body.refresh).toMatchObject({ calls: 2, succeeded: 1, faulted: 1 })
   })
 
+  it('lets a browser app on another origin call it with --cors: preflight with supabase-js headers, the API version exposed', async () => {
+    const { call } = supabase({ cors: ['http://localhost:3000'] })
+    const origin = 'http://localhost:3000'
+    const preflight = await call('OPTIONS', '/auth/v1/token?grant_type=password', {
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'apikey,authorization,content-type,x-client-info,x-supabase-api-version',
+      },
+    })
+    expect(preflight.status).toBe(204)
+    const allowed = preflight.headers.get('access-control-allow-headers')?.split(',') ?? []
+    expect(allowed).toEqual(expect.arrayContaining(['apikey', 'x-client-info', 'x-supabase-api-version']))
+    const wrong = await call('POST', '/auth/v1/token?grant_type=password', {
+      json: { email: 'demo@example.com', password: 'nope' },
+      headers: { origin, ...V2024 },
+    })
+    expect(wrong.headers.get('access-control-allow-origin')).toBe(origin)
+    expect(wrong.headers.get('access-control-expose-headers')).toBe('x-supabase-api-version')
+  })
+
   it('is not served by the other profiles', async () => {
     const { call } = lab()
     expect((await call('POST', '/auth/v1/token?grant_type=password', { json: {} })).status).toBe(404)
