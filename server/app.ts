@@ -23,6 +23,7 @@ import { registerLabPage } from './routes/lab-page.js'
 import { registerOAuthRoutes } from './routes/oauth.js'
 import { registerAuthorizeRoutes } from './routes/authorize.js'
 import { registerResourceRoutes } from './routes/resources.js'
+import { registerSupabaseRoutes } from './routes/supabase.js'
 
 /** OAuth answers, errors included, are never cached (RFC 6749 §5.1). */
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
@@ -66,7 +67,11 @@ export function createApp(config: ServerConfig): LabApp {
   if (config.corsOrigins.length > 0) {
     const allowCors = cors({
       origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
-      allowHeaders: ['authorization', 'content-type'],
+      // supabase-js sends its key, its version and the API version it speaks on every call.
+      allowHeaders: ['authorization', 'content-type', 'apikey', 'x-client-info', 'x-supabase-api-version'],
+      // As GoTrue does: supabase-js reads the error body's shape from this header, which a page
+      // of another origin cannot see unless it is exposed.
+      exposeHeaders: ['x-supabase-api-version'],
       allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
       maxAge: 600,
     })
@@ -103,6 +108,7 @@ export function createApp(config: ServerConfig): LabApp {
   registerResourceRoutes(app, lab)
   registerOAuthRoutes(app, lab)
   registerAuthorizeRoutes(app, lab)
+  if (config.profile === 'supabase') registerSupabaseRoutes(app, lab)
   registerControlRoutes(app, lab)
   registerLabPage(app, lab)
 

@@ -52,7 +52,10 @@ class Model {
       const since = now - t.rotatedAt
       const { reuseGraceMs: ms, reuseGraceCount: count } = this.s
       const inside = (ms > 0 || count > 0) && (ms === 0 || (since >= 0 && since < ms)) && (count === 0 || t.graceUses < count)
-      if (inside) {
+      // With 'parent', only the direct parent of the chain's newest token is forgiven.
+      const child = t.child === undefined ? undefined : this.tokens.get(t.child)
+      const forgiven = this.s.graceReturns !== 'parent' || (child !== undefined && child.rotatedAt === null)
+      if (inside && forgiven) {
         t.graceUses += 1
         let newest = t
         while (newest.child !== undefined && (this.tokens.get(newest.child) as ModelToken).rotatedAt !== null)
@@ -115,7 +118,7 @@ const settings = fc.record({
   sessionTtlMs: fc.constantFrom(3_600_000, 10_800_000),
   reuseGraceMs: fc.constantFrom(0, 5_000),
   reuseGraceCount: fc.constantFrom(0, 2),
-  graceReturns: fc.constant('existing' as const),
+  graceReturns: fc.constantFrom('existing' as const, 'parent' as const),
 })
 
 describe('RefreshStore against a model of the rules', () => {

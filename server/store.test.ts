@@ -136,6 +136,52 @@ describe('RefreshStore.rotate', () => {
     expect(store.rotate(child.token, T0 + 30).kind).toBe('rotated')
   })
 
+  describe("with graceReturns 'parent' (GoTrue's reuse interval)", () => {
+    it('forgives the direct parent of the newest token inside the grace, answering the newest', () => {
+      const { store, login } = setup({ reuseGraceMs: 10_000, graceReturns: 'parent' })
+      const child = issued(store.rotate(login.token, T0))
+      expect(store.rotate(login.token, T0 + 5_000)).toMatchObject({
+        kind: 'grace',
+        replayedGeneration: 1,
+        generation: 2,
+        token: child.token,
+      })
+      // Still the parent: a second replay inside the grace gets the same child, no new generation.
+      expect(store.rotate(login.token, T0 + 6_000)).toMatchObject({ kind: 'grace', token: child.token })
+      expect(store.family(login.family.id)?.generation).toBe(2)
+    })
+
+    it('treats an older rotated token as reuse even inside the grace, where existing would forgive it', () => {
+      const parent = setup({ reuseGraceMs: 10_000, graceReturns: 'parent' })
+      const child = issued(parent.store.rotate(parent.login.token, T0))
+      const grandchild = issued(parent.store.rotate(child.token, T0 + 1_000))
+      // RT0 -> RT1 -> RT2, then RT0 within 10 s: not RT2's parent, so the family goes.
+      expect(parent.store.rotate(parent.login.token, T0 + 2_000)).toMatchObject({ kind: 'reuse', generation: 1 })
+      expect(parent.store.isActive(parent.login.family.id)).toBe(false)
+      expect(parent.store.rotate(grandchild.token, T0 + 3_000)).toMatchObject({ kind: 'rejected', code: 'REFRESH_TOKEN_REVOKED' })
+
+      const existing = setup({ reuseGraceMs: 10_000, graceReturns: 'existing' })
+      const c1 = issued(existing.store.rotate(existing.login.token, T0))
+      const c2 = issued(existing.store.rotate(c1.token, T0 + 1_000))
+      expect(existing.store.rotate(existing.login.token, T0 + 2_000)).toMatchObject({ kind: 'grace', token: c2.token })
+    })
+
+    it('forgives the parent only inside the grace, and the grandchild rotation makes the child the parent', () => {
+      const { store, login } = setup({ reuseGraceMs: 10_000, graceReturns: 'parent' })
+      const child = issued(store.rotate(login.token, T0))
+      const grandchild = issued(store.rotate(child.token, T0 + 1_000))
+      expect(store.rotate(child.token, T0 + 2_000)).toMatchObject({ kind: 'grace', replayedGeneration: 2, token: grandchild.token })
+      expect(store.rotate(child.token, T0 + 1_000 + 10_000)).toMatchObject({ kind: 'reuse', generation: 2 })
+    })
+
+    it('with a count too, needs both limits to hold', () => {
+      const { store, login } = setup({ reuseGraceMs: 10_000, reuseGraceCount: 1, graceReturns: 'parent' })
+      store.rotate(login.token, T0)
+      expect(store.rotate(login.token, T0 + 10).kind).toBe('grace')
+      expect(store.rotate(login.token, T0 + 20).kind).toBe('reuse')
+    })
+  })
+
   it('reads live settings on every call', () => {
     const { settings, store, login } = setup()
     settings.reuseGraceMs = 10_000

@@ -55,8 +55,12 @@ export interface RotationSettings {
   reuseGraceMs: number
   /** With a count, a rotated token may be spent again this many times inside the grace (0: no count limit). */
   reuseGraceCount: number
-  /** A grace reuse answers the newest token already issued, or a fresh one in the same family. */
-  graceReturns: 'existing' | 'new'
+  /**
+   * A grace reuse answers the newest token already issued (`existing`), a fresh one in the same
+   * family (`new`), or, with `parent`, the newest token only to its direct parent: an older
+   * rotated token is a reuse even inside the grace (GoTrue's rule, docs/server.md).
+   */
+  graceReturns: 'existing' | 'new' | 'parent'
 }
 
 export interface IssuedRefreshToken {
@@ -178,7 +182,7 @@ export class RefreshStore {
     if (record.rotatedAt !== null) {
       const sinceRotationMs = now - record.rotatedAt
       // A clock set back by the lab gives a negative age: that is not "inside the grace".
-      if (this.#insideGrace(record, sinceRotationMs)) {
+      if (this.#insideGrace(record, sinceRotationMs) && (this.settings.graceReturns !== 'parent' || this.#isParentOfNewest(token))) {
         record.graceUses += 1
         if (this.settings.graceReturns === 'new') {
           family.generation += 1
@@ -315,6 +319,12 @@ export class RefreshStore {
     const inTime = reuseGraceMs === 0 || (sinceRotationMs >= 0 && sinceRotationMs < reuseGraceMs)
     const inCount = reuseGraceCount === 0 || record.graceUses < reuseGraceCount
     return inTime && inCount
+  }
+
+  /** Whether this rotated token's child is still unrotated: it is the direct parent of its chain's newest token. */
+  #isParentOfNewest(token: string): boolean {
+    const child = this.#tokens.get(hashToken(this.#childOf(token)))
+    return child !== undefined && child.rotatedAt === null
   }
 
   /** Follows the chain from a rotated token to the newest token of its family. */

@@ -61,6 +61,7 @@ const grit: WireProfile = {
   me: (user) => ({ status: 200, body: { data: userView(user) } }),
 }
 
+/** `supabase` keeps `/api/auth/*` simple: its GoTrue face is `server/routes/supabase.ts`, beside it. */
 export function wireProfile(name: Profile): WireProfile {
   return name === 'grit' ? grit : simple
 }

@@ -30,6 +30,28 @@ describe('the grit profile end to end', () => {
   })
 })
 
+describe('the supabase profile end to end', () => {
+  it('serve --profile supabase: GoTrue answers beside /api/auth/*, which burst still passes against', async () => {
+    const serve = await startServe(['--profile', 'supabase', '--reuse-grace', '10s', '--grace-returns', 'parent'])
+    try {
+      expect(serve.banner.find((line) => line.startsWith('settings:'))).toContain('reuse-grace 10s (returns parent), profile supabase')
+      expect(serve.banner).toContain(`supabase: createClient('${serve.url}', 'any-key'), GoTrue at ${serve.url}/auth/v1`)
+      const signIn = await fetch(`${serve.url}/auth/v1/token?grant_type=password`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', apikey: 'any-key' },
+        body: JSON.stringify({ email: 'demo@example.com', password: 'password' }),
+      })
+      expect(signIn.status).toBe(200)
+      expect(await signIn.json()).toMatchObject({ token_type: 'bearer', user: { email: 'demo@example.com' } })
+      const burst = await runCli(['burst', '--url', serve.url, '--json'])
+      expect(burst.code).toBe(0)
+      expect(JSON.parse(burst.stdout) as BurstReport).toMatchObject({ verdict: 'pass', refresh: { serverCalls: 1 } })
+    } finally {
+      await serve.stop()
+    }
+  })
+})
+
 describe('serve reads .env', () => {
   it('from the working directory, and from --env', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-dotenv-'))

@@ -383,6 +383,214 @@ describe('hostile input, table-driven', () => {
   })
 })
 
+/**
+ * GoTrue's routes under `--profile supabase`: the same never-500 promise, in GoTrue's error shape
+ * (`{"code","message"}` for a client that says it speaks API 2024-01-01, as supabase-js does, and
+ * `{"code":<status>,"error_code","msg"}` for one that does not), with GoTrue's error codes.
+ */
+type Call = ReturnType<typeof lab>['call']
+type GoTrueRow = [name: string, request: (call: Call) => Promise<readonly [string, string, CallOptions]>, status: number, code: string]
+const grant = (type: string, body: CallOptions) => ['POST', `/auth/v1/token?grant_type=${type}`, body] as const
+const password = (body: CallOptions) => grant('password', body)
+const refreshGrant = (body: CallOptions) => grant('refresh_token', body)
+const goTrueSignIn = async (call: Call) =>
+  (await call('POST', '/auth/v1/token?grant_type=password', { json: { email: 'demo@example.com', password: 'password' } })).body as {
+    access_token: string
+    refresh_token: string
+  }
+const goTrueRows: GoTrueRow[] = [
+  ['an unknown grant_type', async () => grant('client_credentials', json({})), 400, 'invalid_credentials'],
+  [
+    'no grant_type',
+    async () => ['POST', '/auth/v1/token', json({ email: 'demo@example.com', password: 'password' })] as const,
+    400,
+    'invalid_credentials',
+  ],
+  ['an empty grant_type', async () => grant('', json({})), 400, 'invalid_credentials'],
+  [
+    'a grant_type in another case',
+    async () => grant('PASSWORD', json({ email: 'demo@example.com', password: 'password' })),
+    400,
+    'invalid_credentials',
+  ],
+  ['a wrong password', async () => password(json({ email: 'demo@example.com', password: 'nope' })), 400, 'invalid_credentials'],
+  ['an unknown email', async () => password(json({ email: 'nobody@example.com', password: 'password' })), 400, 'invalid_credentials'],
+  ['no password', async () => password(json({ email: 'demo@example.com' })), 400, 'invalid_credentials'],
+  ['no email', async () => password(json({ password: 'password' })), 400, 'validation_failed'],
+  [
+    'a phone number (no user has one)',
+    async () => password(json({ phone: '+15550100', password: 'password' })),
+    400,
+    'invalid_credentials',
+  ],
+  [
+    'an email and a phone',
+    async () => password(json({ email: 'demo@example.com', phone: '+15550100', password: 'x' })),
+    400,
+    'validation_failed',
+  ],
+  ['an empty body', async () => password(raw('')), 400, 'bad_json'],
+  ['truncated JSON', async () => password(raw('{"email":"demo@example.com","pass')), 400, 'bad_json'],
+  ['a JSON array', async () => password(json([{ email: 'demo@example.com', password: 'password' }])), 400, 'bad_json'],
+  ['a JSON string', async () => password(json('demo@example.com')), 400, 'bad_json'],
+  ['a number for the email', async () => password(json({ email: 42, password: 'password' })), 400, 'bad_json'],
+  ['an object for the password', async () => password(json({ email: 'demo@example.com', password: {} })), 400, 'bad_json'],
+  ['a key twice', async () => password(raw('{"email":"x@example.com","email":"demo@example.com","password":"password"}')), 400, 'bad_json'],
+  [
+    'JSON sent as text/plain',
+    async () => password(raw('{"email":"demo@example.com","password":"password"}', 'text/plain')),
+    415,
+    'bad_json',
+  ],
+  [
+    'a form-encoded sign-in',
+    async () => password(raw('email=demo%40example.com&password=password', 'application/x-www-form-urlencoded')),
+    415,
+    'bad_json',
+  ],
+  ['a refresh without refresh_token', async () => refreshGrant(json({})), 400, 'validation_failed'],
+  ['a refresh with an empty refresh_token', async () => refreshGrant(json({ refresh_token: '' })), 400, 'validation_failed'],
+  ['a refresh_token of 11 characters', async () => refreshGrant(json({ refresh_token: 'abcdefghijk' })), 400, 'validation_failed'],
+  ['a refresh_token never issued', async () => refreshGrant(json({ refresh_token: 'A'.repeat(43) })), 400, 'refresh_token_not_found'],
+  ['a number for refresh_token', async () => refreshGrant(json({ refresh_token: 1234567890123 })), 400, 'bad_json'],
+  ['a refresh with no body', async () => refreshGrant(raw('')), 400, 'bad_json'],
+  [
+    'an access token sent to refresh',
+    async (call) => refreshGrant(json({ refresh_token: (await goTrueSignIn(call)).access_token })),
+    400,
+    'refresh_token_not_found',
+  ],
+  [
+    'a refresh token spent twice (no grace)',
+    async (call) => {
+      const { refresh_token } = await goTrueSignIn(call)
+      await call(...refreshGrant(json({ refresh_token })))
+      return refreshGrant(json({ refresh_token }))
+    },
+    400,
+    'refresh_token_already_used',
+  ],
+  ['the user without a token', async () => ['GET', '/auth/v1/user', {}] as const, 401, 'no_authorization'],
+  [
+    'the user with Basic credentials',
+    async () => ['GET', '/auth/v1/user', bearer('Basic ZGVtbzpwYXNzd29yZA==')] as const,
+    401,
+    'no_authorization',
+  ],
+  ['the user with "Bearer" alone', async () => ['GET', '/auth/v1/user', bearer('Bearer ')] as const, 401, 'no_authorization'],
+  ['the user with a garbage token', async () => ['GET', '/auth/v1/user', bearer('Bearer not.a.jwt')] as const, 403, 'bad_jwt'],
+  [
+    'the user with a refresh token',
+    async (call) => ['GET', '/auth/v1/user', { token: (await goTrueSignIn(call)).refresh_token }] as const,
+    403,
+    'bad_jwt',
+  ],
+  [
+    'the user with a foreign signature',
+    async () =>
+      ['GET', '/auth/v1/user', { token: await signed({}, { key: new TextEncoder().encode('another-secret-another-secret-xx') }) }] as const,
+    403,
+    'bad_jwt',
+  ],
+  [
+    'the user with an unsigned token',
+    async () => ['GET', '/auth/v1/user', { token: new UnsecuredJWT({ sub: 'usr_1' }).encode() }] as const,
+    403,
+    'bad_jwt',
+  ],
+  [
+    'the user after sign-out',
+    async (call) => {
+      const { access_token } = await goTrueSignIn(call)
+      await call('POST', '/auth/v1/logout', { token: access_token })
+      return ['GET', '/auth/v1/user', { token: access_token }] as const
+    },
+    403,
+    'session_not_found',
+  ],
+  ['sign-out without a token', async () => ['POST', '/auth/v1/logout', {}] as const, 401, 'no_authorization'],
+  [
+    'sign-out with an unknown scope',
+    async (call) => ['POST', '/auth/v1/logout?scope=all', { token: (await goTrueSignIn(call)).access_token }] as const,
+    400,
+    'validation_failed',
+  ],
+  ['a sign-up without an email', async () => ['POST', '/auth/v1/signup', json({ password: 'secret1' })] as const, 400, 'validation_failed'],
+  [
+    'a sign-up with no @ in the email',
+    async () => ['POST', '/auth/v1/signup', json({ email: 'ada.example.com', password: 'secret1' })] as const,
+    400,
+    'validation_failed',
+  ],
+  [
+    'a sign-up with an email of 300 characters',
+    async () => ['POST', '/auth/v1/signup', json({ email: `${'a'.repeat(290)}@x.example`, password: 'secret1' })] as const,
+    400,
+    'validation_failed',
+  ],
+  [
+    'a sign-up without a password',
+    async () => ['POST', '/auth/v1/signup', json({ email: 'ada@example.com' })] as const,
+    422,
+    'validation_failed',
+  ],
+  [
+    'a sign-up with a 5-character password',
+    async () => ['POST', '/auth/v1/signup', json({ email: 'ada@example.com', password: '12345' })] as const,
+    422,
+    'weak_password',
+  ],
+  [
+    'a sign-up with a password of 2000 characters',
+    async () => ['POST', '/auth/v1/signup', json({ email: 'ada@example.com', password: 'p'.repeat(2_000) })] as const,
+    422,
+    'validation_failed',
+  ],
+  [
+    'a sign-up with a taken email',
+    async () => ['POST', '/auth/v1/signup', json({ email: 'demo@example.com', password: 'secret1' })] as const,
+    422,
+    'user_already_exists',
+  ],
+  ['a GET of the token endpoint', async () => ['GET', '/auth/v1/token?grant_type=password', {}] as const, 405, 'validation_failed'],
+]
+
+describe("hostile input to GoTrue's routes (--profile supabase), table-driven", () => {
+  const { call } = lab({ secret: SECRET, profile: 'supabase' })
+  const withVersion = (options: CallOptions, version?: string): CallOptions =>
+    version === undefined ? options : { ...options, headers: { ...options.headers, 'x-supabase-api-version': version } }
+
+  it.each(goTrueRows.map(([name, request, status, code]) => [name, status, code, request] as const))(
+    '%s → %i %s',
+    async (_, status, code, request) => {
+      const [method, path, options] = await request(call)
+      const current = await call(method, path, withVersion(options, '2024-01-01'))
+      expect(current.status).toBe(status)
+      expect(current.body).toEqual({ code, message: expect.any(String) })
+      expect(current.headers.get('x-sb-error-code')).toBe(code)
+      // A client that names no API version gets GoTrue's first shape, with the same code.
+      const [again, againPath, againOptions] = await request(call)
+      const initial = await call(again, againPath, againOptions)
+      expect(initial.status).toBe(status)
+      expect(initial.body).toEqual({ code: status, error_code: code, msg: expect.any(String) })
+      expect((await call('GET', '/_lab/stats')).status).toBe(200)
+    },
+  )
+
+  it('never answers 500, by its own counters', async () => {
+    const fresh = lab({ secret: SECRET, profile: 'supabase' })
+    for (const [, request] of goTrueRows) {
+      const [method, path, options] = await request(fresh.call)
+      expect((await fresh.call(method, path, options)).status).toBeLessThan(500)
+    }
+    const stats = (await fresh.call('GET', '/_lab/stats')).body as { requests: Record<string, Record<string, number>> }
+    const statuses = Object.values(stats.requests).flatMap((byStatus) => Object.keys(byStatus).map(Number))
+    expect(statuses.filter((status) => status >= 500)).toEqual([])
+    // And it still signs in.
+    expect((await goTrueSignIn(fresh.call)).access_token).toBeTypeOf('string')
+  })
+})
+
 describe('a well-signed token whose claims have the wrong type', () => {
   it.each([
     ['a numeric jti', { jti: 123 }],

@@ -3,8 +3,9 @@ import type { Context, MiddlewareHandler, Next } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { wireCode } from '../../src/shared/profiles.js'
-import { ROUTES } from '../../src/shared/wire.js'
+import { ROUTES, SUPABASE_ROUTES } from '../../src/shared/wire.js'
 import { type Fault, faultKind } from '../faults.js'
+import { goTrueErrorResponse } from './gotrue-error.js'
 import type { Lab } from '../lab.js'
 
 /** Marks the placeholder response of a dropped connection (kept for anyone reading it off the response). */
@@ -57,12 +58,16 @@ async function applyFault(lab: Lab, c: Context, next: Next, fault: Fault): Promi
     return
   }
 
-  if (c.req.method === 'POST' && c.req.path === ROUTES.refresh) lab.emit({ type: 'refreshFaulted' })
+  if (c.req.method === 'POST' && isRefreshCall(c)) lab.emit({ type: 'refreshFaulted' })
   if (kind === 'drop') {
     // No answer at all: the client sees the connection close, as on a flaky mobile network.
     return dropped(c)
   }
   const status = fault.status as ContentfulStatusCode
+  // GoTrue's routes answer in GoTrue's shape, with the fault's code as GoTrue's error code.
+  if (lab.config.profile === 'supabase' && c.req.path.startsWith('/auth/v1/')) {
+    return goTrueErrorResponse(c, status, fault.code ?? 'lab_fault', fault.message ?? `injected by the lab: status ${status}`)
+  }
   // One of refresh-lab's own codes goes out as the server's profile would put it.
   const code = wireCode(lab.config.profile, fault.code ?? 'LAB_FAULT')
   return c.json({ error: { code, message: fault.message ?? `injected by the lab: status ${status}` } }, status)
@@ -71,4 +76,10 @@ async function applyFault(lab: Lab, c: Context, next: Next, fault: Fault): Promi
 /** A request the lab gave up on because it was reset while the request waited. */
 export function abandoned(c: Context): Response {
   return dropped(c)
+}
+
+/** A refresh, whichever face it came through: counted as one even when a fault answers it. */
+function isRefreshCall(c: Context): boolean {
+  if (c.req.path === ROUTES.refresh) return true
+  return c.req.path === SUPABASE_ROUTES.token && c.req.query('grant_type') === 'refresh_token'
 }

@@ -35,7 +35,7 @@ export function registerBurst(program: Command): void {
     .option('--path <path>', 'authed path to request', '/api/users')
     .option('--method <method>', 'HTTP method of the requests', 'GET')
     .option('--url <url>', 'a running `refresh-lab serve` (default: start one in-process)')
-    .option('--profile <simple|grit>', 'wire profile of the in-process server (with --url, the server decides)')
+    .option('--profile <simple|grit|supabase>', 'wire profile of the in-process server (with --url, the server decides)')
     .option('--lab-token <token>', 'the lab token of the server at --url (env REFRESH_LAB_TOKEN)')
     .option('--json', 'print the report as one JSON object (schema refresh-lab/burst@1); same as --reporter json')
     .addOption(new Option('--reporter <kind>', 'table, json or junit').choices(['table', 'json', 'junit']).default('table'))

@@ -33,7 +33,7 @@ export function registerRun(program: Command): void {
     .argument('[scenarios...]', 'built-in scenario names (burst, late-401, …) or scenario files (./my-case.json)')
     .option('--client <name|path|exec:cmd>', CLIENT_HELP, 'reference')
     .option('--url <url>', 'a running `refresh-lab serve`; each scenario resets it (default: start one in-process)')
-    .option('--profile <simple|grit>', 'wire profile of the in-process server (with --url, the server decides)')
+    .option('--profile <simple|grit|supabase>', 'wire profile of the in-process server (with --url, the server decides)')
     .option('--lab-token <token>', 'the lab token of the server at --url (env REFRESH_LAB_TOKEN)')
     .option('--json', 'print the report as JSON (schema refresh-lab/run@1); same as --reporter json')
     .addOption(new Option('--reporter <kind>', 'table, json or junit').choices(['table', 'json', 'junit']).default('table'))

@@ -50,7 +50,9 @@ async function serve(options: ServeOptions): Promise<void> {
     `access-ttl ${formatDuration(config.accessTtlMs)}`,
     `refresh-ttl ${formatDuration(config.refreshTtlMs)}`,
     `session-ttl ${formatDuration(config.sessionTtlMs)}`,
-    `reuse-grace ${formatDuration(config.reuseGraceMs)}${config.reuseGraceCount > 0 ? ` or ${config.reuseGraceCount} reuses` : ''}`,
+    `reuse-grace ${formatDuration(config.reuseGraceMs)}${config.reuseGraceCount > 0 ? ` or ${config.reuseGraceCount} reuses` : ''}${
+      config.reuseGraceMs > 0 || config.reuseGraceCount > 0 ? ` (returns ${config.graceReturns})` : ''
+    }`,
     `profile ${config.profile}`,
     config.alg,
     config.statelessAccess ? 'stateless access tokens' : 'access tokens die with their session',
@@ -67,6 +69,7 @@ async function serve(options: ServeOptions): Promise<void> {
     console.log(`data: ${config.dataDir}${config.fsync ? ' (fsync)' : ''}, ${server.lab.store.size.families} session(s) restored`)
   if (config.labToken !== undefined) console.log('lab API: guarded by --lab-token')
   if (config.corsOrigins.length > 0) console.log(`cors: ${config.corsOrigins.join(', ')}`)
+  if (config.profile === 'supabase') console.log(`supabase: createClient('${server.url}', 'any-key'), GoTrue at ${server.url}/auth/v1`)
   console.log(`lab: ${server.url}/_lab/stats, ${server.url}/_lab/events, POST ${server.url}/_lab/clock {"advance":"35s"}`)
   if (config.secretSource === 'random' && config.alg === 'HS256' && config.dataDir === undefined) {
     console.warn('warning: no --secret or JWT_SECRET set; using a random secret, so tokens die with this process')

@@ -3,7 +3,7 @@
  * and the clients read any of them. Internally every error keeps refresh-lab's own code (stats and
  * events use it); `wireCode` is what a profile puts on the wire instead.
  */
-export const PROFILES = ['simple', 'grit'] as const
+export const PROFILES = ['simple', 'grit', 'supabase'] as const
 export type Profile = (typeof PROFILES)[number]
 
 /** Grit's API knows fewer codes: token problems are INVALID_TOKEN, a reuse is SESSION_REVOKED. */

@@ -29,6 +29,14 @@ export const ROUTES = {
   labSessions: '/_lab/sessions',
 } as const
 
+/** Supabase Auth (GoTrue) paths, served under `--profile supabase`, as supabase-js's auth client calls them. */
+export const SUPABASE_ROUTES = {
+  token: '/auth/v1/token',
+  user: '/auth/v1/user',
+  logout: '/auth/v1/logout',
+  signup: '/auth/v1/signup',
+} as const
+
 /**
  * The live lab page (`server/lab-page/`): the page, the event stream that feeds it, and where its
  * compiled script is served. Apart from `ROUTES` because they are the browser's, not an API's.
@@ -124,7 +132,7 @@ export interface LabClockState {
 
 /** `GET /_lab/config`: the settings in force, durations in milliseconds. */
 export interface LabConfigView extends LiveSettings {
-  profile: 'simple' | 'grit'
+  profile: 'simple' | 'grit' | 'supabase'
   alg: string
   issuer: string
   users: string[]
