@@ -4,10 +4,14 @@
  * API. Checked against `src/shared/wire.ts` by its own tsconfig (DOM lib), so a renamed route or
  * event type fails the typecheck.
  */
+import { axisFromLabEvents, drawTimeAxis, lastBurst, TIME_AXIS_CSS } from '../../src/shared/time-axis.js'
 import { LAB_PAGE_ROUTES, ROUTES, type LabEvent, type LabSession, type LabStats } from '../../src/shared/wire.js'
 
 const MAX_LANES = 12
 const MAX_CHIPS = 80
+/** Events the time axis holds: as many as the server's event log keeps (its ring buffer), never more. */
+const MAX_HELD = 1_000
+const REFRESH_ROUTES = [`POST ${ROUTES.refresh}`, `POST ${ROUTES.oauthToken}`]
 
 const token = new URLSearchParams(location.search).get('lab_token')
 const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
@@ -109,7 +113,70 @@ function chip(event: LabEvent): HTMLElement | null {
   return el
 }
 
+/** The time axis: the events it draws (at most MAX_HELD), and its controls' state. */
+const axis = { held: [] as LabEvent[], frozen: false, zoomed: true, unseen: 0, scheduled: false }
+
+function hold(event: LabEvent): void {
+  if (event.type === 'reset') axis.held.length = 0
+  axis.held.push(event)
+  // Dropped in batches, so a long stream costs one copy per hundred events rather than one each.
+  if (axis.held.length > MAX_HELD + 100) axis.held.splice(0, axis.held.length - MAX_HELD)
+  if (axis.frozen) axis.unseen += 1
+  drawAxisSoon()
+}
+
+/** One redraw per animation frame, however fast events arrive; none while frozen. */
+function drawAxisSoon(): void {
+  if (axis.scheduled || axis.frozen) return
+  axis.scheduled = true
+  requestAnimationFrame(() => {
+    axis.scheduled = false
+    drawAxis()
+  })
+}
+
+function drawAxis(): void {
+  const started = performance.now()
+  if (axis.held.length > MAX_HELD) axis.held.splice(0, axis.held.length - MAX_HELD)
+  const rows = axisFromLabEvents(axis.held, REFRESH_ROUTES)
+  const window = axis.zoomed ? lastBurst(rows) : undefined
+  const box = element('axis')
+  box.innerHTML = drawTimeAxis(rows, { ...(window ? { window } : {}), idPrefix: 'call-', label: 'Calls on a time axis' })
+  box.dataset['eventsHeld'] = String(axis.held.length)
+  box.dataset['drawMs'] = (performance.now() - started).toFixed(1)
+  element('axis-state').textContent = axis.frozen
+    ? `frozen${axis.unseen > 0 ? `: ${axis.unseen} new event${axis.unseen === 1 ? '' : 's'} not drawn` : ''}`
+    : `${axis.zoomed ? 'the last burst' : 'every call held'}, live`
+}
+
+function setUpAxis(): void {
+  const style = document.createElement('style')
+  style.textContent = TIME_AXIS_CSS
+  document.head.append(style)
+  const freeze = element('ax-freeze')
+  const zoom = element('ax-zoom')
+  freeze.addEventListener('click', () => {
+    axis.frozen = !axis.frozen
+    axis.unseen = 0
+    freeze.setAttribute('aria-pressed', String(axis.frozen))
+    freeze.textContent = axis.frozen ? 'Follow live' : 'Freeze'
+    drawAxis()
+  })
+  zoom.addEventListener('click', () => {
+    axis.zoomed = !axis.zoomed
+    zoom.setAttribute('aria-pressed', String(axis.zoomed))
+    drawAxis()
+  })
+  element('ax-clear').addEventListener('click', () => {
+    axis.held.length = 0
+    axis.unseen = 0
+    drawAxis()
+  })
+  drawAxis()
+}
+
 function show(event: LabEvent): void {
+  hold(event)
   if (event.type === 'reset') {
     for (const entry of lanes.values()) entry.box.remove()
     lanes.clear()
@@ -191,6 +258,8 @@ for (const [id, act] of Object.entries(actions)) {
     }
   })
 }
+
+setUpAxis()
 
 const stream = new EventSource(LAB_PAGE_ROUTES.eventStream + (token ? `?lab_token=${encodeURIComponent(token)}` : ''))
 stream.addEventListener('open', () => {
