@@ -63,7 +63,7 @@ describe('refresh-lab run', () => {
   })
 
   it.each([
-    [['--output', 'report.xml'], '--output writes the json or junit report'],
+    [['--output', 'report.xml'], '--output writes the json, junit or html report'],
     [['--reporter', 'junit', '--output', '/nonexistent-dir/report.xml'], '--output: cannot write /nonexistent-dir/report.xml (ENOENT)'],
     [['--json', '--reporter', 'junit'], '--json and --reporter junit ask for two different reports'],
     [['--reporter', 'json', '--timeline'], '--timeline is drawn under the table'],

@@ -137,11 +137,11 @@ export function drawTimeAxis(rows: readonly AxisRow[], options: DrawOptions = {}
     if (row.outcome !== undefined) summary.push(row.outcome === 'ok' ? 'ended ok' : `ended with ${row.outcome}`)
     const number = refreshNumbers.get(row.id)
     const title = row.kind === 'refresh' ? `⟳ #${number} ${row.label}` : row.label
+    // The row's name says in words what its track draws, for a screen reader.
     parts.push(
-      `<div class="ta-row ta-row-${row.kind}" role="listitem" id="${escapeHtml(prefix + row.id)}" data-row-kind="${row.kind}"${row.outcome === undefined ? '' : ` data-outcome="${escapeHtml(row.outcome)}"`}>`,
+      `<div class="ta-row ta-row-${row.kind}" role="listitem" id="${escapeHtml(prefix + row.id)}" data-row-kind="${row.kind}"${row.outcome === undefined ? '' : ` data-outcome="${escapeHtml(row.outcome)}"`} aria-label="${escapeHtml(`${title}: ${summary.join('; ')}`)}">`,
       `<span class="ta-label" title="${escapeHtml(title)}">${escapeHtml(title)}</span>`,
       `<span class="ta-track">${track.join('')}</span>`,
-      `<span class="ta-sr">${escapeHtml(summary.join('; '))}</span>`,
       '</div>',
     )
   }
@@ -157,6 +157,7 @@ export const TIME_AXIS_CSS = `
 .ta-row, .ta-scale { display: grid; grid-template-columns: minmax(4.5rem, 11rem) 1fr; gap: .4rem; align-items: center; min-height: 1.25rem; }
 .ta-scale { position: sticky; top: 0; background: Canvas; color: var(--ta-muted); z-index: 2; border-bottom: 1px solid #8884; }
 .ta-row + .ta-row { border-top: 1px dotted #8883; }
+.ta-row { content-visibility: auto; contain-intrinsic-size: auto 1.3rem; }
 .ta-row:target { background: #0969da22; }
 .ta-row-refresh .ta-label { color: var(--ta-refresh); font-weight: 700; }
 .ta-label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -174,9 +175,8 @@ a.ta-wait:focus-visible { outline: 3px solid var(--ta-refresh); outline-offset: 
 .ta-wait.ta-stored { border-top-color: var(--ta-muted); }
 .ta-reuse { position: absolute; top: -.05rem; transform: translateX(-110%); color: #fff; background: var(--ta-reuse); border-radius: 50%;
   width: 1.1rem; height: 1.1rem; line-height: 1.1rem; text-align: center; font-weight: 700; font-size: .7rem; z-index: 1; }
-.ta-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .ta-empty { color: var(--ta-muted); margin: .25rem 0; font-family: system-ui, sans-serif; }
-@media (max-width: 480px) { .ta-row, .ta-scale { grid-template-columns: 4.5rem 1fr; } .ta { font-size: .72rem; } .ta-minor { display: none; } }
+@media (max-width: 480px) { .ta-row, .ta-scale { grid-template-columns: 5.5rem 1fr; } .ta { font-size: .72rem; } .ta-minor { display: none; } }
 `
 
 /**
@@ -211,11 +211,13 @@ export function axisFromLabEvents(events: readonly LabEvent[], refreshRoutes: re
       continue
     }
     const key = `${event.family ?? '?'} ${route}`
-    // A call refused for an expired token is a request of its own; any other call is the retry of
-    // the oldest 401 of its session and route that had been answered before it started.
+    // A call of no known session, or refused for an expired token, is a request of its own; any
+    // other call is the retry of the oldest 401 of its session and route answered before it started.
     const queue = waiting.get(key)
     const index =
-      event.code === 'TOKEN_EXPIRED' || queue === undefined ? -1 : queue.findIndex((r) => (r.bars.at(-1)?.end ?? 0) <= bar.start)
+      event.family === undefined || event.code === 'TOKEN_EXPIRED' || queue === undefined
+        ? -1
+        : queue.findIndex((r) => (r.bars.at(-1)?.end ?? 0) <= bar.start)
     const row = index < 0 ? undefined : queue?.splice(index, 1)[0]
     if (queue?.length === 0) waiting.delete(key)
     if (row) {
