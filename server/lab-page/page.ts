@@ -194,7 +194,6 @@ function setUpAxis(): void {
 }
 
 function show(event: LabEvent): void {
-  hold(event)
   if (event.type === 'reset') {
     for (const entry of lanes.values()) entry.box.remove()
     lanes.clear()
@@ -204,6 +203,30 @@ function show(event: LabEvent): void {
   const { chips } = lane(event.family ?? 'lab')
   chips.append(el)
   while (chips.childElementCount > MAX_CHIPS) chips.firstElementChild?.remove()
+}
+
+/**
+ * Events received and not yet shown, taken in one batch SHOW_BATCH_MS after the first: the browser
+ * hands each event over in a task of its own, so a flood would otherwise cost a pass per event.
+ */
+const SHOW_BATCH_MS = 40
+const incoming: LabEvent[] = []
+
+function receive(event: LabEvent): void {
+  incoming.push(event)
+  if (incoming.length === 1) setTimeout(showIncoming, SHOW_BATCH_MS)
+}
+
+function showIncoming(): void {
+  const batch = incoming.splice(0)
+  for (const event of batch) hold(event)
+  // The lanes keep MAX_CHIPS chips in each of MAX_LANES lanes: of a flood, only the newest events
+  // can still be on screen once it is drawn, so the older ones are not made into chips at all.
+  const reset = batch.findLastIndex((event) => event.type === 'reset')
+  const from = Math.max(0, batch.length - MAX_LANES * MAX_CHIPS)
+  if (reset >= 0 && reset < from) show(batch[reset] as LabEvent)
+  for (let i = Math.max(from, reset); i < batch.length; i += 1) show(batch[i] as LabEvent)
+  refreshViews()
 }
 
 let pending: ReturnType<typeof setTimeout> | undefined
@@ -287,7 +310,6 @@ stream.addEventListener('error', () => {
   element('status').textContent = 'reconnecting…'
 })
 stream.addEventListener('lab', (message) => {
-  show(JSON.parse((message as MessageEvent<string>).data) as LabEvent)
-  refreshViews()
+  receive(JSON.parse((message as MessageEvent<string>).data) as LabEvent)
 })
 refreshViews()
