@@ -6,7 +6,7 @@ import { HarnessError } from '../harness/errors.js'
 import { startEmbeddedServer } from './embedded-server.js'
 import { exitAfterReport } from './exit.js'
 import { parseUrl } from './lab-url.js'
-import { CLIENT_HELP, wholeNumber } from './options.js'
+import { CLIENT_HELP, checkWritable, wholeNumber } from './options.js'
 
 interface BurstCommandOptions {
   parallel: number
@@ -108,14 +108,6 @@ async function burst(options: BurstCommandOptions): Promise<number> {
   } finally {
     await server?.close(0) // the run is over: nothing in flight matters now
   }
-}
-
-/** Find out now, not after the run, that a report cannot be written. */
-export async function checkWritable(flag: string, file: string | undefined): Promise<void> {
-  if (file === undefined) return
-  await writeFile(file, '').catch((error: NodeJS.ErrnoException) => {
-    throw new HarnessError('usage', `${flag}: cannot write ${file} (${error.code ?? error.message})`)
-  })
 }
 
 /** `--json` is `--reporter json`; `--output` needs a file format. */

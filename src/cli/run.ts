@@ -2,11 +2,10 @@ import { writeFile } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
 import { HarnessError } from '../harness/errors.js'
 import type { RunReport } from '../harness/scenario/report.js'
-import { checkWritable } from './burst.js'
 import { startEmbeddedServer } from './embedded-server.js'
 import { exitAfterReport } from './exit.js'
 import { parseUrl } from './lab-url.js'
-import { CLIENT_HELP, wholeNumber } from './options.js'
+import { CLIENT_HELP, checkWritable, wholeNumber } from './options.js'
 
 interface RunOptions {
   client: string
