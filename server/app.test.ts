@@ -85,6 +85,20 @@ describe('POST /api/auth/refresh', () => {
     expect(events.find((e: { type: string }) => e.type === 'reuse_detected')).toMatchObject({ generation: 1, code: 'REFRESH_TOKEN_REUSED' })
   })
 
+  it('times each request on the monotonic clock, so calls can be drawn against each other', async () => {
+    const { login, refresh, call } = lab()
+    const first = await login()
+    await refresh(first.refresh_token)
+    const events = (await call('GET', '/_lab/events')).body.events as { type: string; startMs?: number; endMs?: number }[]
+    const requests = events.filter((e) => e.type === 'request')
+    expect(requests).toHaveLength(2)
+    for (const request of requests) expect(request.endMs).toBeGreaterThanOrEqual(request.startMs as number)
+    // The refresh was sent after the sign-in was answered.
+    expect(requests[1]?.startMs).toBeGreaterThanOrEqual(requests[0]?.endMs as number)
+    // Lab events are not calls: no times.
+    expect(events.find((e) => e.type === 'login')).not.toHaveProperty('startMs')
+  })
+
   it('hands back the child already issued for a reuse inside the grace', async () => {
     const { login, refresh, call } = lab({ reuseGrace: '10s' })
     const first = await login()

@@ -37,12 +37,16 @@ export interface LabApp {
  * Builds the Hono app and its lab state. It never listens: tests call `app.request()`, and
  * `start.ts` puts it on a socket.
  */
+/** Milliseconds to the microsecond: enough to order calls, short in JSON. */
+const round = (ms: number) => Math.round(ms * 1000) / 1000
+
 export function createApp(config: ServerConfig): LabApp {
   const lab = createLab(config)
   const app = new Hono<AuthedEnv>()
 
   app.use('*', async function countRequests(c, next) {
     const epoch = lab.epoch
+    const startMs = performance.now()
     await next()
     // Lab calls are not the client's traffic, and a request from before a reset is not this test's.
     if (c.req.path.startsWith('/_lab/') || lab.epoch !== epoch) return
@@ -57,6 +61,8 @@ export function createApp(config: ServerConfig): LabApp {
       type: 'requestHandled',
       route,
       status: isDropped(c) ? 'dropped' : answered,
+      startMs: round(startMs),
+      endMs: round(performance.now()),
     }
     if (answered >= 400 && c.error instanceof LabError) event.code = c.error.code
     if (claims) event.user = claims.sub

@@ -53,8 +53,20 @@ export type LabDomainEvent =
   | { type: 'faultInjected'; kind: FaultKind; route: string; fault: Fault }
   /** A call to `/refresh` answered (or dropped) by a fault before the route ran. */
   | { type: 'refreshFaulted' }
-  /** A client request answered; `status` is `'dropped'` when the connection was cut instead. */
-  | { type: 'requestHandled'; route: string; status: number | 'dropped'; code?: string; user?: string; family?: string }
+  /**
+   * A client request answered; `status` is `'dropped'` when the connection was cut instead.
+   * `startMs`/`endMs`: when it arrived and was answered, on the server's monotonic clock.
+   */
+  | {
+      type: 'requestHandled'
+      route: string
+      status: number | 'dropped'
+      code?: string
+      user?: string
+      family?: string
+      startMs: number
+      endMs: number
+    }
   | { type: 'reset' }
 
 export type LabDomainEventType = LabDomainEvent['type']

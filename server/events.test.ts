@@ -116,13 +116,31 @@ describe('the event log as a subscriber of domain events', () => {
     ['a refresh answered by a fault (counted only)', { type: 'refreshFaulted' }, undefined],
     [
       'a dropped request',
-      { type: 'requestHandled', route: 'GET /api/users', status: 'dropped', family: 'fam_1' },
-      { type: 'request', route: 'GET /api/users', status: 0, family: 'fam_1' },
+      { type: 'requestHandled', route: 'GET /api/users', status: 'dropped', family: 'fam_1', startMs: 1.5, endMs: 2.25 },
+      { type: 'request', route: 'GET /api/users', status: 0, family: 'fam_1', startMs: 1.5, endMs: 2.25 },
     ],
     [
       'a refused request',
-      { type: 'requestHandled', route: 'GET /api/users', status: 401, code: 'TOKEN_EXPIRED', user: 'usr_1', family: 'fam_1' },
-      { type: 'request', route: 'GET /api/users', status: 401, code: 'TOKEN_EXPIRED', user: 'usr_1', family: 'fam_1' },
+      {
+        type: 'requestHandled',
+        route: 'GET /api/users',
+        status: 401,
+        code: 'TOKEN_EXPIRED',
+        user: 'usr_1',
+        family: 'fam_1',
+        startMs: 3,
+        endMs: 4,
+      },
+      {
+        type: 'request',
+        route: 'GET /api/users',
+        status: 401,
+        code: 'TOKEN_EXPIRED',
+        user: 'usr_1',
+        family: 'fam_1',
+        startMs: 3,
+        endMs: 4,
+      },
     ],
   ])('logs %s as it always has', (_, event, entry) => {
     expect(logEntryFor(event)).toStrictEqual(entry)

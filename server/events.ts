@@ -168,6 +168,8 @@ export function logEntryFor(event: LabDomainEvent): NewLabEvent | undefined {
       if (event.code !== undefined) entry.code = event.code
       if (event.user !== undefined) entry.user = event.user
       if (event.family !== undefined) entry.family = event.family
+      entry.startMs = event.startMs
+      entry.endMs = event.endMs
       return entry
     }
     case 'reset':

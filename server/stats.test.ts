@@ -48,8 +48,8 @@ describe('LabCounters.count', () => {
       { type: 'configChanged', config },
       { type: 'faultSet', fault },
       { type: 'faultInjected', kind: 'status', route: 'POST /api/auth/refresh', fault },
-      { type: 'requestHandled', route: 'POST /api/auth/login', status: 200 },
-      { type: 'requestHandled', route: 'POST /api/auth/login', status: 'dropped' },
+      { type: 'requestHandled', route: 'POST /api/auth/login', status: 200, startMs: 1, endMs: 2 },
+      { type: 'requestHandled', route: 'POST /api/auth/login', status: 'dropped', startMs: 3, endMs: 4 },
     ]
     for (const event of events) counters.count(event)
     expect(counters.snapshot()).toEqual({

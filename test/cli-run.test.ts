@@ -63,8 +63,9 @@ describe('refresh-lab run', () => {
   })
 
   it.each([
-    [['--output', 'report.xml'], '--output writes the json or junit report'],
+    [['--output', 'report.xml'], '--output writes the json, junit or html report'],
     [['--reporter', 'junit', '--output', '/nonexistent-dir/report.xml'], '--output: cannot write /nonexistent-dir/report.xml (ENOENT)'],
+    [['--html', '/nonexistent-dir/report.html'], '--html: cannot write /nonexistent-dir/report.html (ENOENT)'],
     [['--json', '--reporter', 'junit'], '--json and --reporter junit ask for two different reports'],
     [['--reporter', 'json', '--timeline'], '--timeline is drawn under the table'],
   ])('refuses %j before running anything, with one line and exit 2', async (args, fragment) => {

@@ -37,7 +37,8 @@ describe('the npm package', () => {
         !/^scenarios\/[a-z0-9-]+\.json$/.test(path) &&
         !/^docs\/[a-z-]+\.md$/.test(path) &&
         !/^examples\/[a-z-]+\.(ts|py|yml)$/.test(path) &&
-        !['README.md', 'LICENSE', 'package.json', 'bin/refresh-lab', 'scenarios/README.md', 'docs/lab-page.png'].includes(path),
+        !['README.md', 'LICENSE', 'package.json', 'bin/refresh-lab', 'scenarios/README.md'].includes(path) &&
+        !['docs/lab-page.png', 'docs/time-axis.png', 'docs/report.png'].includes(path),
     )
     expect(unexpected).toEqual([])
     expect(files).toEqual(
@@ -55,6 +56,7 @@ describe('the npm package', () => {
         'scenarios/burst.json',
         'dist/server/lab-page/index.html',
         'dist/server/lab-page/page.js',
+        'dist/src/shared/time-axis.js',
       ]),
     )
   })
@@ -107,7 +109,7 @@ describe('the npm package', () => {
     const script = await run(process.execPath, ['lab.mjs'], { cwd: project })
     expect(JSON.parse(script.stdout)).toEqual({
       summary: { total: 2, passed: 2, failed: 0, nonStrict: 0 },
-      page: { title: true, script: true, imports: [200] },
+      page: { title: true, script: true, imports: [200, 200] }, // wire.js and time-axis.js
     })
   }, 180_000)
 })

@@ -4,10 +4,15 @@
  * API. Checked against `src/shared/wire.ts` by its own tsconfig (DOM lib), so a renamed route or
  * event type fails the typecheck.
  */
+import { axisFromLabEvents, drawTimeAxis, lastBurst, TIME_AXIS_CSS } from '../../src/shared/time-axis.js'
 import { LAB_PAGE_ROUTES, ROUTES, type LabEvent, type LabSession, type LabStats } from '../../src/shared/wire.js'
 
 const MAX_LANES = 12
 const MAX_CHIPS = 80
+/** Events the time axis holds: as many as the server's event log keeps (its ring buffer), never more. */
+const MAX_HELD = 1_000
+const AXIS_REDRAW_MS = 150
+const REFRESH_ROUTES = [`POST ${ROUTES.refresh}`, `POST ${ROUTES.oauthToken}`]
 
 const token = new URLSearchParams(location.search).get('lab_token')
 const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
@@ -109,6 +114,85 @@ function chip(event: LabEvent): HTMLElement | null {
   return el
 }
 
+/** The time axis: the events it draws (at most MAX_HELD), and its controls' state. */
+const axis = { held: [] as LabEvent[], frozen: false, zoomed: true, unseen: 0, scheduled: false, lastDrawMs: 0 }
+
+function hold(event: LabEvent): void {
+  if (event.type === 'reset') axis.held.length = 0
+  axis.held.push(event)
+  // Dropped in batches, so a long stream costs one copy per hundred events rather than one each.
+  if (axis.held.length > MAX_HELD + 100) axis.held.splice(0, axis.held.length - MAX_HELD)
+  if (axis.frozen) axis.unseen += 1
+  drawAxisSoon()
+}
+
+/**
+ * Redraws at most every AXIS_REDRAW_MS (then on the next frame), however fast events arrive, so a
+ * flood of events costs a few draws a second rather than one per frame; none while frozen.
+ */
+function drawAxisSoon(): void {
+  if (axis.frozen) {
+    element('axis-state').textContent = `frozen: ${axis.unseen} new event${axis.unseen === 1 ? '' : 's'} not drawn`
+    return
+  }
+  if (axis.scheduled) return
+  axis.scheduled = true
+  // A draw that took long waits longer before the next, so the page keeps time for its events.
+  setTimeout(
+    () => {
+      requestAnimationFrame(() => {
+        axis.scheduled = false
+        if (!axis.frozen) drawAxis()
+      })
+    },
+    Math.max(AXIS_REDRAW_MS, 2 * axis.lastDrawMs),
+  )
+}
+
+function drawAxis(): void {
+  const started = performance.now()
+  if (axis.held.length > MAX_HELD) axis.held.splice(0, axis.held.length - MAX_HELD)
+  const rows = axisFromLabEvents(axis.held, REFRESH_ROUTES)
+  const window = axis.zoomed ? lastBurst(rows) : undefined
+  const box = element('axis')
+  box.innerHTML = drawTimeAxis(rows, { ...(window ? { window } : {}), idPrefix: 'call-', label: 'Calls on a time axis' })
+  box.dataset['eventsHeld'] = String(axis.held.length)
+  box.dataset['lastEvent'] = String(axis.held.at(-1)?.id ?? 0)
+  axis.lastDrawMs = performance.now() - started
+  box.dataset['drawMs'] = axis.lastDrawMs.toFixed(1)
+  // When, after the page was opened, the axis was last drawn: the performance test reads it.
+  box.dataset['drawnAt'] = performance.now().toFixed(0)
+  element('axis-state').textContent = axis.frozen
+    ? `frozen${axis.unseen > 0 ? `: ${axis.unseen} new event${axis.unseen === 1 ? '' : 's'} not drawn` : ''}`
+    : `${axis.zoomed ? 'the last burst' : 'every call held'}, live`
+}
+
+function setUpAxis(): void {
+  const style = document.createElement('style')
+  style.textContent = TIME_AXIS_CSS
+  document.head.append(style)
+  const freeze = element('ax-freeze')
+  const zoom = element('ax-zoom')
+  freeze.addEventListener('click', () => {
+    axis.frozen = !axis.frozen
+    axis.unseen = 0
+    freeze.setAttribute('aria-pressed', String(axis.frozen))
+    freeze.textContent = axis.frozen ? 'Follow live' : 'Freeze'
+    drawAxis()
+  })
+  zoom.addEventListener('click', () => {
+    axis.zoomed = !axis.zoomed
+    zoom.setAttribute('aria-pressed', String(axis.zoomed))
+    drawAxis()
+  })
+  element('ax-clear').addEventListener('click', () => {
+    axis.held.length = 0
+    axis.unseen = 0
+    drawAxis()
+  })
+  drawAxis()
+}
+
 function show(event: LabEvent): void {
   if (event.type === 'reset') {
     for (const entry of lanes.values()) entry.box.remove()
@@ -119,6 +203,30 @@ function show(event: LabEvent): void {
   const { chips } = lane(event.family ?? 'lab')
   chips.append(el)
   while (chips.childElementCount > MAX_CHIPS) chips.firstElementChild?.remove()
+}
+
+/**
+ * Events received and not yet shown, taken in one batch SHOW_BATCH_MS after the first: the browser
+ * hands each event over in a task of its own, so a flood would otherwise cost a pass per event.
+ */
+const SHOW_BATCH_MS = 40
+const incoming: LabEvent[] = []
+
+function receive(event: LabEvent): void {
+  incoming.push(event)
+  if (incoming.length === 1) setTimeout(showIncoming, SHOW_BATCH_MS)
+}
+
+function showIncoming(): void {
+  const batch = incoming.splice(0)
+  for (const event of batch) hold(event)
+  // The lanes keep MAX_CHIPS chips in each of MAX_LANES lanes: of a flood, only the newest events
+  // can still be on screen once it is drawn, so the older ones are not made into chips at all.
+  const reset = batch.findLastIndex((event) => event.type === 'reset')
+  const from = Math.max(0, batch.length - MAX_LANES * MAX_CHIPS)
+  if (reset >= 0 && reset < from) show(batch[reset] as LabEvent)
+  for (let i = Math.max(from, reset); i < batch.length; i += 1) show(batch[i] as LabEvent)
+  refreshViews()
 }
 
 let pending: ReturnType<typeof setTimeout> | undefined
@@ -192,6 +300,8 @@ for (const [id, act] of Object.entries(actions)) {
   })
 }
 
+setUpAxis()
+
 const stream = new EventSource(LAB_PAGE_ROUTES.eventStream + (token ? `?lab_token=${encodeURIComponent(token)}` : ''))
 stream.addEventListener('open', () => {
   element('status').textContent = 'live'
@@ -200,7 +310,6 @@ stream.addEventListener('error', () => {
   element('status').textContent = 'reconnecting…'
 })
 stream.addEventListener('lab', (message) => {
-  show(JSON.parse((message as MessageEvent<string>).data) as LabEvent)
-  refreshViews()
+  receive(JSON.parse((message as MessageEvent<string>).data) as LabEvent)
 })
 refreshViews()

@@ -11,10 +11,10 @@ import type { Lab } from '../lab.js'
 const MAX_QUEUED = 1_000
 
 /**
- * The page's script and the one module it imports, by their paths under `dist/`: served at
+ * The page's script and the modules it imports, by their paths under `dist/`: served at
  * `/_lab/ui/<path>`, so the script's relative import resolves in the browser as it does on disk.
  */
-const SCRIPTS = ['server/lab-page/page.js', 'src/shared/wire.js'] as const
+const SCRIPTS = ['server/lab-page/page.js', 'src/shared/wire.js', 'src/shared/time-axis.js'] as const
 
 interface LabPageFiles {
   html: string

@@ -1,11 +1,12 @@
 import { writeFile } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
 import { parseDuration } from '../shared/duration.js'
+import type { BurstReport } from '../harness/burst-report.js'
 import { HarnessError } from '../harness/errors.js'
 import { startEmbeddedServer } from './embedded-server.js'
 import { exitAfterReport } from './exit.js'
 import { parseUrl } from './lab-url.js'
-import { CLIENT_HELP, wholeNumber } from './options.js'
+import { CLIENT_HELP, checkWritable, wholeNumber } from './options.js'
 import { COMMAND_SUMMARIES } from './summaries.js'
 
 interface BurstCommandOptions {
@@ -15,8 +16,9 @@ interface BurstCommandOptions {
   method: string
   url?: string
   json?: boolean
-  reporter: 'table' | 'json' | 'junit'
+  reporter: 'table' | 'json' | 'junit' | 'html'
   output?: string
+  html?: string
   expectRefreshes: number
   allowReuse?: boolean
   user?: string
@@ -38,8 +40,13 @@ export function registerBurst(program: Command): void {
     .option('--profile <simple|grit|supabase>', 'wire profile of the in-process server (with --url, the server decides)')
     .option('--lab-token <token>', 'the lab token of the server at --url (env REFRESH_LAB_TOKEN)')
     .option('--json', 'print the report as one JSON object (schema refresh-lab/burst@1); same as --reporter json')
-    .addOption(new Option('--reporter <kind>', 'table, json or junit').choices(['table', 'json', 'junit']).default('table'))
-    .option('--output <file>', 'write the json or junit report to this file; the table still goes to stdout')
+    .addOption(
+      new Option('--reporter <kind>', 'table, json, junit or html (one self-contained page with a time axis of the calls)')
+        .choices(['table', 'json', 'junit', 'html'])
+        .default('table'),
+    )
+    .option('--output <file>', 'write the json, junit or html report to this file; the table still goes to stdout')
+    .option('--html <file>', 'also write the HTML report (verdicts, a time axis of the calls, expectations) to this file')
     .option('--expect-refreshes <n>', 'refresh calls the run must see', wholeNumber(0, 1_000_000), 1)
     .option('--allow-reuse', 'do not fail when a rotated refresh token is reused')
     .option('--user <email:password>', 'who to sign in as (default demo@example.com:password)')
@@ -52,17 +59,17 @@ export function registerBurst(program: Command): void {
 
 /** Runs one burst and prints its report; resolves with the exit code (0 pass, 1 fail). */
 async function burst(options: BurstCommandOptions): Promise<number> {
-  const [{ runBurst }, { formatBurstReport }, { resolveClientSpec }, { burstToJUnit }] = await Promise.all([
+  const [{ runBurst }, { formatBurstReport }, { resolveClientSpec }, { burstToJUnit }, { burstToHtml }] = await Promise.all([
     import('../harness/burst.js'),
     import('../harness/burst-report.js'),
     import('../harness/tabs/client-spec.js'),
     import('../harness/junit.js'),
+    import('../harness/html-report.js'),
   ])
   const reporter = pickReporter(options)
-  if (options.output !== undefined)
-    await writeFile(options.output, '').catch((error: NodeJS.ErrnoException) => {
-      throw new HarnessError('usage', `--output: cannot write ${options.output} (${error.code ?? error.message})`)
-    })
+  await checkWritable('--output', options.output)
+  await checkWritable('--html', options.html)
+  const html = reporter === 'html' || options.html !== undefined
   resolveClientSpec(options.client) // a wrong --client is one line before any server starts
   const credentials = parseUser(options.user)
   const timeoutMs = parseTimeout(options.timeout)
@@ -80,12 +87,24 @@ async function burst(options: BurstCommandOptions): Promise<number> {
       expectRefreshes: options.expectRefreshes,
       allowReuse: options.allowReuse === true,
       timeoutMs,
-      timeline: options.timeline === true,
+      // The HTML report draws the timeline: record which request each call was made for.
+      timeline: options.timeline === true || html,
       ...credentials,
     })
-    const rendered = reporter === 'json' ? JSON.stringify(report, null, 2) : reporter === 'junit' ? burstToJUnit(report) : undefined
+    // Recorded for the HTML report: shown elsewhere only when asked for with --timeline.
+    const { timeline: _drawn, ...withoutTimeline } = report
+    const shown: BurstReport = options.timeline ? report : withoutTimeline
+    const rendered =
+      reporter === 'json'
+        ? JSON.stringify(shown, null, 2)
+        : reporter === 'junit'
+          ? burstToJUnit(shown)
+          : reporter === 'html'
+            ? burstToHtml(report)
+            : undefined
     if (options.output !== undefined && rendered !== undefined) await writeFile(options.output, rendered)
-    console.log(rendered === undefined || options.output !== undefined ? formatBurstReport(report) : rendered)
+    if (options.html !== undefined) await writeFile(options.html, reporter === 'html' ? (rendered as string) : burstToHtml(report))
+    console.log(rendered === undefined || options.output !== undefined ? formatBurstReport(shown) : rendered)
     return report.verdict === 'pass' ? 0 : 1
   } finally {
     await server?.close(0) // the run is over: nothing in flight matters now
@@ -93,13 +112,13 @@ async function burst(options: BurstCommandOptions): Promise<number> {
 }
 
 /** `--json` is `--reporter json`; `--output` needs a file format. */
-function pickReporter(options: BurstCommandOptions): 'table' | 'json' | 'junit' {
+function pickReporter(options: BurstCommandOptions): 'table' | 'json' | 'junit' | 'html' {
   if (options.json && options.reporter !== 'table' && options.reporter !== 'json') {
     throw new HarnessError('usage', `--json and --reporter ${options.reporter} ask for two different reports; give one`)
   }
   const reporter = options.json ? 'json' : options.reporter
   if (options.output !== undefined && reporter === 'table') {
-    throw new HarnessError('usage', '--output writes the json or junit report; add --reporter json or --reporter junit')
+    throw new HarnessError('usage', '--output writes the json, junit or html report; add --reporter json, junit or html')
   }
   return reporter
 }

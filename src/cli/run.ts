@@ -1,18 +1,20 @@
 import { writeFile } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
 import { HarnessError } from '../harness/errors.js'
+import type { RunReport } from '../harness/scenario/report.js'
 import { startEmbeddedServer } from './embedded-server.js'
 import { exitAfterReport } from './exit.js'
 import { parseUrl } from './lab-url.js'
-import { CLIENT_HELP, wholeNumber } from './options.js'
+import { CLIENT_HELP, checkWritable, wholeNumber } from './options.js'
 import { COMMAND_SUMMARIES } from './summaries.js'
 
 interface RunOptions {
   client: string
   url?: string
   json?: boolean
-  reporter: 'table' | 'json' | 'junit'
+  reporter: 'table' | 'json' | 'junit' | 'html'
   output?: string
+  html?: string
   timeline?: boolean
   strict?: boolean
   profile?: string
@@ -36,8 +38,13 @@ export function registerRun(program: Command): void {
     .option('--profile <simple|grit|supabase>', 'wire profile of the in-process server (with --url, the server decides)')
     .option('--lab-token <token>', 'the lab token of the server at --url (env REFRESH_LAB_TOKEN)')
     .option('--json', 'print the report as JSON (schema refresh-lab/run@1); same as --reporter json')
-    .addOption(new Option('--reporter <kind>', 'table, json or junit').choices(['table', 'json', 'junit']).default('table'))
-    .option('--output <file>', 'write the json or junit report to this file; the table still goes to stdout')
+    .addOption(
+      new Option('--reporter <kind>', 'table, json, junit or html (one self-contained page with a time axis of the calls)')
+        .choices(['table', 'json', 'junit', 'html'])
+        .default('table'),
+    )
+    .option('--output <file>', 'write the json, junit or html report to this file; the table still goes to stdout')
+    .option('--html <file>', 'also write the HTML report (verdicts, a time axis of the calls, expectations) to this file')
     .option('--timeline', 'show, per request, the first attempt, the 401, the refresh it sent or waited on, and the retry')
     .option('--strict', 'fail the run on a failed should-level scenario too (e.g. two-tabs-strict)')
     .option(
@@ -51,30 +58,36 @@ export function registerRun(program: Command): void {
 }
 
 async function run(specs: string[], options: RunOptions): Promise<number> {
-  const [{ resolveClientSpec }, { resolveScenarios }, { runScenarios }, { formatRunReport }, { toJUnit }, { formatTimeline }] =
-    await Promise.all([
-      import('../harness/tabs/client-spec.js'),
-      import('../harness/scenario/catalog.js'),
-      import('../harness/scenario/run-scenarios.js'),
-      import('../harness/scenario/report.js'),
-      import('../harness/junit.js'),
-      import('../harness/timeline.js'),
-    ])
+  const [
+    { resolveClientSpec },
+    { resolveScenarios },
+    { runScenarios },
+    { formatRunReport },
+    { toJUnit },
+    { formatTimeline },
+    { runToHtml },
+  ] = await Promise.all([
+    import('../harness/tabs/client-spec.js'),
+    import('../harness/scenario/catalog.js'),
+    import('../harness/scenario/run-scenarios.js'),
+    import('../harness/scenario/report.js'),
+    import('../harness/junit.js'),
+    import('../harness/timeline.js'),
+    import('../harness/html-report.js'),
+  ])
   if (options.json && options.reporter !== 'table' && options.reporter !== 'json') {
     throw new HarnessError('usage', `--json and --reporter ${options.reporter} ask for two different reports; give one`)
   }
   const reporter = options.json ? 'json' : options.reporter
   if (options.output !== undefined && reporter === 'table') {
-    throw new HarnessError('usage', '--output writes the json or junit report; add --reporter json or --reporter junit')
+    throw new HarnessError('usage', '--output writes the json, junit or html report; add --reporter json, junit or html')
   }
   if (options.timeline && reporter !== 'table' && options.output === undefined) {
-    throw new HarnessError('usage', '--timeline is drawn under the table; with --reporter json or junit, also give --output FILE')
+    throw new HarnessError('usage', '--timeline is drawn under the table; with --reporter json, junit or html, also give --output FILE')
   }
-  // Find out now, not after a run of several seconds, that the report cannot be written.
-  if (options.output !== undefined)
-    await writeFile(options.output, '').catch((error: NodeJS.ErrnoException) => {
-      throw new HarnessError('usage', `--output: cannot write ${options.output} (${error.code ?? error.message})`)
-    })
+  await checkWritable('--output', options.output)
+  await checkWritable('--html', options.html)
+  const html = reporter === 'html' || options.html !== undefined
   resolveClientSpec(options.client) // a wrong --client is one line before any server starts
   const scenarios = await resolveScenarios(specs)
   const url = options.url === undefined ? undefined : parseUrl(options.url)
@@ -98,10 +111,23 @@ async function run(specs: string[], options: RunOptions): Promise<number> {
       client: options.client,
       scenarios,
       strict: options.strict === true,
-      timeline: options.timeline === true,
+      // The HTML report draws the timeline: record which request each call was made for.
+      timeline: options.timeline === true || html,
     })
-    const rendered = reporter === 'json' ? JSON.stringify(report, null, 2) : reporter === 'junit' ? toJUnit(report) : undefined
+    // Recorded for the HTML report: in the JSON only when asked for with --timeline.
+    const shown: RunReport = options.timeline
+      ? report
+      : { ...report, scenarios: report.scenarios.map(({ timeline: _drawn, ...rest }) => rest) }
+    const rendered =
+      reporter === 'json'
+        ? JSON.stringify(shown, null, 2)
+        : reporter === 'junit'
+          ? toJUnit(report)
+          : reporter === 'html'
+            ? runToHtml(report)
+            : undefined
     if (options.output !== undefined && rendered !== undefined) await writeFile(options.output, rendered)
+    if (options.html !== undefined) await writeFile(options.html, reporter === 'html' ? (rendered as string) : runToHtml(report))
     if (rendered === undefined || options.output !== undefined) {
       console.log(formatRunReport(report))
       if (options.timeline) {

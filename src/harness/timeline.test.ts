@@ -14,6 +14,15 @@ const call = (seq: number, requestId: string, startedAt: number, endedAt: number
 })
 
 describe('buildTimeline', () => {
+  it('flags a refresh that re-sent a refresh token an earlier refresh had sent', () => {
+    const spend = (seq: number, requestId: string, at: number, token: string): FetchRecord => ({
+      ...call(seq, requestId, at, at + 5, 200, true),
+      refreshToken: token,
+    })
+    const rows = buildTimeline([spend(1, 'r1', 0, 'rt-1'), spend(2, 'r2', 1, 'rt-1'), spend(3, 'r3', 10, 'rt-2')])
+    expect(rows.map((row) => row.steps[0]?.replay ?? false)).toEqual([false, true, false])
+  })
+
   it('says a request waited for a refresh only when that refresh was running at its 401 and over by its retry', () => {
     const rows = buildTimeline(
       [

@@ -16,6 +16,8 @@ export interface TimelineStep {
   status?: number | string
   /** For `waited`: the refresh it waited on (1-based among refresh calls), or none (retried with a stored token). */
   refresh?: number
+  /** For `refresh`: it sent a refresh token an earlier refresh call of the run had sent already. */
+  replay?: true
 }
 
 /**
@@ -33,6 +35,7 @@ export function buildTimeline(records: readonly FetchRecord[], outcomes: Readonl
   }))
   const refreshes = calls.filter((call) => call.refresh)
   const rows = new Map<string, TimelineRow>()
+  const spent = new Set<string>()
   for (const call of calls) {
     const id = call.requestId ?? '?'
     let row = rows.get(id)
@@ -41,7 +44,9 @@ export function buildTimeline(records: readonly FetchRecord[], outcomes: Readonl
     const status = call.status ?? call.error ?? 'pending'
     const span = { at: call.startedAt, ...(call.endedAt === undefined ? {} : { until: call.endedAt }), status }
     if (call.refresh) {
-      row.steps.push({ kind: 'refresh', refresh: refreshes.indexOf(call) + 1, ...span })
+      const replay = call.refreshToken !== undefined && spent.has(call.refreshToken)
+      if (call.refreshToken !== undefined) spent.add(call.refreshToken)
+      row.steps.push({ kind: 'refresh', refresh: refreshes.indexOf(call) + 1, ...span, ...(replay ? { replay: true as const } : {}) })
       continue
     }
     if (previous && previous.status === 401 && previous.kind !== 'refresh') {

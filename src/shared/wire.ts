@@ -113,6 +113,13 @@ export interface LabEvent {
   family?: string
   generation?: number
   detail?: string
+  /**
+   * For a `request`: when the server received the call and when it answered it, in milliseconds on
+   * the server's monotonic clock (since the server process started, fractional). For drawing calls
+   * against each other (the lab page's time axis); not a wall time, and not moved by the lab clock.
+   */
+  startMs?: number
+  endMs?: number
 }
 
 export interface LabEventsPage {

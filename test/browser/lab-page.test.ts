@@ -116,7 +116,7 @@ describeWithBrowser('the lab page', () => {
     await burst('naive')
     await expect.poll(() => counter('refresh')).toBe('10')
     await expect.poll(() => counter('reuse')).toBe('1')
-    await expect.poll(() => page.locator('[data-kind="reuse"]').count()).toBe(1)
+    await expect.poll(() => page.locator('.chip[data-kind="reuse"]').count()).toBe(1)
     await expect.poll(() => page.locator('.family .why').first().textContent()).toBe('revoked: reuse')
     // Every action is a button, in tab order.
     await page.keyboard.press('Tab')
