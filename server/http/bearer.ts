@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { LabError } from '../../src/shared/errors.js'
 import type { Lab } from '../lab.js'
+import { isPromise } from '../store.js'
 import type { AccessClaims } from '../tokens.js'
 
 export interface AuthedEnv {
@@ -24,9 +25,13 @@ export function bearerToken(header: string | undefined): string {
 export function requireAccessToken(lab: Lab): MiddlewareHandler<AuthedEnv> {
   function admit(c: Context<AuthedEnv>, next: Next, claims: AccessClaims): Promise<void> {
     if (lab.expiry.isExpiredEarly(claims)) throw new LabError('TOKEN_EXPIRED', 'the access token was expired by the lab; refresh it')
-    if (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid)) {
-      throw new LabError('TOKEN_REVOKED', 'the session of this access token was revoked; sign in again')
-    }
+    if (lab.settings.statelessAccess) return pass(c, next, claims, true)
+    // The memory store answers at once; only the Redis store's promise is awaited.
+    const active = lab.store.isActive(claims.sid)
+    return isPromise(active) ? active.then((ok) => pass(c, next, claims, ok)) : pass(c, next, claims, active)
+  }
+  function pass(c: Context<AuthedEnv>, next: Next, claims: AccessClaims, active: boolean): Promise<void> {
+    if (!active) throw new LabError('TOKEN_REVOKED', 'the session of this access token was revoked; sign in again')
     c.set('claims', claims)
     return next()
   }

@@ -49,7 +49,7 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
     ROUTES.oauthRevoke,
     oauth(async function revoke(c, form) {
       const familyId = await familyOfToken(lab, required(form, 'token'))
-      if (familyId !== undefined) revokeSession(lab, familyId)
+      if (familyId !== undefined) await revokeSession(lab, familyId)
       return c.body(null, 200, NO_STORE)
     }),
   )
@@ -137,9 +137,9 @@ function tokenAnswer(c: Context, issued: IssuedTokens, scope: string | null): Re
 /** RFC 7662: the token's claims when it is active, `{"active":false}` for anything else. */
 async function introspection(lab: Lab, token: string): Promise<Record<string, unknown>> {
   const now = lab.clock.now()
-  const record = lab.store.lookup(token)
+  const record = await lab.store.lookup(token)
   if (record) {
-    const family = lab.store.family(record.familyId)
+    const family = await lab.store.family(record.familyId)
     const active = family?.status === 'active' && record.rotatedAt === null && now < record.expiresAt && now < family.expiresAt
     if (!active || !family) return { active: false }
     return {
@@ -154,7 +154,8 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
   }
   try {
     const claims = await lab.tokens.verify(token, now)
-    if (lab.expiry.isExpiredEarly(claims) || (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid))) return { active: false }
+    if (lab.expiry.isExpiredEarly(claims) || (!lab.settings.statelessAccess && !(await lab.store.isActive(claims.sid))))
+      return { active: false }
     return { active: true, token_type: 'access_token', username: lab.users.byId(claims.sub)?.email, ...claims }
   } catch (error) {
     if (error instanceof LabError) return { active: false }
@@ -163,7 +164,7 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
 }
 
 async function familyOfToken(lab: Lab, token: string): Promise<string | undefined> {
-  const record = lab.store.lookup(token)
+  const record = await lab.store.lookup(token)
   if (record) return record.familyId
   try {
     return (await lab.tokens.verify(token, lab.clock.now())).sid
