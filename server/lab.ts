@@ -1,10 +1,11 @@
 import { pickLiveSettings, type LiveSettings } from '../src/shared/settings.js'
-import type { LabConfigView } from '../src/shared/wire.js'
+import type { LabConfigView, LabStats } from '../src/shared/wire.js'
 import { AccessExpiryMarks } from './access-expiry.js'
 import { LabClock } from './clock.js'
 import type { ServerConfig } from './config.js'
 import { DomainEvents, type ExpiryMark, type LabDomainEvent, type SessionScope } from './domain-events.js'
-import { EventLog } from './events.js'
+import { EventLog, type LabEventLog } from './events.js'
+import { ClusterState } from './redis-shared.js'
 import { FaultTable, type Fault, type FaultSpec } from './faults.js'
 import { loadSigningKeys } from './keys.js'
 import { Persistence, type PersistedState } from './persistence.js'
@@ -12,6 +13,7 @@ import { LabCounters } from './stats.js'
 import { loadSharedSigningKeys, RedisLink, RedisStore, sharedSecret } from './redis-store.js'
 import { andThen, RefreshStore, type Family, type MaybePromise, type RevokeReason, type SessionStore } from './store.js'
 import { AccessTokens } from './tokens.js'
+import { randomBase64url } from './random.js'
 import { UserRegistry } from './users.js'
 
 export type { SessionScope } from './domain-events.js'
@@ -42,7 +44,11 @@ export interface Lab {
   /** What `GET /_lab/stats` reads; it follows the domain events. */
   readonly counters: LabCounters
   /** What `GET /_lab/events` and the lab page's stream read; it follows the domain events. */
-  readonly events: EventLog
+  readonly events: LabEventLog
+  /** `GET /_lab/stats`: this process's counters, or with a Redis store the cluster's. */
+  stats(): MaybePromise<LabStats>
+  /** With a Redis store: resolves once the shared writes (counters, event log) made so far have landed. */
+  settled(): Promise<unknown> | undefined
   /**
    * Counts resets. A request that began before the latest reset (held by a delay, say) must not
    * count or act after it, or it would leak into the next test.
@@ -94,6 +100,7 @@ export function createLab(config: ServerConfig): Lab {
           .start()
           .then(() => redisStore.loadKey())
           .then(() => link.joinSettings(settings))
+          .then(() => cluster?.start())
           .then(() => sharedSecret(link, config))
       : undefined
   const keyOptions = {
@@ -105,7 +112,9 @@ export function createLab(config: ServerConfig): Lab {
     ? shared.then((cluster) => loadSharedSigningKeys(link as RedisLink, { ...keyOptions, secret: cluster ?? secret }))
     : loadSigningKeys({ ...keyOptions, secret })
   const tokens = new AccessTokens(keys, config.audience, config.issuer)
-  const users = new UserRegistry(config.users, bus, settings)
+  const users = new UserRegistry(config.users, bus, settings, ...(link ? [() => `usr_${randomBase64url(6)}`] : []))
+  const cluster =
+    link && new ClusterState(link, { clock, settings, users, capacity: config.eventLogSize, maxSubscribers: config.maxEventStreams })
   const expiry = new AccessExpiryMarks()
   const faults = new FaultTable()
   const state: PersistedState | undefined = memoryStore && { store: memoryStore, users, clock, tokens, expiry }
@@ -113,9 +122,12 @@ export function createLab(config: ServerConfig): Lab {
 
   // The read side and the journal follow the domain events, in this order.
   const counters = new LabCounters()
-  const events = new EventLog(config.eventLogSize, clock, config.maxEventStreams)
   bus.subscribe((event) => counters.count(event))
-  bus.subscribe((event) => events.follow(event))
+  // With a Redis store the counters, the log and the bus are the cluster's; this process still counts its own.
+  const local = cluster ? undefined : new EventLog(config.eventLogSize, clock, config.maxEventStreams)
+  if (local) bus.subscribe((event) => local.follow(event))
+  if (cluster) bus.subscribe((event) => cluster.follow(event))
+  const events: LabEventLog = local ?? (cluster as ClusterState).events
   if (state) bus.subscribe((event) => persistence.follow(event, state))
 
   const ready = keys.then((loaded) => (state ? persistence.start(state, loaded) : undefined))
@@ -155,11 +167,14 @@ export function createLab(config: ServerConfig): Lab {
     faults,
     counters,
     events,
+    stats: () => cluster?.stats() ?? counters.snapshot(),
+    settled: () => cluster?.settled(),
     emit: (event) => bus.emit(event),
     ready,
     close() {
       events.closeSubscribers()
       persistence.close()
+      cluster?.close()
       link?.close()
     },
     revokeFamily,
@@ -236,4 +251,10 @@ export function createLab(config: ServerConfig): Lab {
 /** Every value, at once when none is a promise. */
 function allOf<T>(values: MaybePromise<T>[]): MaybePromise<T[]> {
   return values.some((value) => value instanceof Promise) ? Promise.all(values) : (values as T[])
+}
+
+/** The periodic sweep: a Redis store that is away just skips a round (its records expire by TTL anyway). */
+export function sweepQuietly(lab: Lab): void {
+  const swept = lab.sweep()
+  if (swept instanceof Promise) swept.catch(() => undefined)
 }

@@ -151,4 +151,58 @@ describeWithRedis('--store redis: three serve instances, one Redis', () => {
     const [session] = await sessionsEverywhere()
     expect(session).toMatchObject({ status: 'revoked', revokedReason: 'reuse', generation: 2 })
   })
+
+  it('shares the counters and the event log: /_lab/stats and /_lab/events are the same on every instance', async () => {
+    const [a, b, c] = urls() as [string, string, string]
+    await call(b, '/_lab/reset', {})
+    const first = await signIn(a)
+    const second = (await call(b, '/api/auth/refresh', { refresh_token: first.refresh_token })).body.data!
+    await call(c, '/api/auth/refresh', { refresh_token: first.refresh_token }) // the reuse
+    await call(a, '/api/auth/refresh', { refresh_token: second.refresh_token }) // revoked
+    const stats = await Promise.all(urls().map(async (url) => (await call(url, '/_lab/stats')).body))
+    expect(stats[1]).toEqual(stats[0])
+    expect(stats[2]).toEqual(stats[0])
+    expect(stats[0]).toMatchObject({
+      logins: 1,
+      reuseDetected: 1,
+      familiesRevoked: 1,
+      refresh: { calls: 3, succeeded: 1, rejected: 2, rejectedByCode: { REFRESH_TOKEN_REUSED: 1, REFRESH_TOKEN_REVOKED: 1 } },
+      requests: { 'POST /api/auth/login': { '200': 1 }, 'POST /api/auth/refresh': { '200': 1, '401': 2 } },
+    })
+    const logs = await Promise.all(urls().map(async (url) => (await call(url, '/_lab/events')).body))
+    expect(logs[1]).toEqual(logs[0])
+    expect(logs[2]).toEqual(logs[0])
+    const types = (logs[0]!['events'] as { type: string }[]).map((event) => event.type)
+    expect(types.filter((type) => type !== 'request')).toEqual(['reset', 'login', 'refresh', 'reuse_detected', 'refresh'])
+  })
+
+  it('shares the lab clock, live settings and registered users', async () => {
+    const [a, b, c] = urls() as [string, string, string]
+    await call(c, '/_lab/reset', {})
+    const moved = (await call(a, '/_lab/clock', { advance: '2h' })).body
+    await call(b, '/_lab/config', { accessTtl: '42s' })
+    expect((await call(c, '/api/auth/register', { email: 'ada@example.com', password: 'secret-secret' })).status).toBe(201)
+    // The bus is asynchronous: each instance follows within moments (bounded wait, not a timing condition).
+    for (const url of urls()) {
+      for (let attempt = 0; attempt < 100; attempt += 1) {
+        const clock = (await call(url, '/_lab/clock')).body
+        const config = (await call(url, '/_lab/config')).body
+        if (clock['offsetMs'] === moved['offsetMs'] && config['accessTtlMs'] === 42_000) break
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect((await call(url, '/_lab/clock')).body['offsetMs']).toBe(moved['offsetMs'])
+      expect((await call(url, '/_lab/config')).body).toMatchObject({ accessTtlMs: 42_000 })
+      expect((await call(url, '/api/auth/login', { email: 'ada@example.com', password: 'secret-secret' })).status).toBe(200)
+    }
+    // A reset on one instance is a reset of the cluster.
+    await call(a, '/_lab/reset', {})
+    for (const url of urls()) {
+      for (let attempt = 0; attempt < 100; attempt += 1) {
+        if ((await call(url, '/_lab/clock')).body['offsetMs'] === 0) break
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect((await call(url, '/_lab/clock')).body['offsetMs']).toBe(0)
+      expect((await call(url, '/api/auth/login', { email: 'ada@example.com', password: 'secret-secret' })).status).toBe(401)
+    }
+  })
 })

@@ -15,12 +15,12 @@ import type { Lab, SessionScope } from '../lab.js'
  * settings, faults, revocation and early expiry.
  */
 export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
-  app.get(ROUTES.labStats, async (c) => c.json({ ...lab.counters.snapshot(), store: await lab.store.counts() }))
+  app.get(ROUTES.labStats, async (c) => c.json({ ...(await lab.stats()), store: await lab.store.counts() }))
 
-  app.get(ROUTES.labEvents, (c) => {
+  app.get(ROUTES.labEvents, async (c) => {
     const after = queryInteger(c.req.query('after'), 'after', 0)
     const limit = queryInteger(c.req.query('limit'), 'limit', lab.config.eventLogSize)
-    return c.json(lab.events.since(after, limit))
+    return c.json(await lab.events.since(after, limit))
   })
 
   app.post(ROUTES.labReset, async (c) => {

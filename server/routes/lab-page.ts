@@ -67,11 +67,36 @@ export function registerLabPage(app: Hono<AuthedEnv>, lab: Lab): void {
     const after = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0) || 0
     // Subscribed before the answer starts, in the same step as the backlog is read: one stream too
     // many gets its 503 instead of a stream, and no event falls between the backlog and the live ones.
-    const feed = new FrameFeed(lab.events.since(after).events.map(sseFrame))
+    const backlog = lab.events.since(after)
+    const feed = new FrameFeed(backlog instanceof Promise ? [] : backlog.events.map(sseFrame))
+    // A shared (Redis) log is read with a round trip: live events that arrive meanwhile wait, and
+    // those the backlog already holds are skipped, so none is lost or sent twice.
+    let waiting: LabEvent[] | undefined = backlog instanceof Promise ? [] : undefined
+    let sentId = after
     const unsubscribe = lab.events.subscribe(
-      (event) => feed.push(sseFrame(event)),
+      (event) => {
+        if (waiting) waiting.push(event)
+        else if (event.id > sentId) {
+          sentId = event.id
+          feed.push(sseFrame(event))
+        }
+      },
       () => feed.end(),
     )
+    if (backlog instanceof Promise)
+      backlog.then(
+        (page) => {
+          const early = waiting ?? []
+          waiting = undefined
+          for (const event of [...page.events, ...early])
+            if (event.id > sentId) {
+              sentId = event.id
+              feed.push(sseFrame(event))
+            }
+        },
+        () => feed.end(),
+      )
+    else sentId = backlog.lastId
     const close = () => {
       unsubscribe() // at once, so a page that went away frees its place before its writes unwind
       feed.end()
