@@ -27,6 +27,8 @@ const EVENT_OLDEST = `${REDIS_PREFIX}ev:oldest`
 const CLOCK = `${REDIS_PREFIX}clock`
 const USERS = `${REDIS_PREFIX}users`
 const BUS = `${REDIS_PREFIX}bus`
+/** Log entries as they are recorded: an instance listens only while a lab page of its own is open. */
+const LIVE = `${REDIS_PREFIX}live`
 
 /** Keeps an entry: the next id, the list capped at the log's size, and the entry published. ARGV: capacity, atMs, entry JSON, clear first (1/0). */
 const RECORD_EVENT = `
@@ -43,6 +45,40 @@ redis.call('PUBLISH', KEYS[4], '{"kind":"event","kept":' .. kept .. '}')
 return id
 `
 
+/**
+ * What one turn of the event loop changed, in one script: the counters' deltas (ARGV[2] pairs of
+ * field and amount after ARGV[1], the log's capacity), then log entries as (atMs, entry JSON)
+ * pairs, appended and published together. Concurrent requests share it, so a refresh costs its
+ * rotation and a share of one flush, not a round of writes per event.
+ */
+const FLUSH = `
+local n = tonumber(ARGV[2])
+local i = 3
+for _ = 1, n do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+local kept = {}
+while i < #ARGV do
+  local id = redis.call('INCR', KEYS[3])
+  local entry = '{"id":' .. id .. ',"atMs":' .. ARGV[i] .. ',"event":' .. ARGV[i + 1] .. '}'
+  redis.call('RPUSH', KEYS[2], entry)
+  kept[#kept + 1] = entry
+  i = i + 2
+end
+if #kept > 0 then
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[1]), -1)
+  redis.call('PUBLISH', KEYS[4], '{"kind":"events","kept":[' .. table.concat(kept, ',') .. ']}')
+end
+return #kept
+`
+
+interface Batch {
+  counts: LabCounters
+  entries: (string | number)[]
+  flushed: boolean
+}
+
 interface Kept {
   id: number
   atMs: number
@@ -52,6 +88,7 @@ const published = ({ id, atMs, event }: Kept): LabEvent => ({ id, at: new Date(a
 
 type BusMessage =
   | { kind: 'event'; kept: Kept }
+  | { kind: 'events'; kept: Kept[] }
   | { kind: 'clock'; from: string; offsetMs: number }
   | { kind: 'settings'; from: string; settings: LiveSettings }
   | { kind: 'user'; from: string; user: UserAccount }
@@ -90,6 +127,7 @@ export class ClusterState {
     private readonly parts: { clock: LabClock; settings: LiveSettings; users: UserRegistry; capacity: number; maxSubscribers: number },
   ) {
     this.link.client.defineCommand('rlRecordEvent', { numberOfKeys: 4, lua: RECORD_EVENT })
+    this.link.client.defineCommand('rlFlush', { numberOfKeys: 4, lua: FLUSH })
     this.#subscriber = link.client.duplicate({ enableOfflineQueue: true })
     this.#subscriber.on('error', () => undefined)
     this.#subscriber.on('message', (_channel: string, text: string) => this.#receive(JSON.parse(text) as BusMessage))
@@ -119,21 +157,52 @@ export class ClusterState {
     this.#pending.add(tracked)
   }
 
+  #batch: Batch | undefined
+  #listening: Promise<unknown> | undefined
+
+  /** This turn's batch, flushed on the next (setImmediate), so the requests of one turn share it. */
+  #batched(): Batch {
+    if (this.#batch) return this.#batch
+    const batch: Batch = { counts: new LabCounters(), entries: [], flushed: false }
+    this.#batch = batch
+    this.#track(new Promise((resolve) => setImmediate(resolve)).then(() => this.#flush(batch)))
+    return batch
+  }
+
+  #flush(batch: Batch): Promise<unknown> | undefined {
+    if (batch.flushed) return undefined
+    batch.flushed = true
+    if (this.#batch === batch) this.#batch = undefined
+    const deltas = flatten(batch.counts.peek())
+    if (deltas.length === 0 && batch.entries.length === 0) return undefined
+    const flush = (this.link.client as unknown as { rlFlush: (...args: (string | number)[]) => Promise<number> }).rlFlush
+    return flush.call(
+      this.link.client,
+      STATS,
+      EVENTS,
+      EVENT_ID,
+      LIVE,
+      this.parts.capacity,
+      deltas.length,
+      ...deltas.flat(),
+      ...batch.entries,
+    )
+  }
+
   /** The shared read side's subscription to the lab's domain events. */
   follow(event: LabDomainEvent): void {
     const client = this.link.client
-    if (event.type === 'reset') this.#track(client.del(STATS))
-    else {
-      const counts = new LabCounters()
-      counts.count(event)
-      const deltas = flatten(counts.snapshot())
-      if (deltas.length > 0) {
-        const batch = client.multi()
-        for (const [field, by] of deltas) batch.hincrby(STATS, field, by)
-        this.#track(batch.exec())
-      }
+    if (event.type !== 'reset') {
+      const batch = this.#batched()
+      batch.counts.count(event)
+      const entry = logEntryFor(event)
+      if (entry) batch.entries.push(this.parts.clock.now(), JSON.stringify(entry))
+    } else {
+      // What came before the reset lands first (one connection keeps the order), then the reset.
+      if (this.#batch) this.#track(this.#flush(this.#batch) ?? Promise.resolve())
+      this.#track(client.del(STATS))
     }
-    const entry = logEntryFor(event)
+    const entry = event.type === 'reset' ? logEntryFor(event) : undefined
     if (entry) {
       const record = (client as unknown as { rlRecordEvent: (...args: (string | number)[]) => Promise<number> }).rlRecordEvent
       this.#track(
@@ -142,7 +211,7 @@ export class ClusterState {
           EVENTS,
           EVENT_ID,
           EVENT_OLDEST,
-          BUS,
+          LIVE,
           this.parts.capacity,
           this.parts.clock.now(),
           JSON.stringify(entry),
@@ -171,9 +240,11 @@ export class ClusterState {
   }
 
   #receive(message: BusMessage): void {
-    if (message.kind === 'event') {
-      const event = published(message.kept)
-      for (const subscriber of this.#liveSubscribers) subscriber.onEvent(event)
+    if (message.kind === 'event' || message.kind === 'events') {
+      for (const kept of message.kind === 'event' ? [message.kept] : message.kept) {
+        const event = published(kept)
+        for (const subscriber of this.#liveSubscribers) subscriber.onEvent(event)
+      }
       return
     }
     if (message.from === this.#self) return
@@ -199,6 +270,8 @@ export class ClusterState {
   /** The cluster's event log, as EventLog.since reads its ring. */
   readonly events: LabEventLog = {
     since: async (afterId = 0, limit = this.parts.capacity): Promise<LabEventsPage> => {
+      // A page subscribes before it reads its backlog: once listening, no entry falls in between.
+      await this.#listening
       const client = this.link.client
       const [rows, last, oldest] = await this.link.call(() =>
         Promise.all([client.lrange(EVENTS, 0, -1), client.get(EVENT_ID), client.get(EVENT_OLDEST)]),
@@ -224,11 +297,16 @@ export class ClusterState {
       }
       const subscriber = { onEvent, onClose }
       this.#liveSubscribers.add(subscriber)
-      return () => this.#liveSubscribers.delete(subscriber)
+      if (this.#liveSubscribers.size === 1) this.#listening = this.#subscriber.subscribe(LIVE).catch(() => undefined)
+      return () => {
+        this.#liveSubscribers.delete(subscriber)
+        if (this.#liveSubscribers.size === 0) this.#subscriber.unsubscribe(LIVE).catch(() => undefined)
+      }
     },
     closeSubscribers: () => {
       for (const subscriber of this.#liveSubscribers) subscriber.onClose()
       this.#liveSubscribers.clear()
+      this.#subscriber.unsubscribe(LIVE).catch(() => undefined)
     },
   }
 }

@@ -205,4 +205,25 @@ describeWithRedis('--store redis: three serve instances, one Redis', () => {
       expect((await call(url, '/api/auth/login', { email: 'ada@example.com', password: 'secret-secret' })).status).toBe(401)
     }
   })
+
+  it("streams every instance's events to a lab page open on any one of them", async () => {
+    const [a, , c] = urls() as [string, string, string]
+    await call(a, '/_lab/reset', {})
+    const controller = new AbortController()
+    const res = await undiciFetch(`${c}/_lab/events/stream`, { dispatcher, signal: controller.signal })
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    let text = ''
+    const first = await reader.read() // the backlog (the reset), so the page is subscribed
+    text += new TextDecoder().decode(first.value)
+    await signIn(a)
+    for (let reads = 0; reads < 50 && !/"type":"login"/.test(text); reads += 1) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += new TextDecoder().decode(value)
+    }
+    controller.abort()
+    expect(text).toMatch(/"type":"reset"/)
+    expect(text).toMatch(/"type":"login"/)
+  })
 })

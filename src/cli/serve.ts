@@ -67,6 +67,8 @@ async function serve(options: ServeOptions): Promise<void> {
       `data: ${config.dataDir}${config.fsync ? ' (fsync)' : ''}, ${(await server.lab.store.counts()).families} session(s) restored`,
     )
   if (config.store !== 'memory') console.log(`store: ${config.store.replace(/\/\/[^@/]*@/, '//***@')} (shared by every instance on it)`)
+  if (config.store !== 'memory' && config.issuer === undefined)
+    console.warn('warning: no --issuer with a shared --store; give every instance the same one, or an access token issued by one fails on the others')
   if (config.labToken !== undefined) console.log('lab API: guarded by --lab-token')
   if (config.corsOrigins.length > 0) console.log(`cors: ${config.corsOrigins.join(', ')}`)
   console.log(`lab: ${server.url}/_lab/stats, ${server.url}/_lab/events, POST ${server.url}/_lab/clock {"advance":"35s"}`)
