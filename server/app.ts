@@ -49,7 +49,7 @@ export function createApp(config: ServerConfig): LabApp {
     const startMs = performance.now()
     await next()
     // Lab calls are not the client's traffic, and a request from before a reset is not this test's.
-    if (c.req.path.startsWith('/_lab/') || lab.epoch !== epoch) return
+    if (c.req.path.startsWith('/_lab/') || lab.epoch !== epoch) return lab.settled()?.then(() => undefined)
     const matched = routePath(c, -1)
     // Unknown paths share one bucket, so a scanner cannot grow the counters without bound.
     const route = matched.endsWith('*') ? 'unmatched' : `${c.req.method} ${matched}`
@@ -68,6 +68,9 @@ export function createApp(config: ServerConfig): LabApp {
     if (claims) event.user = claims.sub
     if (family) event.family = family
     lab.emit(event)
+    // With a Redis store: answered once its counts and log entries are in, so any instance read next sees them.
+    const shared = lab.settled()
+    if (shared) await shared
   })
 
   if (config.corsOrigins.length > 0) {

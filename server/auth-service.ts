@@ -3,7 +3,7 @@ import { LabError, type ErrorCode } from '../src/shared/errors.js'
 import { DEFAULT_CLIENT_ID, type UserAccount } from './config.js'
 import type { LabDomainEvent } from './domain-events.js'
 import type { Lab } from './lab.js'
-import type { Family, Grant, RotateOutcome } from './store.js'
+import { andThen, isPromise, type Family, type Grant, type MaybePromise, type RotateOutcome } from './store.js'
 
 /** A fresh token pair, whatever the wire shape it goes out in. */
 export interface IssuedTokens {
@@ -37,7 +37,8 @@ export function checkCredentials(lab: Lab, email: string, password: string): Use
 
 export async function signIn(lab: Lab, user: UserAccount, grant: Grant = {}): Promise<IssuedTokens> {
   const now = lab.clock.now()
-  const issued = lab.store.createFamily(user.id, now, grant)
+  const created = lab.store.createFamily(user.id, now, grant)
+  const issued = isPromise(created) ? await created : created
   lab.emit({ type: 'signedIn', user: user.id, family: issued.family.id })
   return tokens(lab, issued.family, issued.token, now)
 }
@@ -48,8 +49,10 @@ export async function signIn(lab: Lab, user: UserAccount, grant: Grant = {}): Pr
  */
 export async function refreshSession(lab: Lab, presented: string): Promise<IssuedTokens> {
   const now = lab.clock.now()
-  // The one atomic step: no await between reading the token's state and rotating it.
-  const outcome = lab.store.rotate(presented, now)
+  // The one atomic step: no await between reading the token's state and rotating it (in memory, a
+  // synchronous call; in Redis, one Lua script). Only a promise is awaited, so memory stays as fast.
+  const rotated = lab.store.rotate(presented, now)
+  const outcome = isPromise(rotated) ? await rotated : rotated
   for (const event of rotateEvents(outcome)) lab.emit(event)
   if (outcome.kind === 'rejected' || outcome.kind === 'reuse') {
     const hint =
@@ -67,14 +70,15 @@ export function refreshUnreadable(lab: Lab, code: ErrorCode): void {
 }
 
 /** `POST /api/auth/logout`: ends the session of the access token it was called with. */
-export function signOut(lab: Lab, user: string, family: string): void {
-  lab.revokeFamily(family, 'logout')
-  lab.emit({ type: 'signedOut', user, family, via: 'logout' })
+export function signOut(lab: Lab, user: string, family: string): MaybePromise<void> {
+  return andThen(lab.revokeFamily(family, 'logout'), () => lab.emit({ type: 'signedOut', user, family, via: 'logout' }))
 }
 
 /** RFC 7009 revocation: ends a session if it was still active. */
-export function revokeSession(lab: Lab, family: string): void {
-  if (lab.revokeFamily(family, 'logout')) lab.emit({ type: 'signedOut', family, via: 'revocation' })
+export function revokeSession(lab: Lab, family: string): MaybePromise<void> {
+  return andThen(lab.revokeFamily(family, 'logout'), (revoked) => {
+    if (revoked) lab.emit({ type: 'signedOut', family, via: 'revocation' })
+  })
 }
 
 async function tokens(lab: Lab, family: Family, refreshToken: string, now: number): Promise<IssuedTokens> {

@@ -84,6 +84,16 @@ describe('resolveServerConfig', () => {
     expect(() => resolveServerConfig(flags, env)).toThrow(ConfigError)
     expect(() => resolveServerConfig(flags, env)).toThrow(message)
   })
+
+  it('takes --store memory or a redis:// URL (REFRESH_LAB_STORE), and refuses --data-dir beside Redis in one line', () => {
+    expect(resolveServerConfig({}, {}).store).toBe('memory')
+    expect(resolveServerConfig({}, { REFRESH_LAB_STORE: 'redis://127.0.0.1:6380/2' }).store).toBe('redis://127.0.0.1:6380/2')
+    expect(() => resolveServerConfig({ store: 'postgres://x' }, {})).toThrow(/^--store: .*redis:\/\//)
+    expect(() => resolveServerConfig({ store: 'redis://h:1/abc' }, {})).toThrow(ConfigError)
+    expect(() => resolveServerConfig({ store: 'redis://127.0.0.1:6379/0', dataDir: '/tmp/x' }, {})).toThrow(
+      /^--data-dir: not with a Redis --store/,
+    )
+  })
 })
 
 describe('--users <file>', () => {

@@ -63,6 +63,8 @@ export interface ServerConfig extends Readonly<LiveSettings> {
   readonly allowedHosts: readonly string[]
   /** Browser origins allowed to call the API (CORS); none by default. */
   readonly corsOrigins: readonly string[]
+  /** `memory`, or the `redis://` URL of the store several instances share. */
+  readonly store: string
   /** Where sessions, keys and users persist across restarts; memory only when absent. */
   readonly dataDir?: string
   /** Flush every change to disk, not only to the operating system (survives power loss, slower). */
@@ -111,6 +113,10 @@ export function resolveServerConfig(flags: ServerFlags, env: Env = process.env):
     throw new ConfigError(`--secret: signs HS256 only; with --alg ${alg} give --key or let a key pair be generated`)
   if (alg === 'HS256' && settings.key !== undefined)
     throw new ConfigError('--key: is for --alg ES256, RS256 or EdDSA; HS256 signs with --secret')
+  if (settings.store !== 'memory' && settings.dataDir !== undefined)
+    throw new ConfigError(
+      '--data-dir: not with a Redis --store, which keeps the state itself (turn on Redis appendonly to survive its restart)',
+    )
   if (settings.fsync && settings.dataDir === undefined) throw new ConfigError('--fsync: only means something with --data-dir')
   if (settings.clientId !== undefined && settings.redirectUris.length === 0)
     throw new ConfigError('--client-id: give its redirect URIs with --redirect-uri (exact match; repeatable)')

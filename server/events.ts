@@ -26,10 +26,20 @@ interface Subscriber {
 }
 
 /**
+ * What the routes read of an event log: this process's ring buffer (EventLog), or with a Redis
+ * store the cluster's (server/redis-shared.ts), whose reads are promises.
+ */
+export interface LabEventLog {
+  since(afterId?: number, limit?: number): LabEventsPage | Promise<LabEventsPage>
+  subscribe(onEvent: (event: LabEvent) => void, onClose: () => void): () => void
+  closeSubscribers(): void
+}
+
+/**
  * The lab's event log: a ring buffer, so a server left running for days keeps its memory flat.
  * Ids keep counting across the wrap, so a reader can tell how many events it missed.
  */
-export class EventLog {
+export class EventLog implements LabEventLog {
   readonly #ring: (Kept | undefined)[]
   #nextId = 1
   readonly #subscribers = new Set<Subscriber>()

@@ -1,17 +1,20 @@
 import { pickLiveSettings, type LiveSettings } from '../src/shared/settings.js'
-import type { LabConfigView } from '../src/shared/wire.js'
+import type { LabConfigView, LabStats } from '../src/shared/wire.js'
 import { AccessExpiryMarks } from './access-expiry.js'
 import { AuthorizationCodes } from './authorization-codes.js'
 import { LabClock } from './clock.js'
 import type { ServerConfig } from './config.js'
 import { DomainEvents, type ExpiryMark, type LabDomainEvent, type LabDomainEventType, type SessionScope } from './domain-events.js'
-import { EventLog } from './events.js'
+import { EventLog, type LabEventLog } from './events.js'
+import { ClusterState } from './redis-shared.js'
 import { FaultTable, type Fault, type FaultSpec } from './faults.js'
 import { loadSigningKeys } from './keys.js'
 import { Persistence, type PersistedState } from './persistence.js'
 import { LabCounters } from './stats.js'
-import { RefreshStore, type Family, type RevokeReason } from './store.js'
+import { loadSharedSigningKeys, RedisLink, RedisStore, sharedSecret } from './redis-store.js'
+import { andThen, RefreshStore, type Family, type MaybePromise, type RevokeReason, type SessionStore } from './store.js'
 import { AccessTokens } from './tokens.js'
+import { randomBase64url } from './random.js'
 import { UserRegistry } from './users.js'
 
 export type { SessionScope } from './domain-events.js'
@@ -32,7 +35,8 @@ export interface Lab {
   readonly config: ServerConfig
   readonly settings: LiveSettings
   readonly clock: LabClock
-  readonly store: RefreshStore
+  /** Sessions: in this process (synchronous) or, with `--store redis://…`, shared by every instance (promises). */
+  readonly store: SessionStore
   readonly tokens: AccessTokens
   readonly users: UserRegistry
   /** Access tokens the lab expired early (`/_lab/expire`). */
@@ -43,7 +47,11 @@ export interface Lab {
   /** What `GET /_lab/stats` reads; it follows the domain events. */
   readonly counters: LabCounters
   /** What `GET /_lab/events` and the lab page's stream read; it follows the domain events. */
-  readonly events: EventLog
+  readonly events: LabEventLog
+  /** `GET /_lab/stats`: this process's counters, or with a Redis store the cluster's. */
+  stats(): MaybePromise<LabStats>
+  /** With a Redis store: resolves once the shared writes (counters, event log) made so far have landed. */
+  settled(): Promise<unknown> | undefined
   /**
    * Counts resets. A request that began before the latest reset (held by a delay, say) must not
    * count or act after it, or it would leak into the next test.
@@ -54,28 +62,28 @@ export interface Lab {
   /** The next event of a type (or a reset), or undefined after `withinMs` (see DomainEvents.next). */
   nextEvent(type: LabDomainEventType, withinMs: number): Promise<LabDomainEvent | undefined>
   /** Revokes a family (`familyRevoked`); false when it was unknown or revoked already. */
-  revokeFamily(familyId: string, reason: RevokeReason): boolean
+  revokeFamily(familyId: string, reason: RevokeReason): MaybePromise<boolean>
   /** `POST /_lab/revoke`: revokes every session in the scope; returns how many were active. */
-  revokeSessions(scope: SessionScope): number
+  revokeSessions(scope: SessionScope): MaybePromise<number>
   /** The families a scope names; an unknown user or family is an empty list. */
-  familiesIn(scope: SessionScope): Family[]
+  familiesIn(scope: SessionScope): MaybePromise<Family[]>
   /** `POST /_lab/expire`: makes the scope's access tokens, refresh tokens or both expire now. */
-  expire(scope: SessionScope, tokens: 'access' | 'refresh' | 'both'): { access: number; refresh: number }
+  expire(scope: SessionScope, tokens: 'access' | 'refresh' | 'both'): MaybePromise<{ access: number; refresh: number }>
   /** `POST /_lab/clock`: moves the clock; answers the time it moved to. A RangeError for an impossible move. */
   moveClock(move: ClockMove): { nowMs: number; offsetMs: number }
   /** `POST /_lab/faults`: sets a fault for the next calls of a route. */
   setFault(spec: FaultSpec): Fault
   /** `POST /_lab/config`: changes live settings; answers the settings now in force. */
-  configure(patch: Partial<LiveSettings>): LabConfigView
+  configure(patch: Partial<LiveSettings>): MaybePromise<LabConfigView>
   /** Forgets sessions and tokens that can no longer matter (see RefreshStore.sweep). */
-  sweep(): number
+  sweep(): MaybePromise<number>
   configView(): LabConfigView
   /** Resolves once keys are loaded and, with --data-dir, the recovered state is written back. */
   readonly ready: Promise<void>
   /** With --data-dir: flushes and closes the journal. */
   close(): void
   /** Back to a fresh start: no sessions, faults or early expiries, zero counters, empty log, real time, startup settings and users. */
-  reset(): void
+  reset(): MaybePromise<void>
 }
 
 export function createLab(config: ServerConfig): Lab {
@@ -86,47 +94,64 @@ export function createLab(config: ServerConfig): Lab {
   // --data-dir: what survives a restart comes back before anything else is built on it.
   const persistence = new Persistence(config)
   const { refreshKey, secret, privateJwk } = persistence.keys
-  const store = new RefreshStore(settings, refreshKey)
-  const keys = loadSigningKeys({
+  // --store redis://…: the sessions, the refresh key and a random HS256 secret are the cluster's.
+  const link = config.store === 'memory' ? undefined : new RedisLink(config.store)
+  const memoryStore = link ? undefined : new RefreshStore(settings, refreshKey)
+  const redisStore = link ? new RedisStore(link, settings) : undefined
+  const store: SessionStore = (memoryStore ?? redisStore) as SessionStore
+  const shared =
+    link && redisStore
+      ? link
+          .start()
+          .then(() => redisStore.loadKey())
+          .then(() => link.joinSettings(settings))
+          .then(() => cluster?.start())
+          .then(() => sharedSecret(link, config))
+      : undefined
+  const keyOptions = {
     alg: config.alg,
-    secret,
     ...(config.keyFile === undefined ? {} : { keyFile: config.keyFile }),
     ...(privateJwk === undefined ? {} : { privateJwk }),
-  })
+  }
+  const keys = shared
+    ? shared.then((cluster) => loadSharedSigningKeys(link as RedisLink, { ...keyOptions, secret: cluster ?? secret }))
+    : loadSigningKeys({ ...keyOptions, secret })
   const tokens = new AccessTokens(keys, config.audience, config.issuer)
-  const users = new UserRegistry(config.users, bus, settings)
+  const users = new UserRegistry(config.users, bus, settings, ...(link ? [() => `usr_${randomBase64url(6)}`] : []))
+  const cluster =
+    link && new ClusterState(link, { clock, settings, users, capacity: config.eventLogSize, maxSubscribers: config.maxEventStreams })
   const expiry = new AccessExpiryMarks()
   const faults = new FaultTable()
   const codes = new AuthorizationCodes()
-  const state: PersistedState = { store, users, clock, tokens, expiry }
-  persistence.recover(state)
+  const state: PersistedState | undefined = memoryStore && { store: memoryStore, users, clock, tokens, expiry }
+  if (state) persistence.recover(state)
 
   // The read side and the journal follow the domain events, in this order.
   const counters = new LabCounters()
-  const events = new EventLog(config.eventLogSize, clock, config.maxEventStreams)
   bus.subscribe((event) => counters.count(event))
-  bus.subscribe((event) => events.follow(event))
-  bus.subscribe((event) => persistence.follow(event, state))
+  // With a Redis store the counters, the log and the bus are the cluster's; this process still counts its own.
+  const local = cluster ? undefined : new EventLog(config.eventLogSize, clock, config.maxEventStreams)
+  if (local) bus.subscribe((event) => local.follow(event))
+  if (cluster) bus.subscribe((event) => cluster.follow(event))
+  const events: LabEventLog = local ?? (cluster as ClusterState).events
+  if (state) bus.subscribe((event) => persistence.follow(event, state))
 
-  const ready = keys.then((loaded) => persistence.start(state, loaded))
+  const ready = keys.then((loaded) => (state ? persistence.start(state, loaded) : undefined))
   ready.catch(() => undefined) // reported where startServer awaits it
   let epoch = 0
-  const familiesIn = (scope: SessionScope): Family[] => {
-    if (scope.family !== undefined) {
-      const family = store.family(scope.family)
-      return family ? [family] : []
-    }
+  const familiesIn = (scope: SessionScope): MaybePromise<Family[]> => {
+    if (scope.family !== undefined) return andThen(store.family(scope.family), (family) => (family ? [family] : []))
     if (scope.user !== undefined) {
       const user = users.find(scope.user)
       return user ? store.families(user.id) : []
     }
     return store.families()
   }
-  const revokeFamily = (familyId: string, reason: RevokeReason): boolean => {
-    if (!store.revokeFamily(familyId, reason, clock.now())) return false
-    bus.emit({ type: 'familyRevoked', family: familyId, reason })
-    return true
-  }
+  const revokeFamily = (familyId: string, reason: RevokeReason): MaybePromise<boolean> =>
+    andThen(store.revokeFamily(familyId, reason, clock.now()), (revoked) => {
+      if (revoked) bus.emit({ type: 'familyRevoked', family: familyId, reason })
+      return revoked
+    })
   const configView = (): LabConfigView => ({
     ...settings,
     profile: config.profile,
@@ -149,32 +174,41 @@ export function createLab(config: ServerConfig): Lab {
     codes,
     counters,
     events,
+    stats: () => cluster?.stats() ?? counters.snapshot(),
+    settled: () => cluster?.settled(),
     emit: (event) => bus.emit(event),
     nextEvent: (type, withinMs) => bus.next(type, withinMs),
     ready,
     close() {
       events.closeSubscribers()
       persistence.close()
+      cluster?.close()
+      link?.close()
     },
     revokeFamily,
     revokeSessions(scope) {
-      const count = familiesIn(scope).filter((family) => revokeFamily(family.id, 'lab')).length
-      bus.emit({ type: 'sessionsRevoked', count, scope })
-      return count
+      return andThen(familiesIn(scope), (families) =>
+        andThen(allOf(families.map((family) => revokeFamily(family.id, 'lab'))), (revoked) => {
+          const count = revoked.filter(Boolean).length
+          bus.emit({ type: 'sessionsRevoked', count, scope })
+          return count
+        }),
+      )
     },
     familiesIn,
     expire(scope, which) {
       const all = scope.user === undefined && scope.family === undefined
-      const families = all ? undefined : familiesIn(scope).map((family) => family.id)
-      const expired = { access: 0, refresh: 0 }
-      let marks: ExpiryMark[] = []
-      if (which !== 'refresh') {
-        marks = expiry.expire(tokens.lastSerial, families)
-        expired.access = families?.length ?? store.families().length
-      }
-      if (which !== 'access') expired.refresh = store.expireRefreshTokens(clock.now(), families && new Set(families))
-      bus.emit({ type: 'tokensExpired', tokens: which, scope, marks })
-      return expired
+      return andThen(all ? undefined : familiesIn(scope), (inScope) => {
+        const families = inScope?.map((family) => family.id)
+        let marks: ExpiryMark[] = []
+        if (which !== 'refresh') marks = expiry.expire(tokens.lastSerial, families)
+        const access = which === 'refresh' ? 0 : (families?.length ?? andThen(store.families(), (f) => f.length))
+        const refresh = which === 'access' ? 0 : store.expireRefreshTokens(clock.now(), families && new Set(families))
+        return andThen(allOf<number>([access, refresh]), ([accessCount = 0, refreshCount = 0]) => {
+          bus.emit({ type: 'tokensExpired', tokens: which, scope, marks })
+          return { access: accessCount, refresh: refreshCount }
+        })
+      })
     },
     moveClock(move) {
       if ('advanceMs' in move) clock.advance(move.advanceMs)
@@ -189,29 +223,47 @@ export function createLab(config: ServerConfig): Lab {
       return fault
     },
     sweep() {
-      const swept = store.sweep(clock.now())
-      expiry.sweep((id) => store.family(id) !== undefined)
-      persistence.compactIfDue(state)
-      return swept
+      return andThen(store.sweep(clock.now()), (swept) => {
+        if (memoryStore) expiry.sweep((id) => memoryStore.family(id) !== undefined)
+        if (state) persistence.compactIfDue(state)
+        return swept
+      })
     },
     configure(patch) {
       Object.assign(settings, patch)
-      const view = configView()
-      bus.emit({ type: 'configChanged', config: view })
-      return view
+      return andThen(link?.saveSettings(settings), () => {
+        const view = configView()
+        bus.emit({ type: 'configChanged', config: view })
+        return view
+      })
     },
     configView,
     reset() {
       epoch += 1
       Object.assign(settings, startupSettings())
-      store.clear()
       faults.clear()
       codes.clear()
       clock.reset()
       expiry.clear()
       users.reset()
-      // Zeroes the counters, empties the log (whose first entry is this reset) and compacts the journal.
-      bus.emit({ type: 'reset' })
+      return andThen(
+        andThen(link?.saveSettings(settings), () => store.clear()),
+        () => {
+          // Zeroes the counters, empties the log (whose first entry is this reset) and compacts the journal.
+          bus.emit({ type: 'reset' })
+        },
+      )
     },
   }
+}
+
+/** Every value, at once when none is a promise. */
+function allOf<T>(values: MaybePromise<T>[]): MaybePromise<T[]> {
+  return values.some((value) => value instanceof Promise) ? Promise.all(values) : (values as T[])
+}
+
+/** The periodic sweep: a Redis store that is away just skips a round (its records expire by TTL anyway). */
+export function sweepQuietly(lab: Lab): void {
+  const swept = lab.sweep()
+  if (swept instanceof Promise) swept.catch(() => undefined)
 }

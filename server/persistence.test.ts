@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { resolveServerConfig } from './config.js'
-import { createLab } from './lab.js'
+import { createLab, type Lab } from './lab.js'
 import { journalEntriesFor } from './persistence.js'
-import { hashToken } from './store.js'
+import { hashToken, type RefreshStore } from './store.js'
 
 const SECRET = 'test-secret-test-secret-test-secret'
 const openLab = async (dir: string) => {
@@ -18,13 +18,14 @@ const journal = (dir: string) =>
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as Record<string, unknown>)
+const memory = (lab: Lab) => lab.store as RefreshStore
 const access = (serial: number, sid: string) => ({ jti: `${serial.toString(36)}.x`, sid })
 
 describe('--data-dir as a subscriber of domain events', () => {
   it('journals a registration, a clock move and early expiries in the entry format recovery reads', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-persist-'))
     const lab = await openLab(dir)
-    const { family } = lab.store.createFamily('usr_1', lab.clock.now())
+    const { family } = memory(lab).createFamily('usr_1', lab.clock.now())
     await lab.tokens.sign('usr_1', family.id, lab.clock.now(), 60_000)
     const ada = lab.users.add('ada@example.com', 'secret-secret', 'Ada')
     const { offsetMs } = lab.moveClock({ advanceMs: 35_000 })
@@ -44,7 +45,7 @@ describe('--data-dir as a subscriber of domain events', () => {
     const again = await openLab(dir)
     expect(again.users.find('ada@example.com')).toEqual(ada)
     expect(again.clock.offsetMs).toBe(offsetMs)
-    expect(again.store.family(family.id)?.status).toBe('active')
+    expect(memory(again).family(family.id)?.status).toBe('active')
     expect(again.expiry.isExpiredEarly(access(1, 'fam_other'))).toBe(true)
     expect(again.expiry.isExpiredEarly(access(2, family.id))).toBe(false)
     expect(again.tokens.lastSerial).toBe(10_000)
@@ -61,14 +62,14 @@ describe('--data-dir as a subscriber of domain events', () => {
     const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-persist-reset-'))
     const lab = await openLab(dir)
     lab.users.add('ada@example.com', 'secret-secret')
-    lab.store.createFamily('usr_1', lab.clock.now())
+    memory(lab).createFamily('usr_1', lab.clock.now())
     lab.moveClock({ advanceMs: 1_000 })
     lab.reset()
     lab.close()
     expect(journal(dir)).toEqual([])
     const again = await openLab(dir)
     expect(again.users.find('ada@example.com')).toBeUndefined()
-    expect(again.store.size.families).toBe(0)
+    expect(memory(again).size.families).toBe(0)
     expect(again.clock.offsetMs).toBe(0)
     again.close()
   })
@@ -101,7 +102,7 @@ describe('--data-dir as a subscriber of domain events', () => {
     expect(lab.tokens.lastSerial).toBe(20_000)
     expect(lab.expiry.isExpiredEarly(access(12_000, 'fam_old'))).toBe(true)
     expect(lab.expiry.isExpiredEarly(access(12_000, 'fam_new'))).toBe(false)
-    expect(lab.store.rotate('old-refresh-token', lab.clock.now())).toMatchObject({ kind: 'rotated', generation: 2 })
+    expect(memory(lab).rotate('old-refresh-token', lab.clock.now())).toMatchObject({ kind: 'rotated', generation: 2 })
     lab.close()
   })
 
@@ -111,15 +112,15 @@ describe('--data-dir as a subscriber of domain events', () => {
       const config = resolveServerConfig({ dataDir: join(dir, alg), alg, reuseGrace: '1h' }, {})
       const first = createLab(config)
       await first.ready
-      const { family, token } = first.store.createFamily('usr_1', first.clock.now())
+      const { family, token } = memory(first).createFamily('usr_1', first.clock.now())
       const { token: jwt } = await first.tokens.sign('usr_1', family.id, first.clock.now(), 60_000)
-      const child = first.store.rotate(token, first.clock.now())
+      const child = memory(first).rotate(token, first.clock.now())
       first.close()
       const second = createLab(config)
       await second.ready
       await expect(second.tokens.verify(jwt, second.clock.now())).resolves.toMatchObject({ sid: family.id })
       // The grace answer is the child derived with the refresh key: found only if the key was kept.
-      expect(second.store.rotate(token, second.clock.now())).toMatchObject({ kind: 'grace', token: (child as { token: string }).token })
+      expect(memory(second).rotate(token, second.clock.now())).toMatchObject({ kind: 'grace', token: (child as { token: string }).token })
       second.close()
     }
   })

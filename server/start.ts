@@ -4,7 +4,7 @@ import { getRequestListener, RequestError } from '@hono/node-server'
 import { LabError, type ErrorCode } from '../src/shared/errors.js'
 import { createApp } from './app.js'
 import type { ServerConfig } from './config.js'
-import type { Lab } from './lab.js'
+import { sweepQuietly, type Lab } from './lab.js'
 
 export interface RunningServer {
   /** Base URL such as `http://127.0.0.1:4000`, with the real port when `port` was 0. */
@@ -55,7 +55,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const url = `http://${host}:${port}`
   lab.tokens.issuer = config.issuer ?? url
   // Memory stays flat on a server left running: ended sessions are forgotten an hour later.
-  const sweeper = setInterval(() => lab.sweep(), 60_000).unref()
+  const sweeper = setInterval(() => sweepQuietly(lab), 60_000).unref()
   return {
     url,
     port,

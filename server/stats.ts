@@ -66,6 +66,11 @@ export class LabCounters {
     return structuredClone(this.#stats)
   }
 
+  /** The counters as they are, uncopied: for a caller that only reads them at once (the Redis store's deltas). */
+  peek(): Readonly<LabStats> {
+    return this.#stats
+  }
+
   reset(): void {
     this.#stats = emptyStats()
   }

@@ -93,11 +93,47 @@ export interface StoreChange {
 
 export type { TokenRecord }
 
+/** A value now, or once a round trip is done: the memory store answers at once, Redis later. */
+export type MaybePromise<T> = T | Promise<T>
+
+/**
+ * What the lab asks of a session store (docs/design.md, "Stores"). The in-memory `RefreshStore`
+ * answers synchronously (its hot path must not pay for a promise); the Redis store answers with
+ * promises. Callers await only what is a promise (`isPromise`), so the memory path stays as it was.
+ */
+export interface SessionStore {
+  readonly kind: 'memory' | 'redis'
+  createFamily(userId: string, now: number, grant?: Grant): MaybePromise<IssuedRefreshToken>
+  /** The one atomic step of a refresh: see RefreshStore.rotate for the rules, in their order. */
+  rotate(token: string, now: number): MaybePromise<RotateOutcome>
+  revokeFamily(familyId: string, reason: RevokeReason, now: number): MaybePromise<boolean>
+  families(userId?: string): MaybePromise<Family[]>
+  expireRefreshTokens(now: number, familyIds?: ReadonlySet<string>): MaybePromise<number>
+  lookup(token: string): MaybePromise<Readonly<TokenRecord> | undefined>
+  /** Whether `rotate` would accept this token now (unrotated, or inside the reuse grace): introspection's answer. */
+  accepts(record: Readonly<TokenRecord>, now: number): MaybePromise<boolean>
+  family(familyId: string): MaybePromise<Family | undefined>
+  isActive(familyId: string): MaybePromise<boolean>
+  sweep(now: number): MaybePromise<number>
+  counts(): MaybePromise<{ families: number; tokens: number }>
+  clear(): MaybePromise<void>
+}
+
+export function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return value instanceof Promise
+}
+
+/** Applies `next` at once to a plain value, or once a promise settles: the memory path never waits. */
+export function andThen<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
+  return isPromise(value) ? value.then(next) : next(value)
+}
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('base64url')
 }
 
-export class RefreshStore {
+export class RefreshStore implements SessionStore {
+  readonly kind = 'memory'
   readonly #families = new Map<string, Family>()
   readonly #tokens = new Map<string, TokenRecord>()
   readonly #key: Buffer
@@ -289,6 +325,10 @@ export class RefreshStore {
   /** How much the store holds, for the soak test and stats. */
   get size(): { families: number; tokens: number } {
     return { families: this.#families.size, tokens: this.#tokens.size }
+  }
+
+  counts(): { families: number; tokens: number } {
+    return this.size
   }
 
   /** Forgets every session, as `POST /_lab/reset` promises. */

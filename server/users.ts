@@ -15,6 +15,8 @@ export class UserRegistry {
     private readonly events: DomainEvents,
     /** The live `maxUsers` setting: registrations stop there, so a registration loop cannot exhaust memory. */
     private readonly limit: { readonly maxUsers: number },
+    /** A registered user's id; instances sharing a Redis store draw random ones, so two never collide. */
+    private readonly newId: (registry: UserRegistry) => string = (registry) => `usr_${registry.#byId.size + 1}`,
   ) {
     this.reset()
   }
@@ -46,7 +48,7 @@ export class UserRegistry {
         `the lab holds ${this.limit.maxUsers} users already (--max-users); POST /_lab/reset forgets the registered ones`,
       )
     }
-    const id = `usr_${this.#byId.size + 1}`
+    const id = this.newId(this)
     const user = this.restore(Object.freeze({ id, email, password, name: name ?? email.split('@')[0] ?? email }))
     this.events.emit({ type: 'userRegistered', user })
     return user

@@ -33,10 +33,11 @@ export interface LabHandler {
  * const stats = await (await lab.fetch('/_lab/stats')).json()
  */
 export async function createLabHandler(options: LabOptions = {}): Promise<LabHandler> {
-  const [{ resolveServerConfig }, { createApp }, { DROPPED_HEADER }] = await Promise.all([
+  const [{ resolveServerConfig }, { createApp }, { DROPPED_HEADER }, { sweepQuietly }] = await Promise.all([
     import('../server/config.js'),
     import('../server/app.js'),
     import('../server/http/inject-faults.js'),
+    import('../server/lab.js'),
   ])
   const config = resolveServerConfig({ host: '127.0.0.1', port: 0, ...options }, {})
   const { app, lab } = createApp(config)
@@ -48,7 +49,7 @@ export async function createLabHandler(options: LabOptions = {}): Promise<LabHan
   const url = IN_PROCESS_URL
   lab.tokens.issuer = config.issuer ?? url
   // As startServer does: ended sessions are forgotten an hour later, also in a long test run.
-  const sweeper = setInterval(() => lab.sweep(), 60_000).unref()
+  const sweeper = setInterval(() => sweepQuietly(lab), 60_000).unref()
   let stopped = false
   return {
     url,

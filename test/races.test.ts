@@ -2,6 +2,10 @@ import { Agent, fetch as undiciFetch } from 'undici'
 import { afterAll, describe, expect, it } from 'vitest'
 import { resolveServerConfig, type ServerFlags } from '../server/config.js'
 import { startServer, type RunningServer } from '../server/start.js'
+import type { Lab } from '../server/lab.js'
+import type { RefreshStore } from '../server/store.js'
+
+const memory = (lab: Lab) => lab.store as RefreshStore
 
 /**
  * Rotation under contention over real sockets: a thousand refreshes with one token at once, a
@@ -66,7 +70,7 @@ describe(`${CONCURRENCY} concurrent refreshes with one token`, () => {
         expect(counts['200']).toBe(1)
         expect(counts['REFRESH_TOKEN_REUSED']).toBe(1)
         expect(counts['REFRESH_TOKEN_REVOKED']).toBe(CONCURRENCY - 2)
-        const [session] = server.lab.store.families()
+        const [session] = memory(server.lab).families()
         expect(session).toMatchObject({ status: 'revoked', revokedReason: 'reuse', generation: 2 })
         // The one winner's tokens died with the family.
         const winner = answers.find((a) => a.status === 200)!.body.data!
@@ -83,7 +87,7 @@ describe(`${CONCURRENCY} concurrent refreshes with one token`, () => {
       const answers = await storm(server, refresh_token)
       expect(tally(answers)).toEqual({ '200': CONCURRENCY })
       expect(new Set(answers.map((a) => a.body.data!.refresh_token)).size).toBe(1)
-      expect(server.lab.store.families()[0]).toMatchObject({ status: 'active', generation: 2 })
+      expect(memory(server.lab).families()[0]).toMatchObject({ status: 'active', generation: 2 })
       expect(server.lab.counters.snapshot().refresh).toMatchObject({ succeeded: CONCURRENCY, graceReuses: CONCURRENCY - 1 })
     })
   })
@@ -93,7 +97,7 @@ describe(`${CONCURRENCY} concurrent refreshes with one token`, () => {
       const { refresh_token } = await signIn(server)
       const counts = tally(await storm(server, refresh_token))
       expect(counts).toEqual({ '200': 6, REFRESH_TOKEN_REUSED: 1, REFRESH_TOKEN_REVOKED: CONCURRENCY - 7 })
-      expect(server.lab.store.families()[0]).toMatchObject({ status: 'revoked', revokedReason: 'reuse' })
+      expect(memory(server.lab).families()[0]).toMatchObject({ status: 'revoked', revokedReason: 'reuse' })
     })
   })
 })
@@ -109,7 +113,7 @@ describe('logout racing a refresh', () => {
         ])
         expect([200, 401]).toContain(refreshed.status)
         expect([200, 401]).toContain(logout.status)
-        const family = server.lab.store.families().at(-1)
+        const family = memory(server.lab).families().at(-1)
         expect(family?.status).toBe('revoked')
         if (refreshed.status === 200) {
           const next = refreshed.body.data!

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import { LabError } from '../../src/shared/errors.js'
 import type { Lab } from '../lab.js'
+import { andThen, isPromise, type MaybePromise } from '../store.js'
 import type { AccessClaims } from '../tokens.js'
 
 export interface AuthedEnv {
@@ -24,6 +25,9 @@ export function bearerToken(header: string | undefined): string {
 export function requireAccessToken(lab: Lab): MiddlewareHandler<AuthedEnv> {
   function admit(c: Context<AuthedEnv>, next: Next, claims: AccessClaims): Promise<void> {
     const refusal = refusalOf(lab, claims)
+    return isPromise(refusal) ? refusal.then((found) => pass(c, next, claims, found)) : pass(c, next, claims, refusal)
+  }
+  function pass(c: Context<AuthedEnv>, next: Next, claims: AccessClaims, refusal: LabError | undefined): Promise<void> {
     if (refusal) throw refusal
     c.set('claims', claims)
     return next()
@@ -38,13 +42,16 @@ export function requireAccessToken(lab: Lab): MiddlewareHandler<AuthedEnv> {
   }
 }
 
-/** Why a well-signed, unexpired access token is refused all the same, if it is. */
-function refusalOf(lab: Lab, claims: AccessClaims): LabError | undefined {
+/**
+ * Why a well-signed, unexpired access token is refused all the same, if it is. The memory store
+ * answers at once; only the Redis store's promise is awaited.
+ */
+function refusalOf(lab: Lab, claims: AccessClaims): MaybePromise<LabError | undefined> {
   if (lab.expiry.isExpiredEarly(claims)) return new LabError('TOKEN_EXPIRED', 'the access token was expired by the lab; refresh it')
-  if (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid)) {
-    return new LabError('TOKEN_REVOKED', 'the session of this access token was revoked; sign in again')
-  }
-  return undefined
+  if (lab.settings.statelessAccess) return undefined
+  return andThen(lab.store.isActive(claims.sid), (active) =>
+    active ? undefined : new LabError('TOKEN_REVOKED', 'the session of this access token was revoked; sign in again'),
+  )
 }
 
 /** Whether `requireAccessToken` would let this Authorization header through now. */
@@ -53,7 +60,7 @@ export async function wouldAdmit(lab: Lab, header: string | undefined): Promise<
     const token = bearerToken(header)
     const now = lab.clock.now()
     const claims = lab.tokens.verifiedBefore(token, now) ?? (await lab.tokens.verify(token, now))
-    return refusalOf(lab, claims) === undefined
+    return (await refusalOf(lab, claims)) === undefined
   } catch {
     return false
   }

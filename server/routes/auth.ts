@@ -53,9 +53,9 @@ export function registerAuthRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     return send(c, profile.tokens(await refreshSession(lab, presented), 'refresh'))
   })
 
-  app.post(ROUTES.logout, requireAccessToken(lab), function logout(c) {
+  app.post(ROUTES.logout, requireAccessToken(lab), async function logout(c) {
     const { sid, sub } = c.get('claims')
-    signOut(lab, sub, sid)
+    await signOut(lab, sub, sid)
     return send(c, profile.signedOut())
   })
 

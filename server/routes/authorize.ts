@@ -112,7 +112,7 @@ export function registerAuthorizeRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
     if (postLogout && (clientId === undefined || checkRedirect(lab.config, clientId, postLogout) !== 'ok')) {
       return errorPage(c, 'invalid_request', 'post_logout_redirect_uri is not registered for the client')
     }
-    if (typeof claims?.['sid'] === 'string') revokeSession(lab, claims['sid'])
+    if (typeof claims?.['sid'] === 'string') await revokeSession(lab, claims['sid'])
     if (!postLogout) return c.html(page('Signed out', '<p>The session has ended.</p>'), 200, NO_STORE)
     const url = new URL(postLogout)
     const state = params.get('state')

@@ -15,16 +15,16 @@ import type { Lab, SessionScope } from '../lab.js'
  * settings, faults, revocation and early expiry.
  */
 export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
-  app.get(ROUTES.labStats, (c) => c.json({ ...lab.counters.snapshot(), store: lab.store.size }))
+  app.get(ROUTES.labStats, async (c) => c.json({ ...(await lab.stats()), store: await lab.store.counts() }))
 
-  app.get(ROUTES.labEvents, (c) => {
+  app.get(ROUTES.labEvents, async (c) => {
     const after = queryInteger(c.req.query('after'), 'after', 0)
     const limit = queryInteger(c.req.query('limit'), 'limit', lab.config.eventLogSize)
-    return c.json(lab.events.since(after, limit))
+    return c.json(await lab.events.since(after, limit))
   })
 
-  app.post(ROUTES.labReset, (c) => {
-    lab.reset()
+  app.post(ROUTES.labReset, async (c) => {
+    await lab.reset()
     return c.json({ reset: true })
   })
 
@@ -45,12 +45,12 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
 
   app.post(ROUTES.labConfig, async (c) => {
     const patch = livePatch(labBody(liveSettingsSchema, await readJsonObject(c, '{"accessTtl":"30s","reuseGrace":"2s"}')))
-    return c.json(lab.configure(patch))
+    return c.json(await lab.configure(patch))
   })
 
-  app.get(ROUTES.labSessions, (c) => {
+  app.get(ROUTES.labSessions, async (c) => {
     const family = c.req.query('family')
-    const families = family === undefined ? lab.store.families() : lab.familiesIn({ family })
+    const families = await (family === undefined ? lab.store.families() : lab.familiesIn({ family }))
     const sessions: LabSession[] = families.map((f) => ({
       id: f.id,
       user: lab.users.byId(f.userId)?.email ?? f.userId,
@@ -91,15 +91,15 @@ export function registerControlRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
   })
 
   app.post(ROUTES.labRevoke, async (c) => {
-    const scope = knownScope(lab, labBody(revokeRequest, await readJson(c)))
-    const revoked = lab.revokeSessions(scope)
+    const scope = await knownScope(lab, labBody(revokeRequest, await readJson(c)))
+    const revoked = await lab.revokeSessions(scope)
     return c.json({ revoked })
   })
 
   app.post(ROUTES.labExpire, async (c) => {
     const { tokens: which, ...asked } = labBody(expireRequest, await readJson(c))
-    const scope = knownScope(lab, asked)
-    const expired = lab.expire(scope, which)
+    const scope = await knownScope(lab, asked)
+    const expired = await lab.expire(scope, which)
     return c.json({ tokens: which, sessions: expired.access, refreshTokens: expired.refresh })
   })
 }
@@ -112,9 +112,9 @@ function clockState({ nowMs, offsetMs }: { nowMs: number; offsetMs: number }): L
  * `{}` (or no body) means every session; `{"user":"a@b.c"}` or `{"family":"fam_…"}` narrows it.
  * A user or family the lab does not know is a 404: a typo must not look like "nothing to do".
  */
-function knownScope(lab: Lab, { user, family }: { user?: string | undefined; family?: string | undefined }): SessionScope {
+async function knownScope(lab: Lab, { user, family }: { user?: string | undefined; family?: string | undefined }): Promise<SessionScope> {
   if (user !== undefined && !lab.users.find(user)) throw new LabError('NOT_FOUND', `no user ${user}`)
-  if (family !== undefined && !lab.store.family(family)) throw new LabError('NOT_FOUND', `no session ${family}`)
+  if (family !== undefined && !(await lab.store.family(family))) throw new LabError('NOT_FOUND', `no session ${family}`)
   return { ...(user === undefined ? {} : { user }), ...(family === undefined ? {} : { family }) }
 }
 

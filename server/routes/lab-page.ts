@@ -66,21 +66,45 @@ export function registerLabPage(app: Hono<AuthedEnv>, lab: Lab): void {
   app.get(LAB_PAGE_ROUTES.eventStream, function eventStream(c) {
     const after = Number(c.req.header('last-event-id') ?? c.req.query('after') ?? 0) || 0
     // Subscribed before the answer starts, in the same step as the backlog is read: one stream too
-    // many gets its 503 instead of a stream, and no event falls between the backlog and the live ones.
-    const feed = new FrameFeed(lab.events.since(after).events.map(sseFrame))
+    // many gets its 503 instead of a stream. Subscribed first, then the backlog read: with a shared
+    // (Redis) log the read is a round trip, live events arriving meanwhile wait, and those the
+    // backlog already holds are skipped by id, so none is lost or sent twice.
+    let waiting: LabEvent[] | undefined = []
+    let sentId = after
+    let feed: FrameFeed | undefined
+    const send = (event: LabEvent) => {
+      if (event.id <= sentId) return
+      sentId = event.id
+      feed?.push(sseFrame(event))
+    }
     const unsubscribe = lab.events.subscribe(
-      (event) => feed.push(sseFrame(event)),
-      () => feed.end(),
+      (event) => (waiting ? waiting.push(event) : send(event)),
+      () => feed?.end(),
     )
+    const backlog = lab.events.since(after)
+    const live = (feed = new FrameFeed(backlog instanceof Promise ? [] : backlog.events.map(sseFrame)))
+    const release = (lastId: number, events: LabEvent[]) => {
+      const early = waiting ?? []
+      waiting = undefined
+      for (const event of events) send(event)
+      sentId = Math.max(sentId, lastId)
+      for (const event of early) send(event)
+    }
+    if (backlog instanceof Promise)
+      backlog.then(
+        (page) => release(0, page.events),
+        () => live.end(),
+      )
+    else release(backlog.lastId, [])
     const close = () => {
       unsubscribe() // at once, so a page that went away frees its place before its writes unwind
-      feed.end()
+      live.end()
     }
     return streamSSE(c, async function writeFrames(stream) {
       stream.onAbort(close)
       const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n').catch(() => undefined), 15_000)
       try {
-        for (let frame = await feed.next(); frame !== undefined; frame = await feed.next()) await stream.write(frame)
+        for (let frame = await live.next(); frame !== undefined; frame = await live.next()) await stream.write(frame)
       } catch {
         // The page went away mid-write; its EventSource reconnects with its Last-Event-ID.
       } finally {

@@ -48,7 +48,7 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
     ROUTES.oauthRevoke,
     oauth(async function revoke(c, form) {
       const familyId = await familyOfToken(lab, required(form, 'token'))
-      if (familyId !== undefined) revokeSession(lab, familyId)
+      if (familyId !== undefined) await revokeSession(lab, familyId)
       // RFC 7009 §2.2 asks for no body, but an empty one without a content type makes some
       // clients' JSON parsing throw (simple-oauth2's revokeAll): `{}` reads as nothing in both.
       return c.json({}, 200, NO_STORE)
@@ -138,7 +138,7 @@ async function codeGrant(
   const grant = lab.codes.find(code)
   if (!grant) throw new OAuthError('invalid_grant', 'the authorization code is not one this server issued')
   if (grant.redeemed) {
-    if (grant.redeemedFamily !== undefined) revokeSession(lab, grant.redeemedFamily)
+    if (grant.redeemedFamily !== undefined) await revokeSession(lab, grant.redeemedFamily)
     throw new OAuthError('invalid_grant', 'the authorization code was already used, so the tokens it issued are revoked (RFC 6749 §4.1.2)')
   }
   grant.redeemed = true
@@ -240,11 +240,11 @@ function tokenAnswer(c: Context, issued: IssuedTokens, extra: Record<string, str
 /** RFC 7662: the token's claims when it is active, `{"active":false}` for anything else. */
 async function introspection(lab: Lab, token: string): Promise<Record<string, unknown>> {
   const now = lab.clock.now()
-  const record = lab.store.lookup(token)
+  const record = await lab.store.lookup(token)
   if (record) {
-    const family = lab.store.family(record.familyId)
+    const family = await lab.store.family(record.familyId)
     // Inside the reuse grace a rotated token is still accepted by the token endpoint, so it is active.
-    if (!family || !lab.store.accepts(record, now)) return { active: false }
+    if (!family || !(await lab.store.accepts(record, now))) return { active: false }
     return {
       active: true,
       // RFC 7662 §2.2's token_type is RFC 6749 §7.1's access token type, which a refresh token
@@ -259,7 +259,8 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
   }
   try {
     const claims = await lab.tokens.verify(token, now)
-    if (lab.expiry.isExpiredEarly(claims) || (!lab.settings.statelessAccess && !lab.store.isActive(claims.sid))) return { active: false }
+    if (lab.expiry.isExpiredEarly(claims) || (!lab.settings.statelessAccess && !(await lab.store.isActive(claims.sid))))
+      return { active: false }
     return { active: true, token_type: 'Bearer', token_use: 'access_token', username: lab.users.byId(claims.sub)?.email, ...claims }
   } catch (error) {
     if (error instanceof LabError) return { active: false }
@@ -268,7 +269,7 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
 }
 
 async function familyOfToken(lab: Lab, token: string): Promise<string | undefined> {
-  const record = lab.store.lookup(token)
+  const record = await lab.store.lookup(token)
   if (record) return record.familyId
   try {
     return (await lab.tokens.verify(token, lab.clock.now())).sid

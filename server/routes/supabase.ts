@@ -93,22 +93,22 @@ export function registerSupabaseRoutes(parent: Hono<AuthedEnv>, lab: Lab): void 
     throw new GoTrueError(400, 'invalid_credentials', 'unsupported_grant_type')
   })
 
-  app.get(SUPABASE_ROUTES.user, requireAccess, function user(c) {
+  app.get(SUPABASE_ROUTES.user, requireAccess, async function user(c) {
     const account = lab.users.byId(c.get('claims').sub)
     if (!account) throw new GoTrueError(403, 'user_not_found', 'User from sub claim in JWT does not exist')
-    return c.json(userBody(lab, account), 200)
+    return c.json(await userBody(lab, account), 200)
   })
 
-  app.post(SUPABASE_ROUTES.logout, requireAccess, function logout(c) {
+  app.post(SUPABASE_ROUTES.logout, requireAccess, async function logout(c) {
     const scope = c.req.query('scope') ?? 'global'
     if (scope !== 'global' && scope !== 'local' && scope !== 'others') {
       throw new GoTrueError(400, 'validation_failed', `Unsupported logout scope "${scope.slice(0, 50)}"`)
     }
     const { sid, sub } = c.get('claims')
-    const families = scope === 'local' ? [sid] : lab.store.families(sub).map((family) => family.id)
+    const families = scope === 'local' ? [sid] : (await lab.store.families(sub)).map((family) => family.id)
     for (const family of families) {
       if (scope === 'others' && family === sid) continue
-      if (lab.store.isActive(family)) signOut(lab, sub, family)
+      if (await lab.store.isActive(family)) await signOut(lab, sub, family)
     }
     return c.body(null, 204)
   })
@@ -157,8 +157,8 @@ function sessionBody(issued: IssuedTokens): Record<string, unknown> {
   }
 }
 
-function userBody(lab: Lab, account: UserAccount): Record<string, unknown> {
-  const newest = lab.store.families(account.id).reduce((latest, family) => Math.max(latest, family.createdAt), 0)
+async function userBody(lab: Lab, account: UserAccount): Promise<Record<string, unknown>> {
+  const newest = (await lab.store.families(account.id)).reduce((latest, family) => Math.max(latest, family.createdAt), 0)
   return userFields(account, newest === 0 ? undefined : newest)
 }
 

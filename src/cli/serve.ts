@@ -66,12 +66,19 @@ async function serve(options: ServeOptions): Promise<void> {
   console.log(`page: ${pageUrl} (live requests, refreshes and reuse)`)
   if (options.open) openInBrowser(pageUrl)
   if (config.dataDir !== undefined)
-    console.log(`data: ${config.dataDir}${config.fsync ? ' (fsync)' : ''}, ${server.lab.store.size.families} session(s) restored`)
+    console.log(
+      `data: ${config.dataDir}${config.fsync ? ' (fsync)' : ''}, ${(await server.lab.store.counts()).families} session(s) restored`,
+    )
+  if (config.store !== 'memory') console.log(`store: ${config.store.replace(/\/\/[^@/]*@/, '//***@')} (shared by every instance on it)`)
+  if (config.store !== 'memory' && config.issuer === undefined)
+    console.warn(
+      'warning: no --issuer with a shared --store; give every instance the same one, or an access token issued by one fails on the others',
+    )
   if (config.labToken !== undefined) console.log('lab API: guarded by --lab-token')
   if (config.corsOrigins.length > 0) console.log(`cors: ${config.corsOrigins.join(', ')}`)
   if (config.profile === 'supabase') console.log(`supabase: createClient('${server.url}', 'any-key'), GoTrue at ${server.url}/auth/v1`)
   console.log(`lab: ${server.url}/_lab/stats, ${server.url}/_lab/events, POST ${server.url}/_lab/clock {"advance":"35s"}`)
-  if (config.secretSource === 'random' && config.alg === 'HS256' && config.dataDir === undefined) {
+  if (config.secretSource === 'random' && config.alg === 'HS256' && config.dataDir === undefined && config.store === 'memory') {
     console.warn('warning: no --secret or JWT_SECRET set; using a random secret, so tokens die with this process')
   }
 

@@ -36,6 +36,8 @@ export const ERROR_STATUS = {
   USER_LIMIT_REACHED: 507,
   /** As many live event streams (`/_lab/events/stream`) are open as `--max-event-streams` allows. */
   TOO_MANY_SUBSCRIBERS: 503,
+  /** `--store redis://…`: the shared Redis cannot be reached (or is loading); nothing was changed, retry once it is back. */
+  STORE_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
 } as const
 

@@ -108,6 +108,16 @@ export const SETTINGS = {
     help: 'keep sessions, keys and users here, so a restart (or kill -9) loses nothing answered',
     doc: "keep sessions, keys, registered users and the lab clock here, so a restart or `kill -9` loses nothing answered; restart on the same port (the URL is the tokens' issuer). One server a directory: a `lock` file there holds the server's PID, a second server on it exits 2 naming that PID, and a lock left by a `kill -9` is taken over at the next start. A directory it cannot write, or files it cannot trust (garbage, values out of range, a key for another `--alg`), stop startup with one line (exit 2) and are left as they were",
   },
+  store: {
+    schema: text('is not "memory" or a redis:// URL (e.g. redis://127.0.0.1:6379/0)', (value) => value === 'memory' || isRedisUrl(value)),
+    kind: 'text',
+    flag: 'store',
+    arg: '<memory|redis-url>',
+    env: 'REFRESH_LAB_STORE',
+    default: 'memory',
+    help: 'where sessions live: this process, or a Redis several serve instances share (redis://host:port/db)',
+    doc: 'where sessions live: `memory` (this process; the fastest) or `redis://host:port/db`, a Redis that several `serve` instances share, so a token rotated on one is spent on all, exactly one of any number of concurrent refreshes of a token wins whichever instance it reaches, and counters, the event log, the lab clock, live settings and registered users are the cluster\'s. Redis unreachable at start: one line, exit 2; lost while running: `503 STORE_UNAVAILABLE` until it is back. Not with `--data-dir` (Redis keeps the state; turn on its `appendonly` to survive a Redis restart). See README, "Scale"',
+  },
   fsync: {
     schema: switchValue,
     kind: 'switch',
@@ -403,4 +413,15 @@ export function defaultText(def: SettingDef): string | undefined {
   if (def.defaultText !== undefined) return def.defaultText
   if (def.default === undefined) return undefined
   return Array.isArray(def.default) ? def.default.join(', ') : String(def.default)
+}
+
+/** `redis://host:port/db` (port and db optional), the form `--store` takes for a shared Redis. */
+export function isRedisUrl(value: string): boolean {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return false
+  }
+  return url.protocol === 'redis:' && url.hostname !== '' && /^(\/\d{0,2})?$/.test(url.pathname)
 }

@@ -1,0 +1,190 @@
+/**
+ * The Redis store's server-side steps, one Lua script each (docs/design.md, "Stores"). Redis runs a
+ * script whole, with nothing of any other client in between, so a script is the cross-instance
+ * equivalent of the memory store's synchronous `rotate`: of any number of concurrent refreshes of
+ * one token, whichever instances they reach, exactly one finds it unrotated.
+ *
+ * Every script takes ARGV[1] = the key prefix and ARGV[2] = the instance's live settings as JSON
+ * (used only when the cluster's shared copy, `<prefix>cfg`, is absent). Timestamps are lab-clock
+ * milliseconds, passed in by the caller. Keys, under `<prefix>s:` so a reset drops them at once:
+ *   f:<family>   hash u (user) c (created) e (expires) s (status) g (generation) ra rr (revoked at, why)
+ *                     ci sc (the OAuth client and scope granted at sign-in, '' when none)
+ *   t:<sha256>   hash f (family) g (generation) i (issued) e (expires) r (rotated at, '' if not)
+ *                     n (grace uses) c (hash of the child a rotation issued)
+ *   fams, uf:<user>, ft:<family>  sets: every family, a user's families, a family's tokens
+ * Each key carries a TTL of its lab expiry plus an hour, so nothing needs sweeping but the sets.
+ */
+
+const PRELUDE = `
+local p = ARGV[1]
+local cfg = cjson.decode(redis.call('GET', p .. 'cfg') or ARGV[2])
+local RETAIN = 3600000
+-- Whole numbers as digits: Lua's own tostring would write a year-9999 instant as 2.5e+14.
+local function s(n) return string.format('%.0f', n) end
+local function famKey(id) return p .. 's:f:' .. id end
+local function tokKey(h) return p .. 's:t:' .. h end
+local FAMILY_FIELDS = { 'u', 'c', 'e', 's', 'g', 'ra', 'rr', 'ci', 'sc' }
+local function family(id) return redis.call('HMGET', famKey(id), unpack(FAMILY_FIELDS)) end
+-- Keeps a token record: expires with its refresh TTL, never after its family.
+local function issue(fid, famExpires, h, g, now)
+  local e = math.min(now + tonumber(cfg.refreshTtlMs), famExpires)
+  redis.call('HSET', tokKey(h), 'f', fid, 'g', s(g), 'i', s(now), 'e', s(e), 'r', '', 'n', '0', 'c', '')
+  redis.call('PEXPIRE', tokKey(h), s(math.max(1, e - now + RETAIN)))
+  redis.call('SADD', p .. 's:ft:' .. fid, h)
+  redis.call('PEXPIRE', p .. 's:ft:' .. fid, s(math.max(1, famExpires - now + RETAIN)))
+  return e
+end
+local function revoke(fid, now, reason)
+  redis.call('HSET', famKey(fid), 's', 'revoked', 'ra', s(now), 'rr', reason)
+  redis.call('PEXPIRE', famKey(fid), s(RETAIN))
+end
+`
+
+/**
+ * Grace rules, by name: whether a rotated token spent again (since = ms since its rotation) gets a
+ * grace answer rather than revoking its family. Adding a mode (say, GoTrue's "direct parent only")
+ * is one more function here reading \`cfg\` and the record, and one more branch where \`graceRule\`
+ * picks it; nothing else in the script changes.
+ */
+const GRACE_RULES = `
+local GRACE = {}
+-- Time (Auth0, Okta, Supabase), count (Keycloak) or both (Hydra): inside while every limit set holds.
+-- A clock set back by the lab gives a negative age, which is not inside.
+GRACE.limits = function(rec, since)
+  local ms, count = tonumber(cfg.reuseGraceMs), tonumber(cfg.reuseGraceCount)
+  if ms == 0 and count == 0 then return false end
+  local inTime = ms == 0 or (since >= 0 and since < ms)
+  local inCount = count == 0 or tonumber(rec.n) < count
+  return inTime and inCount
+end
+-- GoTrue's rule (graceReturns 'parent'): inside the limits, and only for the direct parent of the
+-- newest token, whose child (rec.c) is still unrotated; an older rotated token is a reuse.
+GRACE.parent = function(rec, since)
+  if not GRACE.limits(rec, since) then return false end
+  return rec.c ~= '' and redis.call('HGET', tokKey(rec.c), 'r') == ''
+end
+local function graceRule()
+  if cfg.graceReturns == 'parent' then return GRACE.parent end
+  return GRACE.limits
+end
+`
+
+/**
+ * The rotation: ARGV[3] presented hash, [4] now, [5] the child's hash (HMAC of the token, hashed),
+ * [6] a fresh token's hash (for graceReturns 'new'). The guard clauses in the order docs/design.md
+ * fixes: unknown, revoked, expired, already rotated (grace or reuse), then the rotation itself.
+ * Answers { kind, generation, expiresAt, replayedGeneration|sinceMs, chainSteps, familyId, family fields... }.
+ */
+export const ROTATE = `${PRELUDE}${GRACE_RULES}
+local presented, now = ARGV[3], tonumber(ARGV[4])
+local t = redis.call('HMGET', tokKey(presented), 'f', 'g', 'e', 'r', 'n', 'c')
+if not t[1] then return { 'invalid' } end
+local fid, gen = t[1], tonumber(t[2])
+local f = family(fid)
+if not f[1] then return { 'invalid' } end
+local function answer(kind, g, e, x, steps)
+  local out = { kind, s(g), s(e or 0), s(x or 0), s(steps or 0), fid }
+  for i = 1, #FAMILY_FIELDS do out[#out + 1] = f[i] or '' end
+  return out
+end
+if f[4] == 'revoked' then return answer('revoked', gen) end
+local famExpires = tonumber(f[3])
+if now >= tonumber(t[3]) or now >= famExpires then return answer('expired', gen) end
+if t[4] ~= '' then
+  local since = now - tonumber(t[4])
+  if graceRule()({ n = t[5], c = t[6] }, since) then
+    redis.call('HINCRBY', tokKey(presented), 'n', 1)
+    if cfg.graceReturns == 'new' then
+      local g2 = redis.call('HINCRBY', famKey(fid), 'g', 1)
+      local e2 = issue(fid, famExpires, ARGV[6], g2, now)
+      f = family(fid)
+      return answer('graceNew', g2, e2, gen)
+    end
+    -- The newest token already issued: follow the rotations' child links from the presented one.
+    local h, steps = t[6], 1
+    while steps <= 100000 do
+      local r = redis.call('HMGET', tokKey(h), 'g', 'e', 'r', 'c')
+      if not r[1] then return { 'invalid' } end
+      if r[3] == '' then
+        if now >= tonumber(r[2]) then return answer('expired', tonumber(r[1])) end
+        return answer('grace', tonumber(r[1]), tonumber(r[2]), gen, steps)
+      end
+      h, steps = r[4], steps + 1
+    end
+    return { 'invalid' }
+  end
+  revoke(fid, now, 'reuse')
+  f = family(fid)
+  return answer('reuse', gen, 0, since)
+end
+redis.call('HSET', tokKey(presented), 'r', s(now), 'c', ARGV[5])
+redis.call('HSET', famKey(fid), 'g', s(gen + 1))
+local e = issue(fid, famExpires, ARGV[5], gen + 1, now)
+f = family(fid)
+return answer('rotated', gen + 1, e)
+`
+
+/**
+ * A new family and its first token: ARGV[3] family id, [4] user id, [5] now, [6] token hash,
+ * [7] the OAuth client and [8] the scope granted ('' when none). Answers { familyExpires, tokenExpires }.
+ */
+export const CREATE_FAMILY = `${PRELUDE}
+local fid, user, now = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local famExpires = now + tonumber(cfg.sessionTtlMs)
+redis.call('HSET', famKey(fid), 'u', user, 'c', s(now), 'e', s(famExpires), 's', 'active', 'g', '1', 'ra', '', 'rr', '', 'ci', ARGV[7], 'sc', ARGV[8])
+redis.call('PEXPIRE', famKey(fid), s(math.max(1, famExpires - now + RETAIN)))
+redis.call('SADD', p .. 's:fams', fid)
+redis.call('SADD', p .. 's:uf:' .. user, fid)
+local e = issue(fid, famExpires, ARGV[6], 1, now)
+return { s(famExpires), s(e) }
+`
+
+/** ARGV[3] family, [4] now, [5] reason: 1 when it was active and is now revoked. */
+export const REVOKE_FAMILY = `${PRELUDE}
+local fid = ARGV[3]
+if redis.call('HGET', famKey(fid), 's') ~= 'active' then return 0 end
+revoke(fid, tonumber(ARGV[4]), ARGV[5])
+return 1
+`
+
+/** ARGV[3] now, ARGV[4..] families (every family when none): their live tokens expire now. Answers how many. */
+export const EXPIRE_TOKENS = `${PRELUDE}
+local now = tonumber(ARGV[3])
+local fids = {}
+if #ARGV > 3 then for i = 4, #ARGV do fids[#fids + 1] = ARGV[i] end else fids = redis.call('SMEMBERS', p .. 's:fams') end
+local count = 0
+for _, fid in ipairs(fids) do
+  for _, h in ipairs(redis.call('SMEMBERS', p .. 's:ft:' .. fid)) do
+    local e = redis.call('HGET', tokKey(h), 'e')
+    if e and tonumber(e) > now then
+      redis.call('HSET', tokKey(h), 'e', s(now))
+      count = count + 1
+    end
+  end
+end
+return count
+`
+
+/** Drops set members whose keys expired; answers { families, tokens } still held. */
+export const COUNT_AND_PRUNE = `${PRELUDE}
+local families, tokens = 0, 0
+for _, fid in ipairs(redis.call('SMEMBERS', p .. 's:fams')) do
+  if redis.call('EXISTS', famKey(fid)) == 1 then
+    families = families + 1
+    for _, h in ipairs(redis.call('SMEMBERS', p .. 's:ft:' .. fid)) do
+      if redis.call('EXISTS', tokKey(h)) == 1 then tokens = tokens + 1 else redis.call('SREM', p .. 's:ft:' .. fid, h) end
+    end
+  else
+    redis.call('SREM', p .. 's:fams', fid)
+    redis.call('DEL', p .. 's:ft:' .. fid)
+  end
+end
+return { families, tokens }
+`
+
+/** Forgets every session (POST /_lab/reset): every key under the prefix's `s:`. */
+export const CLEAR_SESSIONS = `${PRELUDE}
+local keys = redis.call('KEYS', p .. 's:*')
+for i = 1, #keys, 500 do redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys))) end
+return #keys
+`
