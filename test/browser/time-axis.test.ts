@@ -224,6 +224,7 @@ describeWithBrowser('the time axis', () => {
       await expect.poll(() => held.getAttribute('data-events-held'), { timeout: 30_000 }).toBe('1000')
       await expect.poll(() => held.getAttribute('data-last-event'), { timeout: 30_000 }).toBe(String(total))
       const drawnAt = Number(await held.getAttribute('data-drawn-at'))
+      const firstEventAt = Number(await held.getAttribute('data-first-event-at'))
       const rows = await fresh.locator('#axis .ta-row').count()
       // A full redraw of what it holds, measured in the page up to the next frame (style and layout included).
       const redrawMs = (await fresh.evaluate(`new Promise((resolve) => {
@@ -232,7 +233,8 @@ describeWithBrowser('the time axis', () => {
         requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0))
       })`)) as number
       console.log(
-        `time axis, ${total} events in one stream: all drawn ${Math.round(drawnAt)} ms after navigation began ` +
+        `time axis, ${total} events in one stream: all drawn ${Math.round(drawnAt)} ms after navigation began, ` +
+          `${Math.round(drawnAt - firstEventAt)} ms after the first event arrived ` +
           `(${rows} rows, ${await held.getAttribute('data-events-held')} events held; that draw ${await held.getAttribute('data-draw-ms')} ms); ` +
           `a full redraw to the next frame ${redrawMs.toFixed(1)} ms`,
       )
