@@ -1,12 +1,12 @@
 import { writeFile } from 'node:fs/promises'
-import { Option, type Command } from 'commander'
+import type { Command } from 'commander'
 import { parseDuration } from '../shared/duration.js'
 import type { BurstReport } from '../harness/burst-report.js'
 import { HarnessError } from '../harness/errors.js'
 import { startEmbeddedServer } from './embedded-server.js'
 import { exitAfterReport } from './exit.js'
 import { parseUrl } from './lab-url.js'
-import { CLIENT_HELP, checkWritable, wholeNumber } from './options.js'
+import { addReportOptions, CLIENT_HELP, checkWritable, wholeNumber } from './options.js'
 import { COMMAND_SUMMARIES } from './summaries.js'
 
 interface BurstCommandOptions {
@@ -29,7 +29,7 @@ interface BurstCommandOptions {
 }
 
 export function registerBurst(program: Command): void {
-  program
+  const command = program
     .command('burst')
     .description(COMMAND_SUMMARIES.burst)
     .option('--parallel <n>', 'requests to fire at once', wholeNumber(1, 100_000), 10)
@@ -40,13 +40,7 @@ export function registerBurst(program: Command): void {
     .option('--profile <simple|grit|supabase>', 'wire profile of the in-process server (with --url, the server decides)')
     .option('--lab-token <token>', 'the lab token of the server at --url (env REFRESH_LAB_TOKEN)')
     .option('--json', 'print the report as one JSON object (schema refresh-lab/burst@1); same as --reporter json')
-    .addOption(
-      new Option('--reporter <kind>', 'table, json, junit or html (one self-contained page with a time axis of the calls)')
-        .choices(['table', 'json', 'junit', 'html'])
-        .default('table'),
-    )
-    .option('--output <file>', 'write the json, junit or html report to this file; the table still goes to stdout')
-    .option('--html <file>', 'also write the HTML report (verdicts, a time axis of the calls, expectations) to this file')
+  addReportOptions(command)
     .option('--expect-refreshes <n>', 'refresh calls the run must see', wholeNumber(0, 1_000_000), 1)
     .option('--allow-reuse', 'do not fail when a rotated refresh token is reused')
     .option('--user <email:password>', 'who to sign in as (default demo@example.com:password)')

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises'
-import { InvalidArgumentError } from 'commander'
+import { type Command, InvalidArgumentError, Option } from 'commander'
 import { BUILT_IN_CLIENTS } from '../client/index.js'
 import { HarnessError } from '../harness/errors.js'
 
@@ -28,4 +28,16 @@ export async function checkWritable(flag: string, file: string | undefined): Pro
   await writeFile(file, '').catch((error: NodeJS.ErrnoException) => {
     throw new HarnessError('usage', `${flag}: cannot write ${file} (${error.code ?? error.message})`)
   })
+}
+
+/** The report options `burst` and `run` share: the reporter, its output file, and the HTML report beside it. */
+export function addReportOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--reporter <kind>', 'table, json, junit or html (one self-contained page with a time axis of the calls)')
+        .choices(['table', 'json', 'junit', 'html'])
+        .default('table'),
+    )
+    .option('--output <file>', 'write the json, junit or html report to this file; the table still goes to stdout')
+    .option('--html <file>', 'also write the HTML report (verdicts, a time axis of the calls, expectations) to this file')
 }

@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises'
-import { Option, type Command } from 'commander'
+import type { Command } from 'commander'
 import { HarnessError } from '../harness/errors.js'
 import type { RunReport } from '../harness/scenario/report.js'
 import { startEmbeddedServer } from './embedded-server.js'
 import { exitAfterReport } from './exit.js'
 import { parseUrl } from './lab-url.js'
-import { CLIENT_HELP, checkWritable, wholeNumber } from './options.js'
+import { addReportOptions, CLIENT_HELP, checkWritable, wholeNumber } from './options.js'
 import { COMMAND_SUMMARIES } from './summaries.js'
 
 interface RunOptions {
@@ -29,7 +29,7 @@ interface RunOptions {
 const EMBEDDED_CONCURRENCY = 4
 
 export function registerRun(program: Command): void {
-  program
+  const command = program
     .command('run')
     .description(COMMAND_SUMMARIES.run)
     .argument('[scenarios...]', 'built-in scenario names (burst, late-401, …) or scenario files (./my-case.json)')
@@ -38,13 +38,7 @@ export function registerRun(program: Command): void {
     .option('--profile <simple|grit|supabase>', 'wire profile of the in-process server (with --url, the server decides)')
     .option('--lab-token <token>', 'the lab token of the server at --url (env REFRESH_LAB_TOKEN)')
     .option('--json', 'print the report as JSON (schema refresh-lab/run@1); same as --reporter json')
-    .addOption(
-      new Option('--reporter <kind>', 'table, json, junit or html (one self-contained page with a time axis of the calls)')
-        .choices(['table', 'json', 'junit', 'html'])
-        .default('table'),
-    )
-    .option('--output <file>', 'write the json, junit or html report to this file; the table still goes to stdout')
-    .option('--html <file>', 'also write the HTML report (verdicts, a time axis of the calls, expectations) to this file')
+  addReportOptions(command)
     .option('--timeline', 'show, per request, the first attempt, the 401, the refresh it sent or waited on, and the retry')
     .option('--strict', 'fail the run on a failed should-level scenario too (e.g. two-tabs-strict)')
     .option(

@@ -1,20 +1,16 @@
-import { existsSync } from 'node:fs'
-import { chromium, type Browser, type Page } from 'playwright-core'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest'
 import { BUILT_IN_CLIENTS, type CreateClient } from '../../src/client/index.js'
 import { runBurst } from '../../src/harness/burst.js'
 import { resolveServerConfig } from '../../server/config.js'
 import { startServer, type RunningServer } from '../../server/start.js'
-import { BROWSER_REQUIRED, findChromium, NO_BROWSER_NOTE } from '../support/chromium.js'
+import { describeWithBrowser, launchChromium } from '../support/chromium.js'
 
 /**
  * The live lab page in a real browser: Chromium, headless, driven by playwright-core (.ci/run
  * installs Debian's chromium when it is missing). Skipped with a note where there is no Chromium,
  * except in CI. UPDATE_SCREENSHOT=1 rewrites docs/lab-page.png.
  */
-const CHROMIUM = findChromium()
-const describeWithBrowser = CHROMIUM !== undefined || BROWSER_REQUIRED ? describe : describe.skip
-if (CHROMIUM === undefined && !BROWSER_REQUIRED) console.warn(NO_BROWSER_NOTE)
 const SCREENSHOT = process.env['UPDATE_SCREENSHOT'] === '1' ? 'docs/lab-page.png' : undefined
 
 let server: RunningServer
@@ -27,22 +23,8 @@ const burst = (client: string) => runBurst({ url: server.url, client, parallel: 
 
 describeWithBrowser('the lab page', () => {
   beforeAll(async () => {
-    if (CHROMIUM === undefined || !existsSync(CHROMIUM))
-      throw new Error(`no Chromium at ${CHROMIUM ?? 'any usual path'}: install Debian's chromium package (.ci/run does)`)
     server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', secret: 'page-secret-page-secret-page-secret' }, {}))
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await launchChromium()
   }, 60_000)
 
   afterAll(async () => {

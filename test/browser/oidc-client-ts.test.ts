@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { describe } from 'vitest'
 import { resolveServerConfig } from '../../server/config.js'
 import { startServer, type RunningServer } from '../../server/start.js'
 import type { LabEventsPage, LabStats } from '../../src/shared/wire.js'
-import { BROWSER_REQUIRED, findChromium, NO_BROWSER_NOTE } from '../support/chromium.js'
+import { describeWithBrowser, launchChromium } from '../support/chromium.js'
 
 /**
  * oidc-client-ts, the library behind react-oidc-context, in a real page in Chromium: signinRedirect
@@ -17,9 +16,6 @@ import { BROWSER_REQUIRED, findChromium, NO_BROWSER_NOTE } from '../support/chro
  * last given, so every refresh the lab sees succeeds, none is a reuse, and the page saw as many
  * renewals as the lab counted refreshes.
  */
-const CHROMIUM = findChromium()
-const describeWithBrowser = CHROMIUM !== undefined || BROWSER_REQUIRED ? describe : describe.skip
-if (CHROMIUM === undefined && !BROWSER_REQUIRED) console.warn(NO_BROWSER_NOTE)
 
 // Its browser bundle (a script defining the global `oidc`), which the package's exports map does not name.
 const LIBRARY = readFileSync(new URL('../../node_modules/oidc-client-ts/dist/browser/oidc-client-ts.js', import.meta.url), 'utf8')
@@ -60,10 +56,7 @@ describeWithBrowser('oidc-client-ts in Chromium', () => {
     await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
     appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`
     lab = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', alg: 'ES256', accessTtl: '3s', cors: [appUrl] }, {}))
-    browser = await chromium.launch({
-      executablePath: CHROMIUM as string,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    })
+    browser = await launchChromium()
   }, 60_000)
 
   afterAll(async () => {

@@ -1,14 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { runBurst } from '../../src/harness/burst.js'
 import { resolveServerConfig } from '../../server/config.js'
 import { startServer, type RunningServer } from '../../server/start.js'
 import type { LabEvent } from '../../src/shared/wire.js'
-import { BROWSER_REQUIRED, findChromium, NO_BROWSER_NOTE } from '../support/chromium.js'
+import { describeWithBrowser, launchChromium } from '../support/chromium.js'
 import { runCli } from '../support/cli.js'
 
 /**
@@ -16,9 +16,6 @@ import { runCli } from '../support/cli.js'
  * bursts, and in the HTML report of `burst --html` / `run --reporter html` opened from disk.
  * UPDATE_SCREENSHOT=1 rewrites docs/time-axis.png and docs/report.png.
  */
-const CHROMIUM = findChromium()
-const describeWithBrowser = CHROMIUM !== undefined || BROWSER_REQUIRED ? describe : describe.skip
-if (CHROMIUM === undefined && !BROWSER_REQUIRED) console.warn(NO_BROWSER_NOTE)
 const SCREENSHOTS = process.env['UPDATE_SCREENSHOT'] === '1'
 
 let server: RunningServer
@@ -82,21 +79,8 @@ function expectTenRefreshesAndReuse(axis: Drawn): void {
 
 describeWithBrowser('the time axis', () => {
   beforeAll(async () => {
-    if (CHROMIUM === undefined || !existsSync(CHROMIUM))
-      throw new Error(`no Chromium at ${CHROMIUM ?? 'any usual path'}: install Debian's chromium package (.ci/run does)`)
     server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', secret: 'axis-secret-axis-secret-axis-secret' }, {}))
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await launchChromium()
   }, 60_000)
 
   afterAll(async () => {
