@@ -9,10 +9,11 @@ import { resolveClientSpec } from './tabs/client-spec.js'
 /**
  * Up to this many requests are on the wire at once; beyond it they queue in the client's pool,
  * still issued together and still carrying the expired token. Measured with 10 000 requests on
- * 2 cores: one connection each took 16 s and 790 MB, 1024 took 10 s and 570 MB; and 10 000
- * connections on each side come close to the usual limit of 20 000 open files.
+ * 2 cores: one connection each took 16 s and 790 MB, 1024 took 10 s and 570 MB, and 128 took
+ * 0.92x the CPU and 0.94x the wall time of 1024 with the same peak memory (paired runs, issue 14);
+ * more connections only add sockets for the two event loops to serve.
  */
-export const MAX_CONNECTIONS = 1024
+export const MAX_CONNECTIONS = 128
 
 export interface BurstOptions {
   /** A running refresh-lab server. */

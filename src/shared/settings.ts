@@ -133,7 +133,7 @@ export const SETTINGS = {
     arg: '<n>',
     default: 2048,
     help: 'open connections at once; one more is closed as it arrives, so idle sockets cannot use up the open-file limit',
-    doc: 'open connections at once; one more is closed as it arrives, so idle sockets cannot use up the open-file limit. The default holds `burst --parallel 10000` against the embedded server (a pool of 1024) twice over',
+    doc: 'open connections at once; one more is closed as it arrives, so idle sockets cannot use up the open-file limit. The default holds a pool of 1024 clients twice over (the embedded `burst` uses at most 128)',
   },
   requestTimeout: durationSetting(100, {
     flag: 'request-timeout',
