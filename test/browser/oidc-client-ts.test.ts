@@ -41,29 +41,39 @@ window.manager = manager
 </script>`
 }
 
+/** The app's page on a server of its own, a lab whose access tokens live `accessTtl`, and Chromium. */
+async function startAppAndLab(accessTtl: string) {
+  let lab: RunningServer | undefined
+  let appUrl = ''
+  const app: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    if (path === '/oidc-client-ts.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(LIBRARY)
+    res.writeHead(200, { 'content-type': 'text/html' }).end(appPage(lab?.url ?? '', appUrl))
+  })
+  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
+  appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`
+  lab = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', alg: 'ES256', accessTtl, cors: [appUrl] }, {}))
+  const browser = await launchChromium()
+  const running = lab
+  const stop = async () => {
+    await browser.close()
+    await running.close()
+    await new Promise((resolve) => app.close(resolve))
+  }
+  return { lab: running, appUrl, browser, stop }
+}
+
 describeWithBrowser('oidc-client-ts in Chromium', () => {
   let lab: RunningServer
-  let app: Server
   let appUrl: string
   let browser: Browser
+  let stop: () => Promise<void>
 
   beforeAll(async () => {
-    app = createServer((req, res) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname
-      if (path === '/oidc-client-ts.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(LIBRARY)
-      res.writeHead(200, { 'content-type': 'text/html' }).end(appPage(lab.url, appUrl))
-    })
-    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
-    appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`
-    lab = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', alg: 'ES256', accessTtl: '3s', cors: [appUrl] }, {}))
-    browser = await launchChromium()
+    ;({ lab, appUrl, browser, stop } = await startAppAndLab('3s'))
   }, 60_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await lab?.close()
-    await new Promise((resolve) => app?.close(resolve))
-  })
+  afterAll(() => stop?.())
 
   it('signs in with signinRedirect, then renews silently once per expiry with the rotated refresh token, never a reuse', async () => {
     const page = await browser.newPage()
@@ -130,28 +140,16 @@ describeWithBrowser('oidc-client-ts in Chromium', () => {
  */
 describeWithBrowser('oidc-client-ts in two tabs of one app', () => {
   let lab: RunningServer
-  let app: Server
   let appUrl: string
   let browser: Browser
+  let stop: () => Promise<void>
 
   beforeAll(async () => {
-    app = createServer((req, res) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname
-      if (path === '/oidc-client-ts.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(LIBRARY)
-      res.writeHead(200, { 'content-type': 'text/html' }).end(appPage(lab.url, appUrl))
-    })
-    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
-    appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`
     // 10 s access tokens: time to open the second tab before the first renewal is due.
-    lab = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', alg: 'ES256', accessTtl: '10s', cors: [appUrl] }, {}))
-    browser = await launchChromium()
+    ;({ lab, appUrl, browser, stop } = await startAppAndLab('10s'))
   }, 60_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await lab?.close()
-    await new Promise((resolve) => app?.close(resolve))
-  })
+  afterAll(() => stop?.())
 
   const post = async (path: string, body: unknown) => {
     const res = await fetch(`${lab.url}${path}`, {
