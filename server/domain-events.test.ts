@@ -11,21 +11,6 @@ describe('DomainEvents', () => {
     bus.emit({ type: 'reset' })
     expect(seen).toEqual(['counters reset', 'log reset'])
   })
-
-  it('next: resolves with the next event of its type or a reset, else undefined once its time is up', async () => {
-    const bus = new DomainEvents()
-    const refreshed = bus.next('refreshed', 60_000)
-    const alsoRefreshed = bus.next('refreshed', 60_000)
-    const none = bus.next('clockMoved', 1)
-    bus.emit({ type: 'signedIn', user: 'u1', family: 'f1' })
-    bus.emit({ type: 'refreshed', user: 'u1', family: 'f1', generation: 1 })
-    expect(await refreshed).toMatchObject({ type: 'refreshed', family: 'f1' })
-    expect(await alsoRefreshed).toMatchObject({ type: 'refreshed', family: 'f1' })
-    expect(await none).toBeUndefined()
-    const afterReset = bus.next('refreshed', 60_000)
-    bus.emit({ type: 'reset' })
-    expect(await afterReset).toEqual({ type: 'reset' })
-  })
 })
 
 describe('a refresh, event by event, through the app', () => {

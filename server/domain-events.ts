@@ -77,8 +77,6 @@ export type LabDomainEventType = LabDomainEvent['type']
  */
 export class DomainEvents {
   readonly #subscribers: ((event: LabDomainEvent) => void)[] = []
-  /** One-shot waiters of `next`, each gone once it is resolved. */
-  readonly #waiters = new Set<{ type: LabDomainEventType; resolve: (event: LabDomainEvent | undefined) => void }>()
 
   subscribe(subscriber: (event: LabDomainEvent) => void): void {
     this.#subscribers.push(subscriber)
@@ -86,32 +84,5 @@ export class DomainEvents {
 
   emit(event: LabDomainEvent): void {
     for (const subscriber of this.#subscribers) subscriber(event)
-    if (this.#waiters.size === 0) return
-    for (const waiter of this.#waiters) {
-      if (waiter.type !== event.type && event.type !== 'reset') continue
-      this.#waiters.delete(waiter)
-      waiter.resolve(event)
-    }
-  }
-
-  /**
-   * The next event of this type (or a `reset`, which ends every wait), or undefined when none came
-   * within `withinMs`: a request held by `?_wait=refresh` waits here (docs/server.md).
-   */
-  next(type: LabDomainEventType, withinMs: number): Promise<LabDomainEvent | undefined> {
-    return new Promise((resolve) => {
-      const waiter = {
-        type,
-        resolve: (event: LabDomainEvent | undefined) => {
-          clearTimeout(timer)
-          resolve(event)
-        },
-      }
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter)
-        resolve(undefined)
-      }, withinMs)
-      this.#waiters.add(waiter)
-    })
   }
 }

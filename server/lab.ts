@@ -4,12 +4,13 @@ import { AccessExpiryMarks } from './access-expiry.js'
 import { AuthorizationCodes } from './authorization-codes.js'
 import { LabClock } from './clock.js'
 import type { ServerConfig } from './config.js'
-import { DomainEvents, type ExpiryMark, type LabDomainEvent, type LabDomainEventType, type SessionScope } from './domain-events.js'
+import { DomainEvents, type ExpiryMark, type LabDomainEvent, type SessionScope } from './domain-events.js'
 import { EventLog, type LabEventLog } from './events.js'
 import { ClusterState } from './redis-shared.js'
 import { FaultTable, type Fault, type FaultSpec } from './faults.js'
 import { loadSigningKeys } from './keys.js'
 import { Persistence, type PersistedState } from './persistence.js'
+import { RefreshWatch } from './refresh-watch.js'
 import { LabCounters } from './stats.js'
 import { loadSharedSigningKeys, RedisLink, RedisStore, sharedSecret } from './redis-store.js'
 import { andThen, RefreshStore, type Family, type MaybePromise, type RevokeReason, type SessionStore } from './store.js'
@@ -59,8 +60,8 @@ export interface Lab {
   readonly epoch: number
   /** Announces a change made outside the lab's own actions: a request answered, a fault taken, a sign-in, settings changed. */
   emit(event: LabDomainEvent): void
-  /** The next event of a type (or a reset), or undefined after `withinMs` (see DomainEvents.next). */
-  nextEvent(type: LabDomainEventType, withinMs: number): Promise<LabDomainEvent | undefined>
+  /** Resolves once a session has refreshed since an access token was signed (see RefreshWatch), or after `withinMs`. */
+  refreshedSince(family: string, serial: number, withinMs: number): Promise<void>
   /** Revokes a family (`familyRevoked`); false when it was unknown or revoked already. */
   revokeFamily(familyId: string, reason: RevokeReason): MaybePromise<boolean>
   /** `POST /_lab/revoke`: revokes every session in the scope; returns how many were active. */
@@ -135,6 +136,8 @@ export function createLab(config: ServerConfig): Lab {
   if (cluster) bus.subscribe((event) => cluster.follow(event))
   const events: LabEventLog = local ?? (cluster as ClusterState).events
   if (state) bus.subscribe((event) => persistence.follow(event, state))
+  const refreshes = new RefreshWatch(() => tokens.lastSerial)
+  bus.subscribe((event) => refreshes.follow(event))
 
   const ready = keys.then((loaded) => (state ? persistence.start(state, loaded) : undefined))
   ready.catch(() => undefined) // reported where startServer awaits it
@@ -177,7 +180,7 @@ export function createLab(config: ServerConfig): Lab {
     stats: () => cluster?.stats() ?? counters.snapshot(),
     settled: () => cluster?.settled(),
     emit: (event) => bus.emit(event),
-    nextEvent: (type, withinMs) => bus.next(type, withinMs),
+    refreshedSince: (family, serial, withinMs) => refreshes.refreshedSince(family, serial, withinMs),
     ready,
     close() {
       events.closeSubscribers()

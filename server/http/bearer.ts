@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler, Next } from 'hono'
+import { decodeJwt } from 'jose'
 import { LabError } from '../../src/shared/errors.js'
 import type { Lab } from '../lab.js'
 import { andThen, isPromise, type MaybePromise } from '../store.js'
@@ -54,14 +55,29 @@ function refusalOf(lab: Lab, claims: AccessClaims): MaybePromise<LabError | unde
   )
 }
 
-/** Whether `requireAccessToken` would let this Authorization header through now. */
-export async function wouldAdmit(lab: Lab, header: string | undefined): Promise<boolean> {
+/**
+ * The session and `jti` of an access token that `requireAccessToken` would refuse now (expired,
+ * expired early, or of a revoked session); undefined when it would let it through, or when the
+ * header carries nothing that names a session. Only `?_wait=refresh` asks, to hold such a request
+ * until its session refreshes, so a token past `exp` is read without its signature checked.
+ */
+export async function refusedAccess(lab: Lab, header: string | undefined): Promise<Pick<AccessClaims, 'sid' | 'jti'> | undefined> {
+  let token: string | undefined
   try {
-    const token = bearerToken(header)
+    token = bearerToken(header)
     const now = lab.clock.now()
     const claims = lab.tokens.verifiedBefore(token, now) ?? (await lab.tokens.verify(token, now))
-    return (await refusalOf(lab, claims)) === undefined
+    return (await refusalOf(lab, claims)) === undefined ? undefined : claims
   } catch {
-    return false
+    return sessionNamedBy(token)
+  }
+}
+
+function sessionNamedBy(token: string | undefined): Pick<AccessClaims, 'sid' | 'jti'> | undefined {
+  try {
+    const { sid, jti } = decodeJwt(token ?? '')
+    return typeof sid === 'string' && typeof jti === 'string' ? { sid, jti } : undefined
+  } catch {
+    return undefined
   }
 }

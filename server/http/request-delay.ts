@@ -4,16 +4,18 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { DurationError, parseDuration } from '../../src/shared/duration.js'
 import { LabError } from '../../src/shared/errors.js'
 import type { Lab } from '../lab.js'
-import { wouldAdmit } from './bearer.js'
+import { refusedAccess } from './bearer.js'
 import { abandoned } from './inject-faults.js'
+import { serialOf } from '../tokens.js'
 
 /** The query parameter that delays one request's answer, e.g. `GET /api/users?_delay=300ms`. */
 export const DELAY_PARAM = '_delay'
 /**
  * The query parameter that holds a request bound for a 401 (its access token would be refused)
- * until the next refresh is answered, before its `_delay`: `GET /api/auth/me?_wait=refresh&_delay=400ms`
- * answers its 401 400 ms after a refresh, however long that refresh took to come (a loaded
- * machine, a slow client), so a "late 401" is late. Its retry, with a valid token, is not held.
+ * until its session has refreshed since that token was signed, before its `_delay`:
+ * `GET /api/auth/me?_wait=refresh&_delay=400ms` answers its 401 400 ms after that refresh, however
+ * long the refresh took to come (a loaded machine, a slow client), so a "late 401" is late. A
+ * request that arrives after the refresh is not held; nor is its retry, with a valid token.
  */
 export const WAIT_PARAM = '_wait'
 const MAX_DELAY_MS = 30_000
@@ -45,7 +47,8 @@ async function delayIfAsked(lab: Lab, c: Context, next: Next): Promise<Response 
     }
     const delayMs = raw === undefined ? 0 : delayOf(raw)
     const epoch = lab.epoch
-    if (wait !== undefined && !(await wouldAdmit(lab, c.req.header('authorization')))) await lab.nextEvent('refreshed', MAX_WAIT_MS)
+    const refused = wait === undefined ? undefined : await refusedAccess(lab, c.req.header('authorization'))
+    if (refused) await lab.refreshedSince(refused.sid, serialOf(refused), MAX_WAIT_MS)
     if (delayMs > 0 && lab.epoch === epoch) await sleep(delayMs)
     if (lab.epoch !== epoch) return abandoned(c)
   }

@@ -184,6 +184,23 @@ describe('per-request delay', () => {
     expect((await call('GET', '/api/users?_wait=refresh', { token: fresh })).status).toBe(200)
   })
 
+  it('with ?_wait=refresh does not hold a request whose session refreshed before it arrived', async () => {
+    const { call, login, refresh } = lab()
+    const { access_token, refresh_token } = await login()
+    await call('POST', '/_lab/expire', { json: { tokens: 'access' } })
+    expect((await call('GET', '/api/users', { token: access_token })).status).toBe(401)
+    expect((await refresh(refresh_token)).status).toBe(200)
+    let answered = false
+    const late = call('GET', '/api/users?_wait=refresh', { token: access_token }).then((answer) => {
+      answered = true
+      return answer
+    })
+    // Held for a next refresh that never comes, it would still be waiting after these passes.
+    for (let i = 0; i < 3; i++) expect((await call('GET', '/api/users', { token: access_token })).status).toBe(401)
+    expect(answered).toBe(true)
+    expect((await late).body.error.code).toBe('TOKEN_EXPIRED')
+  })
+
   it('a reset ends a ?_wait=refresh hold and the request counts nowhere; a bad _wait is refused', async () => {
     const { call, login } = lab()
     const { access_token } = await login()

@@ -43,8 +43,9 @@ const request = z.strictObject({
   /** Server-side delay of this request's answer (sent as `?_delay=`), so answers arrive staggered. */
   delay: durationUpTo(30_000).optional(),
   /**
-   * "refresh": the server holds this request until the next refresh is answered, then `delay`
-   * more (sent as `?_wait=refresh`), so its 401 lands after the refresh however long that took.
+   * "refresh": the server holds this request, if bound for a 401, until its session has refreshed
+   * (at once if it already has), then `delay` more (sent as `?_wait=refresh`), so its 401 lands
+   * after the refresh however long that took.
    */
   waitFor: z.literal('refresh', { error: 'expected "refresh"' }).optional(),
   /** Wait this long after the step starts before issuing the request. */
