@@ -2,6 +2,7 @@ import { HarnessError } from '../errors.js'
 import type { RecordingStorage } from '../memory-storage.js'
 import { createCallBudget, now, type CallEnd, type CallSink, type CallStart, type FetchRecord } from '../recording-fetch.js'
 import type { ClientSpec } from './client-spec.js'
+import { compiledClient } from './compile-client.js'
 import { ExecTab } from './exec-tab.js'
 import { InProcessTab } from './in-process-tab.js'
 import type { TabAnswer } from './messages.js'
@@ -44,6 +45,7 @@ export class ClientUnderTest implements CallSink {
   private constructor(
     readonly spec: ClientSpec,
     options: ClientUnderTestOptions,
+    compiled: string | undefined,
   ) {
     const host: TabHost = {
       baseUrl: options.baseUrl,
@@ -58,12 +60,13 @@ export class ClientUnderTest implements CallSink {
       onLogout: () => void (this.onLogoutCalls += 1),
       onLimit: options.onLimit,
     }
-    this.#tabs = Array.from({ length: options.tabs }, (_, index) => makeTab(index + 1, host, options.spec))
+    this.#tabs = Array.from({ length: options.tabs }, (_, index) => makeTab(index + 1, host, options.spec, compiled))
   }
 
   /** Starts every tab and loads the client in it; a client that cannot load is a usage error. */
   static async open(options: ClientUnderTestOptions): Promise<ClientUnderTest> {
-    const client = new ClientUnderTest(options.spec, options)
+    const { spec } = options
+    const client = new ClientUnderTest(spec, options, spec.kind === 'module' ? await compiledClient(spec.file) : undefined)
     await client.#step((tab) => tab.start(), `cannot load client ${options.spec.name}`)
     return client
   }
@@ -146,12 +149,12 @@ export class ClientUnderTest implements CallSink {
   }
 }
 
-function makeTab(tab: number, host: TabHost, spec: ClientSpec): ClientTab {
+function makeTab(tab: number, host: TabHost, spec: ClientSpec, compiled: string | undefined): ClientTab {
   switch (spec.kind) {
     case 'built-in':
       return new WorkerTab(tab, host, { builtIn: spec.name })
     case 'module':
-      return new WorkerTab(tab, host, { file: spec.file })
+      return new WorkerTab(tab, host, compiled === undefined ? { file: spec.file } : { file: spec.file, compiled })
     case 'exec':
       return new ExecTab(tab, host, spec.command)
     case 'function':

@@ -5,15 +5,15 @@ import { pathToFileURL } from 'node:url'
 import type { CreateClient } from '../../client/contract.js'
 
 /**
- * Loads a client module inside its tab and returns its `createClient`. Every file goes through
+ * Loads a client module inside its tab and returns its `createClient`: the bundle compiled for
+ * every tab (`compiled`, see compile-client.ts) when there is one, else the file itself through
  * tsx, so TypeScript and ESM syntax work whatever the user's package.json says. Failures are one
  * line with the file, line, column and reason: `my-client.ts:3:7: Expected ";" but found "oops"`.
  */
-export async function loadClientModule(file: string): Promise<CreateClient> {
-  let module: { createClient?: unknown; default?: { createClient?: unknown } | unknown }
+export async function loadClientModule(file: string, compiled?: string): Promise<CreateClient> {
+  let module: ClientModule
   try {
-    const { tsImport } = await import('tsx/esm/api')
-    module = (await tsImport(pathToFileURL(file).href, import.meta.url)) as typeof module
+    module = (compiled === undefined ? undefined : await importCompiled(compiled)) ?? (await importThroughTsx(file))
   } catch (error) {
     throw new Error(describeLoadError(error, file))
   }
@@ -23,6 +23,33 @@ export async function loadClientModule(file: string): Promise<CreateClient> {
     throw new Error('it must export a function createClient(ctx)')
   }
   return createClient as CreateClient
+}
+
+type ClientModule = { createClient?: unknown; default?: { createClient?: unknown } | unknown }
+
+/** Errors of linking, before any of the module's code ran: loading the file through tsx instead repeats nothing. */
+const LINK_ERRORS = new Set([
+  'ERR_MODULE_NOT_FOUND',
+  'ERR_PACKAGE_PATH_NOT_EXPORTED',
+  'ERR_UNSUPPORTED_DIR_IMPORT',
+  'ERR_UNKNOWN_FILE_EXTENSION',
+])
+
+/** The compiled bundle, or undefined when one of its imports does not resolve as tsx would resolve it (a tsconfig path alias). */
+async function importCompiled(url: string): Promise<ClientModule | undefined> {
+  // Stack traces then name the client's own file and lines, through the bundle's inline source map.
+  process.setSourceMapsEnabled(true)
+  try {
+    return (await import(url)) as ClientModule
+  } catch (error) {
+    if (LINK_ERRORS.has((error as { code?: string }).code ?? '')) return undefined
+    throw error
+  }
+}
+
+async function importThroughTsx(file: string): Promise<ClientModule> {
+  const { tsImport } = await import('tsx/esm/api')
+  return (await tsImport(pathToFileURL(file).href, import.meta.url)) as ClientModule
 }
 
 /** Where a module failed to load and why, from esbuild's errors, V8's syntax errors or a throw. */

@@ -9,8 +9,8 @@ export type TabAnswer = { ok: true; value: unknown } | { ok: false; failure: Cli
 
 /** What a worker tab is started with (`workerData`). */
 export interface TabWorkerData extends TabSettings {
-  /** A built-in client's name, or the module's absolute path. */
-  client: { builtIn: string } | { file: string }
+  /** A built-in client's name, or the module's absolute path and the URL of its bundle for tabs (compile-client.ts), if one was made. */
+  client: { builtIn: string } | { file: string; compiled?: string }
 }
 
 /** Harness → worker tab. */

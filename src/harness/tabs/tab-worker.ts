@@ -64,7 +64,8 @@ const sink = {
 
 async function boot() {
   const clientFile = 'file' in data.client ? data.client.file : undefined
-  const createClient = 'builtIn' in data.client ? BUILT_IN_CLIENTS[data.client.builtIn] : await loadClientModule(data.client.file)
+  const createClient =
+    'builtIn' in data.client ? BUILT_IN_CLIENTS[data.client.builtIn] : await loadClientModule(data.client.file, data.client.compiled)
   if (!createClient) throw new Error(`unknown built-in client ${JSON.stringify(data.client)}`)
   const { client: _, ...settings } = data
   return createTabRuntime({

@@ -32,7 +32,7 @@ export class WorkerTab implements ClientTab {
   constructor(
     readonly tab: number,
     host: TabHost,
-    client: { builtIn: string } | { file: string },
+    client: { builtIn: string } | { file: string; compiled?: string },
   ) {
     this.#host = host
     this.#clientFile = 'file' in client ? client.file : undefined
