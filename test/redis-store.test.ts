@@ -1,5 +1,7 @@
 import { Agent, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CROSS_INSTANCE_SKEW_MS } from '../server/redis-lua.js'
+import { RedisLink, RedisStore } from '../server/redis-store.js'
 import { runCli, startServe, type ServeProcess } from './support/cli.js'
 import { freePort, NO_REDIS_NOTE, REDIS_REQUIRED, REDIS_SERVER, removeRedis, startRedis, type RedisServer } from './support/redis.js'
 
@@ -259,5 +261,37 @@ describeWithRedis('--store redis: three serve instances, one Redis', () => {
     controller.abort()
     expect(text).toMatch(/"type":"reset"/)
     expect(text).toMatch(/"type":"login"/)
+  })
+})
+
+describeWithRedis('RedisStore.rotate: a replay whose instance took `now` before the rotation reached Redis', () => {
+  let server: RedisServer | undefined
+  let link: RedisLink | undefined
+  beforeAll(async () => {
+    server = await startRedis()
+    link = new RedisLink(server.url)
+    await link.start()
+  })
+  afterAll(async () => {
+    link?.close()
+    await removeRedis(server)
+  })
+
+  it(`counts up to ${CROSS_INSTANCE_SKEW_MS} ms before the rotation as concurrent with it; further back, the clock was set back`, async () => {
+    const T0 = 1_800_000_000_000
+    const store = new RedisStore(link as RedisLink, {
+      refreshTtlMs: 3_600_000,
+      sessionTtlMs: 86_400_000,
+      reuseGraceMs: 10_000,
+      reuseGraceCount: 0,
+      graceReturns: 'existing',
+    })
+    await store.loadKey()
+    const login = await store.createFamily('usr_1', T0)
+    expect((await store.rotate(login.token, T0 + 5_000)).kind).toBe('rotated')
+    // Sent 5 ms "before" the rotation by an instance whose queue flushed late: inside the grace.
+    expect((await store.rotate(login.token, T0 + 4_995)).kind).toBe('grace')
+    // Two seconds before: the lab clock was set back, and that is no grace.
+    expect((await store.rotate(login.token, T0 + 3_000)).kind).toBe('reuse')
   })
 })
