@@ -305,14 +305,16 @@ for (const [id, act] of Object.entries(actions)) {
 
 setUpAxis()
 
-const stream = new EventSource(LAB_PAGE_ROUTES.eventStream + (token ? `?lab_token=${encodeURIComponent(token)}` : ''))
+// In batches (`event: labs`, an array): one message for every event queued, so a flood costs the
+// browser a few dispatches rather than one per event.
+const stream = new EventSource(`${LAB_PAGE_ROUTES.eventStream}?batch=1${token ? `&lab_token=${encodeURIComponent(token)}` : ''}`)
 stream.addEventListener('open', () => {
   element('status').textContent = 'live'
 })
 stream.addEventListener('error', () => {
   element('status').textContent = 'reconnecting…'
 })
-stream.addEventListener('lab', (message) => {
-  receive(JSON.parse((message as MessageEvent<string>).data) as LabEvent)
+stream.addEventListener('labs', (message) => {
+  for (const event of JSON.parse((message as MessageEvent<string>).data) as LabEvent[]) receive(event)
 })
 refreshViews()

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { lab } from '../../test/support/app.js'
-import { sseFrame } from './lab-page.js'
+import { EventFeed, MAX_FRAME_EVENTS, sseBatchFrame, sseFrame } from './lab-page.js'
 
 const STREAM = '/_lab/events/stream'
 
@@ -36,6 +36,40 @@ describe('the live event stream', () => {
     const event = { id: 7, at: '2026-01-01T00:00:00.000Z', type: 'reset' } as const
     expect(sseFrame(event)).toBe(sseFrame(event))
     expect(new TextDecoder().decode(sseFrame(event))).toBe(`id: 7\nevent: lab\ndata: ${JSON.stringify(event)}\n\n`)
+  })
+
+  it('with ?batch=1 sends every event queued in one frame: event "labs", an array, the last id', async () => {
+    const { app, call } = lab()
+    await call('POST', '/_lab/clock', { json: { advance: '1s' } })
+    await call('POST', '/_lab/revoke', { json: {} })
+    const res = await app.request(`${STREAM}?batch=1`)
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    const backlog = await readUntil(reader, '"type":"revoke"')
+    const frame = /id: (\d+)\nevent: labs\ndata: (.*)\n\n/.exec(backlog)
+    expect(frame?.[1]).toBe('2')
+    expect((JSON.parse(frame?.[2] ?? '[]') as { type: string }[]).map((event) => event.type)).toEqual(['clock', 'revoke'])
+    expect(backlog).not.toContain('event: lab\n')
+    await call('POST', '/_lab/reset')
+    expect(await readUntil(reader, '"type":"reset"')).toContain('id: 3\nevent: labs\ndata: [{')
+    await reader.cancel()
+    const bad = await app.request(`${STREAM}?batch=yes`)
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('VALIDATION_ERROR')
+  })
+
+  it('a frame holds what queued, at most MAX_FRAME_EVENTS events, each serialised as its single frame is', async () => {
+    const events = Array.from(
+      { length: MAX_FRAME_EVENTS + 2 },
+      (_, i) => ({ id: i + 1, at: '2026-01-01T00:00:00.000Z', type: 'reset' }) as const,
+    )
+    const feed = new EventFeed(events.slice(0, 2))
+    for (const event of events.slice(2)) feed.push(event)
+    expect((await feed.take())?.map((event) => event.id)).toEqual(events.slice(0, MAX_FRAME_EVENTS).map((event) => event.id))
+    expect((await feed.take())?.map((event) => event.id)).toEqual([MAX_FRAME_EVENTS + 1, MAX_FRAME_EVENTS + 2])
+    feed.end()
+    expect(await feed.take()).toBeUndefined()
+    const pair = events.slice(0, 2)
+    expect(sseBatchFrame(pair)).toBe(`id: 2\nevent: labs\ndata: [${pair.map((event) => JSON.stringify(event)).join(',')}]\n\n`)
   })
 
   it('refuses one stream past --max-event-streams with 503 TOO_MANY_SUBSCRIBERS, and takes one again once a page goes', async () => {
