@@ -1,5 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
+import { createRequire } from 'node:module'
+import type { Redis } from 'ioredis'
 import type { JWK } from 'jose'
 import { LabError } from '../src/shared/errors.js'
 import type { LiveSettings } from '../src/shared/settings.js'
@@ -46,7 +47,10 @@ export class RedisLink {
   #lastError: Error | undefined
 
   constructor(readonly url: string) {
-    this.client = new Redis(url, {
+    // Loaded here, not at the top: only `--store redis://…` needs ioredis, and loading it cost every
+    // `burst` and `serve` in memory about 60 ms (issue 14). ioredis is CommonJS, so this is synchronous.
+    const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis')
+    this.client = new RedisClient(url, {
       lazyConnect: true,
       enableAutoPipelining: true,
       enableOfflineQueue: false,

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CROSS_INSTANCE_SKEW_MS } from '../server/redis-lua.js'
@@ -61,6 +63,23 @@ const storm = (token: string) =>
   Promise.all(
     Array.from({ length: CONCURRENCY }, (_, i) => call(urls()[i % urls().length]!, '/api/auth/refresh', { refresh_token: token })),
   )
+
+describe('--store memory (the default)', () => {
+  it('never loads ioredis: a server in memory does not pay for the Redis client', () => {
+    // A process of its own, from the built package (the global setup builds dist/), so no other
+    // test's import counts: CommonJS modules, ioredis among them, land in Node's require cache.
+    const script = [
+      "import { createRequire } from 'node:module'",
+      "const { resolveServerConfig } = await import('./dist/server/config.js')",
+      "const { startServer } = await import('./dist/server/start.js')",
+      "const server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0' }, {}))",
+      'await server.close()',
+      "console.log(Object.keys(createRequire(import.meta.url).cache).filter((path) => path.includes('/ioredis/')).length)",
+    ].join('\n')
+    const cwd = fileURLToPath(new URL('..', import.meta.url))
+    expect(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd, encoding: 'utf8' }).trim()).toBe('0')
+  })
+})
 
 describe('--store redis with no Redis there', () => {
   it('stops startup with one line naming the URL, exit 2', async () => {
