@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { lab } from '../../test/support/app.js'
+import { resolveServerConfig } from '../config.js'
+import { startServer } from '../start.js'
 import { EventFeed, MAX_FRAME_EVENTS, sseBatchFrame, sseFrame } from './lab-page.js'
 
 const STREAM = '/_lab/events/stream'
@@ -68,8 +70,41 @@ describe('the live event stream', () => {
     expect((await feed.take())?.map((event) => event.id)).toEqual([MAX_FRAME_EVENTS + 1, MAX_FRAME_EVENTS + 2])
     feed.end()
     expect(await feed.take()).toBeUndefined()
+    // A page that stops reading: once MAX_QUEUED events wait on top of its backlog, its feed ends.
+    const stalled = new EventFeed([])
+    for (const event of events) stalled.push(event)
+    expect(await stalled.take()).toBeUndefined()
     const pair = events.slice(0, 2)
     expect(sseBatchFrame(pair)).toBe(`id: 2\nevent: labs\ndata: [${pair.map((event) => JSON.stringify(event)).join(',')}]\n\n`)
+  })
+
+  it('on a socket, writes straight to the response: the same frames, batched or not, and a closed page frees its place', async () => {
+    const server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', maxEventStreams: '1' }, {}))
+    try {
+      await fetch(`${server.url}/_lab/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"advance":"1s"}' })
+      for (const [query, frame] of [
+        ['', /^id: 1\nevent: lab\ndata: \{"id":1,.*"type":"clock".*\}\n\n$/],
+        ['?batch=1', /^id: 1\nevent: labs\ndata: \[\{"id":1,.*"type":"clock".*\}\]\n\n$/],
+      ] as const) {
+        const controller = new AbortController()
+        // The stream before it frees its place once the server sees its socket close: a moment later.
+        const open = () => fetch(`${server.url}${STREAM}${query}`, { signal: controller.signal })
+        let res = await open()
+        for (let tries = 0; res.status === 503 && tries < 100; tries += 1) {
+          await res.body?.cancel()
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          res = await open()
+        }
+        expect(res.status).toBe(200)
+        expect(res.headers.get('content-type')).toBe('text/event-stream')
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+        expect(await readUntil(reader, '"type":"clock"')).toMatch(frame)
+        // With --max-event-streams 1, the next stream opens only once this one is gone (the 503s above).
+        controller.abort()
+      }
+    } finally {
+      await server.close()
+    }
   })
 
   it('refuses one stream past --max-event-streams with 503 TOO_MANY_SUBSCRIBERS, and takes one again once a page goes', async () => {

@@ -3,6 +3,9 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { Context, Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
+import type { HttpBindings } from '@hono/node-server'
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
+import type { ServerResponse } from 'node:http'
 import { LAB_PAGE_ROUTES, type LabEvent } from '../../src/shared/wire.js'
 import type { AuthedEnv } from '../http/bearer.js'
 import type { Lab } from '../lab.js'
@@ -107,6 +110,13 @@ export function registerLabPage(app: Hono<AuthedEnv>, lab: Lab): void {
       unsubscribe() // at once, so a page that went away frees its place before its writes unwind
       live.end()
     }
+    // On a socket, straight to Node's response: through Hono's stream (a WHATWG stream per page and
+    // a few promises per write), 64 open pages cost each request about 40 µs of CPU per page.
+    const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing
+    if (outgoing) {
+      void writeToNode(outgoing, live, frameOf, close)
+      return RESPONSE_ALREADY_SENT
+    }
     return streamSSE(c, async function writeFrames(stream) {
       stream.onAbort(close)
       const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n').catch(() => undefined), 15_000)
@@ -120,6 +130,50 @@ export function registerLabPage(app: Hono<AuthedEnv>, lab: Lab): void {
         close()
       }
     })
+  })
+}
+
+/** What streamSSE answers with, written by hand where the stream goes straight to Node. */
+const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' }
+const HEARTBEAT_MS = 15_000
+
+/**
+ * Writes a page's feed to Node's response: each batch the feed gives in one `write`, waiting for
+ * `drain` when the socket is full, a comment every 15 s so proxies keep the connection, and the
+ * page's place given up (`close`) as soon as the socket closes or the feed ends.
+ */
+async function writeToNode(
+  outgoing: ServerResponse,
+  live: EventFeed,
+  frameOf: (events: readonly LabEvent[]) => Uint8Array | string,
+  close: () => void,
+): Promise<void> {
+  outgoing.writeHead(200, SSE_HEADERS)
+  outgoing.once('close', close)
+  const heartbeat = setInterval(() => outgoing.write(': keep-alive\n\n'), HEARTBEAT_MS)
+  try {
+    for (let events = await live.take(); events !== undefined; events = await live.take()) {
+      if (!outgoing.write(frameOf(events)) && !outgoing.destroyed) await drainOrClose(outgoing)
+      // Let the requests of this turn of the event loop add their events: under load, one write
+      // then carries many, instead of one write per event per page.
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+  } finally {
+    clearInterval(heartbeat)
+    close()
+    outgoing.end()
+  }
+}
+
+function drainOrClose(outgoing: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      outgoing.off('drain', done)
+      outgoing.off('close', done)
+      resolve()
+    }
+    outgoing.on('drain', done)
+    outgoing.on('close', done)
   })
 }
 
