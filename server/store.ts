@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto'
+import { createHmac, hash, randomBytes } from 'node:crypto'
 import { randomBase64url } from './random.js'
 
 /**
@@ -129,7 +129,8 @@ export function andThen<T, U>(value: MaybePromise<T>, next: (value: T) => MaybeP
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url')
+  // One-shot (Node 20.12+): about half of createHash's cost, and a refresh hashes two or three tokens.
+  return hash('sha256', token, 'base64url')
 }
 
 export class RefreshStore implements SessionStore {
