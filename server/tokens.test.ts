@@ -38,3 +38,26 @@ describe('AccessTokens.sign: expires_in and exp agree', () => {
     },
   )
 })
+
+describe('AccessTokens.verify: a token past its expiry', () => {
+  it.each(['HS256', 'ES256'] as const)(
+    '%s: is refused TOKEN_EXPIRED, then from the cache without jose; a forged one is never kept',
+    async (alg) => {
+      const tokens = tokensFor(alg)
+      const now = 1_800_000_000_000
+      const { token } = await tokens.sign('usr_1', 'fam_1', now, 60_000)
+      const later = now + 120_000
+      expect(tokens.verifiedBefore(token, later)).toBeUndefined()
+      await expect(tokens.verify(token, later)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' })
+      // Kept: refused synchronously from now on, as a token verified while it was valid is.
+      expect(() => tokens.verifiedBefore(token, later)).toThrow(expect.objectContaining({ code: 'TOKEN_EXPIRED' }))
+      // Its claims were checked as any others: back in its lifetime, the cache answers them.
+      expect(tokens.verifiedBefore(token, now)).toMatchObject({ sub: 'usr_1', sid: 'fam_1', typ: 'access' })
+      // A signature that does not verify is INVALID_TOKEN whatever its exp, and is not kept.
+      const [header, payload, signature] = token.split('.') as [string, string, string]
+      const forged = `${header}.${payload}.${signature.startsWith('A') ? `B${signature.slice(1)}` : `A${signature.slice(1)}`}`
+      await expect(tokens.verify(forged, later)).rejects.toMatchObject({ code: 'INVALID_TOKEN' })
+      expect(tokens.verifiedBefore(forged, later)).toBeUndefined()
+    },
+  )
+})
