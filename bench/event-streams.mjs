@@ -4,11 +4,10 @@
 // from /proc (Linux). Each round starts a fresh `serve` per tree, in turn.
 //   node bench/event-streams.mjs [--rounds 3] [--seconds 3] [name=dir ...]
 // Each dir is a checkout with dist/ built (`npm run build`); the default is this one.
-import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
+import { cpuUs, startListening } from './process.mjs'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -18,29 +17,8 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const trees = positionals.length > 0 ? positionals.map((p) => p.split('=')) : [['this', root]]
 const STREAMS = 64
 
-/** User + system CPU of a process, in µs (clock ticks of 10 ms). */
-function cpuUs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10_000
-}
-function serve(dir) {
-  const child = spawn(
-    process.execPath,
-    [`${dir}/bin/refresh-lab`, 'serve', '--port', '0', '--secret', 'bench-secret-bench-secret-bench-secret'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  )
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout.on('data', (chunk) => {
-      out += chunk
-      const match = /listening on (http:\/\/[^\s/]+)/.exec(out)
-      if (match) resolve({ url: match[1], child })
-    })
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)))
-  })
-}
+const serve = (dir) =>
+  startListening([`${dir}/bin/refresh-lab`, 'serve', '--port', '0', '--secret', 'bench-secret-bench-secret-bench-secret'])
 async function measure(server, options) {
   const before = cpuUs(server.child.pid)
   const result = await new Promise((resolve, reject) => autocannon(options, (error, r) => (error ? reject(error) : resolve(r))))

@@ -5,11 +5,10 @@
 //   node bench/hot-path.mjs [--rounds 3] [--seconds 3] [--kinds get,refresh] [name=dir ...]
 // Each dir is a checkout with dist/ built (`npm run build`); the default is this one. Prints, per
 // figure, the median and range of the ratio to bare Hono over the rounds, and the median CPU µs.
-import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
+import { cpuUs, startListening as start } from './process.mjs'
 import { rotationLoop } from './rotation.mjs'
 
 const { values, positionals } = parseArgs({
@@ -25,23 +24,6 @@ const connections = 50
 const trees = positionals.length > 0 ? positionals.map((p) => p.split('=')) : [['this', root]]
 const secret = 'bench-secret-bench-secret-bench-secret'
 
-function start(args) {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout.on('data', (chunk) => {
-      out += chunk
-      const match = /listening on (http:\/\/[^\s/]+)/.exec(out)
-      if (match) resolve({ url: match[1], child })
-    })
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)))
-  })
-}
-/** User + system CPU of a process, in µs (clock ticks of 10 ms). */
-function cpuUs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10_000
-}
 async function post(url, path, body) {
   const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   return res.json()
