@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { lab } from '../../test/support/app.js'
 import { resolveServerConfig } from '../config.js'
@@ -104,6 +105,41 @@ describe('the live event stream', () => {
       }
     } finally {
       await server.close()
+    }
+  })
+
+  it('on a socket, cuts off a page that stopped reading once 1000 events wait for it, which frees its place', async () => {
+    const server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', maxEventStreams: '1' }, {}))
+    const page = connect({ host: '127.0.0.1', port: server.port })
+    try {
+      await new Promise((resolve) => page.once('connect', resolve))
+      page.write(`GET ${STREAM} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n`)
+      await new Promise((resolve) => page.once('data', resolve))
+      page.pause() // a tab that stopped reading: the socket's buffers fill, then its queue
+      // While it holds the one place, another page gets 503 (--max-event-streams 1).
+      const another = await fetch(`${server.url}${STREAM}`)
+      expect(another.status).toBe(503)
+      await another.body?.cancel()
+      const event = { type: 'requestHandled', route: 'GET /api/users', status: 200, startMs: 0, endMs: 1 } as const
+      // Bounded: at most 200 000 events of about 150 bytes, 30 MB, far past any socket buffer.
+      let reopened: Response | undefined
+      for (let batch = 0; batch < 400 && reopened?.status !== 200; batch += 1) {
+        for (let i = 0; i < 500; i += 1) server.lab.emit(event)
+        await new Promise((resolve) => setImmediate(resolve))
+        if (batch % 20 === 19) {
+          await reopened?.body?.cancel()
+          reopened = await fetch(`${server.url}${STREAM}`)
+        }
+      }
+      expect(reopened?.status).toBe(200)
+      await reopened?.body?.cancel()
+      // The stalled page, once it reads again, finds its stream ended: its EventSource would reconnect.
+      const ended = new Promise((resolve) => page.once('close', resolve))
+      page.resume()
+      await ended
+    } finally {
+      page.destroy()
+      await server.close(0)
     }
   })
 

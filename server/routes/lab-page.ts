@@ -153,7 +153,7 @@ async function writeToNode(
   const heartbeat = setInterval(() => outgoing.write(': keep-alive\n\n'), HEARTBEAT_MS)
   try {
     for (let events = await live.take(); events !== undefined; events = await live.take()) {
-      if (!outgoing.write(frameOf(events)) && !outgoing.destroyed) await drainOrClose(outgoing)
+      if (!outgoing.write(frameOf(events)) && !outgoing.destroyed) await drainCloseOrEnd(outgoing, live)
       // Let the requests of this turn of the event loop add their events: under load, one write
       // then carries many, instead of one write per event per page.
       await new Promise<void>((resolve) => setImmediate(resolve))
@@ -161,11 +161,15 @@ async function writeToNode(
   } finally {
     clearInterval(heartbeat)
     close()
-    outgoing.end()
+    // A page that stopped reading, with frames still unsent, is cut off rather than left holding
+    // the connection; its EventSource reconnects with its Last-Event-ID and resumes.
+    if (outgoing.writableNeedDrain) outgoing.destroy()
+    else outgoing.end()
   }
 }
 
-function drainOrClose(outgoing: ServerResponse): Promise<void> {
+/** Waits until the socket takes more, the page goes away, or the feed ends (the page fell too far behind). */
+function drainCloseOrEnd(outgoing: ServerResponse, live: EventFeed): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       outgoing.off('drain', done)
@@ -174,6 +178,7 @@ function drainOrClose(outgoing: ServerResponse): Promise<void> {
     }
     outgoing.on('drain', done)
     outgoing.on('close', done)
+    void live.ended.then(done)
   })
 }
 
@@ -225,6 +230,9 @@ export class EventFeed {
   readonly #limit: number
   #ended = false
   #wake: (() => void) | undefined
+  #markEnded!: () => void
+  /** Resolves once the feed has ended: the page went away, the log closed, or the page fell too far behind. */
+  readonly ended = new Promise<void>((resolve) => (this.#markEnded = resolve))
 
   constructor(backlog: LabEvent[]) {
     this.#events = backlog
@@ -239,6 +247,7 @@ export class EventFeed {
 
   end(): void {
     this.#ended = true
+    this.#markEnded()
     this.#wake?.()
   }
 
