@@ -82,10 +82,17 @@ describe('the live event stream', () => {
   it('on a socket, writes straight to the response: the same frames, batched or not, and a closed page frees its place', async () => {
     const server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', maxEventStreams: '1' }, {}))
     try {
+      // An empty log: the answer's head comes at once, not with the first event or keep-alive.
+      const empty = await fetch(`${server.url}${STREAM}`)
+      const emptyReader = (empty.body as ReadableStream<Uint8Array>).getReader()
+      await fetch(`${server.url}/_lab/revoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+      expect(new TextDecoder().decode((await emptyReader.read()).value)).toMatch(/^id: 1\nevent: lab\ndata: \{"id":1,.*"type":"revoke"/)
+      await emptyReader.cancel()
       await fetch(`${server.url}/_lab/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"advance":"1s"}' })
       for (const [query, frame] of [
-        ['', /^id: 1\nevent: lab\ndata: \{"id":1,.*"type":"clock".*\}\n\n$/],
-        ['?batch=1', /^id: 1\nevent: labs\ndata: \[\{"id":1,.*"type":"clock".*\}\]\n\n$/],
+        // The backlog: the revoke (id 1), then the clock (id 2).
+        ['', /^id: 1\nevent: lab\ndata: \{"id":1,.*"type":"revoke".*\}\n\nid: 2\nevent: lab\ndata: \{"id":2,.*"type":"clock".*\}\n\n$/],
+        ['?batch=1', /^id: 2\nevent: labs\ndata: \[\{"id":1,.*"type":"revoke".*\},\{"id":2,.*"type":"clock".*\}\]\n\n$/],
       ] as const) {
         const controller = new AbortController()
         // The stream before it frees its place once the server sees its socket close: a moment later.

@@ -149,6 +149,8 @@ async function writeToNode(
   close: () => void,
 ): Promise<void> {
   outgoing.writeHead(200, SSE_HEADERS)
+  // At once, even with no backlog: an EventSource is "open" (the page says live) only once it has them.
+  outgoing.flushHeaders()
   outgoing.once('close', close)
   const heartbeat = setInterval(() => outgoing.write(': keep-alive\n\n'), HEARTBEAT_MS)
   try {
