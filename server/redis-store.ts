@@ -24,6 +24,9 @@ import {
 /** Every key refresh-lab writes starts with this, so a lab can share a Redis database with other data. */
 export const REDIS_PREFIX = 'rl:'
 
+/** How long Redis keeps a record past its lab expiry, as the memory store's sweep does: a replay until then gets EXPIRED, not INVALID. */
+export const RETAIN_MS = 3_600_000
+
 type Script = (...args: (string | number)[]) => Promise<unknown>
 interface LabCommands {
   rlRotate: Script
@@ -152,6 +155,8 @@ export class RedisStore implements SessionStore {
   constructor(
     private readonly link: RedisLink,
     private readonly settings: RotationSettings,
+    /** Tests shorten it to watch Redis expire the records. */
+    private readonly retainMs = RETAIN_MS,
   ) {}
 
   /** The cluster's refresh key: the first instance's random one, read by all (children must derive alike). */
@@ -168,8 +173,8 @@ export class RedisStore implements SessionStore {
     return this.#key
   }
 
-  #args(): [string, string] {
-    return [REDIS_PREFIX, JSON.stringify(this.settings)]
+  #args(): [string, string, number] {
+    return [REDIS_PREFIX, JSON.stringify(this.settings), this.retainMs]
   }
 
   async createFamily(userId: string, now: number, grant: Grant = {}): Promise<IssuedRefreshToken> {
