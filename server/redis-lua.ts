@@ -16,7 +16,7 @@
  *   fams, uf:<user>, ft:<family>  sets: every family, a user's families, a family's tokens
  * Each record carries a TTL of its lab expiry plus ARGV[3], so nothing needs sweeping but the sets.
  * ft:<family> expires with its family and uf:<user> with the user's last family (a sign-in also
- * drops a few of its members whose family is gone); fams is pruned by COUNT_AND_PRUNE.
+ * drops a few of its members whose family is gone); fams is pruned by COUNT_AND_PRUNE, in slices.
  */
 
 const PRELUDE = `
@@ -199,21 +199,31 @@ end
 return count
 `
 
-/** Drops set members whose keys expired; answers { families, tokens } still held. */
+/**
+ * One slice of counting what is held: ARGV[4] an SSCAN cursor over `fams` ('0' to begin), ARGV[5]
+ * about how many families to visit. Drops members whose keys expired and answers { the next cursor,
+ * then each live family's id and its live tokens }. The caller sums slices until the cursor is '0'
+ * (counting an id SSCAN returns twice once), so no single script walks every family while every
+ * other client of Redis waits. A slice still reads each of its families' token sets whole.
+ */
 export const COUNT_AND_PRUNE = `${PRELUDE}
-local families, tokens = 0, 0
-for _, fid in ipairs(redis.call('SMEMBERS', p .. 's:fams')) do
+local scan = redis.call('SSCAN', p .. 's:fams', ARGV[4], 'COUNT', ARGV[5])
+local out = { scan[1] }
+for _, fid in ipairs(scan[2]) do
+  local ft = p .. 's:ft:' .. fid
   if redis.call('EXISTS', famKey(fid)) == 1 then
-    families = families + 1
-    for _, h in ipairs(redis.call('SMEMBERS', p .. 's:ft:' .. fid)) do
-      if redis.call('EXISTS', tokKey(h)) == 1 then tokens = tokens + 1 else redis.call('SREM', p .. 's:ft:' .. fid, h) end
+    local tokens = 0
+    for _, h in ipairs(redis.call('SMEMBERS', ft)) do
+      if redis.call('EXISTS', tokKey(h)) == 1 then tokens = tokens + 1 else redis.call('SREM', ft, h) end
     end
+    out[#out + 1] = fid
+    out[#out + 1] = tokens
   else
     redis.call('SREM', p .. 's:fams', fid)
-    redis.call('DEL', p .. 's:ft:' .. fid)
+    redis.call('DEL', ft)
   end
 end
-return { families, tokens }
+return out
 `
 
 /** Forgets every session (POST /_lab/reset): every key under the prefix's `s:`. */

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CROSS_INSTANCE_SKEW_MS } from '../server/redis-lua.js'
-import { REDIS_PREFIX, RedisLink, RedisStore } from '../server/redis-store.js'
+import { COUNT_SLICE, REDIS_PREFIX, RedisLink, RedisStore } from '../server/redis-store.js'
 import { hashToken } from '../server/store.js'
 import { runCli, startServe, type ServeProcess } from './support/cli.js'
 import { freePort, NO_REDIS_NOTE, REDIS_REQUIRED, REDIS_SERVER, removeRedis, startRedis, type RedisServer } from './support/redis.js'
@@ -399,5 +399,21 @@ describeWithRedis('RedisStore: Redis expires the records by their TTLs, and boun
     ])
     expect(familyTtl).toBeGreaterThan(200)
     expect(setTtl).toBeGreaterThanOrEqual(familyTtl - 20)
+  })
+
+  it(`counts and prunes the set of every family in slices of about ${COUNT_SLICE}, one script each`, async () => {
+    await client().flushdb()
+    const brief = await storeWith(1, 50)
+    await Promise.all(Array.from({ length: 3 * COUNT_SLICE }, (_, i) => brief.createFamily(`usr_${i}`, T0)))
+    const lasting = await storeWith(3_600_000, 3_600_000)
+    const live = await Promise.all(Array.from({ length: COUNT_SLICE }, (_, i) => lasting.createFamily(`usr_live_${i}`, T0)))
+    await Promise.all(live.slice(0, 10).map((login) => lasting.rotate(login.token, T0 + 1)))
+    await sleep(150)
+    await client().config('RESETSTAT')
+    expect(await lasting.counts()).toEqual({ families: COUNT_SLICE, tokens: COUNT_SLICE + 10 })
+    // One SSCAN per script (Redis counts the commands scripts run): a whole walk in one script is one.
+    const scans = /cmdstat_sscan:calls=(\d+)/.exec(await client().info('commandstats'))?.[1]
+    expect(Number(scans)).toBeGreaterThanOrEqual(3)
+    expect(await client().scard(`${REDIS_PREFIX}s:fams`)).toBe(COUNT_SLICE)
   })
 })
