@@ -4,21 +4,25 @@
  * equivalent of the memory store's synchronous `rotate`: of any number of concurrent refreshes of
  * one token, whichever instances they reach, exactly one finds it unrotated.
  *
- * Every script takes ARGV[1] = the key prefix and ARGV[2] = the instance's live settings as JSON
- * (used only when the cluster's shared copy, `<prefix>cfg`, is absent). Timestamps are lab-clock
- * milliseconds, passed in by the caller. Keys, under `<prefix>s:` so a reset drops them at once:
+ * Every script takes ARGV[1] = the key prefix, ARGV[2] = the instance's live settings as JSON
+ * (used only when the cluster's shared copy, `<prefix>cfg`, is absent) and ARGV[3] = how long a
+ * record outlives its lab expiry in Redis (an hour; tests shorten it to watch Redis expire them).
+ * Timestamps are lab-clock milliseconds, passed in by the caller. Keys, under `<prefix>s:` so a
+ * reset drops them at once:
  *   f:<family>   hash u (user) c (created) e (expires) s (status) g (generation) ra rr (revoked at, why)
  *                     ci sc (the OAuth client and scope granted at sign-in, '' when none)
  *   t:<sha256>   hash f (family) g (generation) i (issued) e (expires) r (rotated at, '' if not)
  *                     n (grace uses) c (hash of the child a rotation issued)
  *   fams, uf:<user>, ft:<family>  sets: every family, a user's families, a family's tokens
- * Each key carries a TTL of its lab expiry plus an hour, so nothing needs sweeping but the sets.
+ * Each record carries a TTL of its lab expiry plus ARGV[3], so nothing needs sweeping but the sets.
+ * ft:<family> expires with its family and uf:<user> with the user's last family (a sign-in also
+ * drops a few of its members whose family is gone); fams is pruned by COUNT_AND_PRUNE, in slices.
  */
 
 const PRELUDE = `
 local p = ARGV[1]
 local cfg = cjson.decode(redis.call('GET', p .. 'cfg') or ARGV[2])
-local RETAIN = 3600000
+local RETAIN = tonumber(ARGV[3])
 -- Whole numbers as digits: Lua's own tostring would write a year-9999 instant as 2.5e+14.
 local function s(n) return string.format('%.0f', n) end
 local function famKey(id) return p .. 's:f:' .. id end
@@ -34,9 +38,16 @@ local function issue(fid, famExpires, h, g, now)
   redis.call('PEXPIRE', p .. 's:ft:' .. fid, s(math.max(1, famExpires - now + RETAIN)))
   return e
 end
+-- Lengthens a key's TTL to ms, never shortens it (PEXPIRE's GT needs Redis 7; no TTL reads as -1).
+local function keepFor(key, ms)
+  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, s(ms)) end
+end
+local function userFams(user) return p .. 's:uf:' .. user end
 local function revoke(fid, now, reason)
   redis.call('HSET', famKey(fid), 's', 'revoked', 'ra', s(now), 'rr', reason)
   redis.call('PEXPIRE', famKey(fid), s(RETAIN))
+  -- That can outlast the family's old TTL: its user's set must still list it.
+  keepFor(userFams(redis.call('HGET', famKey(fid), 'u')), RETAIN)
 end
 `
 
@@ -76,13 +87,13 @@ end
 export const CROSS_INSTANCE_SKEW_MS = 1_000
 
 /**
- * The rotation: ARGV[3] presented hash, [4] now, [5] the child's hash (HMAC of the token, hashed),
- * [6] a fresh token's hash (for graceReturns 'new'). The guard clauses in the order docs/design.md
+ * The rotation: ARGV[4] presented hash, [5] now, [6] the child's hash (HMAC of the token, hashed),
+ * [7] a fresh token's hash (for graceReturns 'new'). The guard clauses in the order docs/design.md
  * fixes: unknown, revoked, expired, already rotated (grace or reuse), then the rotation itself.
  * Answers { kind, generation, expiresAt, replayedGeneration|sinceMs, chainSteps, familyId, family fields... }.
  */
 export const ROTATE = `${PRELUDE}${GRACE_RULES}
-local presented, now = ARGV[3], tonumber(ARGV[4])
+local presented, now = ARGV[4], tonumber(ARGV[5])
 local t = redis.call('HMGET', tokKey(presented), 'f', 'g', 'e', 'r', 'n', 'c')
 if not t[1] then return { 'invalid' } end
 local fid, gen = t[1], tonumber(t[2])
@@ -106,7 +117,7 @@ if t[4] ~= '' then
     redis.call('HINCRBY', tokKey(presented), 'n', 1)
     if cfg.graceReturns == 'new' then
       local g2 = redis.call('HINCRBY', famKey(fid), 'g', 1)
-      local e2 = issue(fid, famExpires, ARGV[6], g2, now)
+      local e2 = issue(fid, famExpires, ARGV[7], g2, now)
       f = family(fid)
       return answer('graceNew', g2, e2, gen)
     end
@@ -127,41 +138,54 @@ if t[4] ~= '' then
   f = family(fid)
   return answer('reuse', gen, 0, since)
 end
-redis.call('HSET', tokKey(presented), 'r', s(now), 'c', ARGV[5])
+redis.call('HSET', tokKey(presented), 'r', s(now), 'c', ARGV[6])
 redis.call('HSET', famKey(fid), 'g', s(gen + 1))
-local e = issue(fid, famExpires, ARGV[5], gen + 1, now)
+local e = issue(fid, famExpires, ARGV[6], gen + 1, now)
 f = family(fid)
 return answer('rotated', gen + 1, e)
 `
 
+/** How many of a user's families a sign-in checks, at random, to drop those whose record expired. */
+export const USER_PRUNE_SAMPLE = 8
+
 /**
- * A new family and its first token: ARGV[3] family id, [4] user id, [5] now, [6] token hash,
- * [7] the OAuth client and [8] the scope granted ('' when none). Answers { familyExpires, tokenExpires }.
+ * A new family and its first token: ARGV[4] family id, [5] user id, [6] now, [7] token hash,
+ * [8] the OAuth client and [9] the scope granted ('' when none). Answers { familyExpires, tokenExpires }.
+ * The user's set outlives each family in it and expires with the last; each sign-in also drops the
+ * dead among USER_PRUNE_SAMPLE random members. That step costs the same whatever the set's size (a
+ * full check would make n sign-ins of one user cost n²), and it holds the set near its live
+ * families: dead ones settle at about one check in USER_PRUNE_SAMPLE, so about 8/7 of the live.
  */
 export const CREATE_FAMILY = `${PRELUDE}
-local fid, user, now = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local fid, user, now = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local famExpires = now + tonumber(cfg.sessionTtlMs)
-redis.call('HSET', famKey(fid), 'u', user, 'c', s(now), 'e', s(famExpires), 's', 'active', 'g', '1', 'ra', '', 'rr', '', 'ci', ARGV[7], 'sc', ARGV[8])
-redis.call('PEXPIRE', famKey(fid), s(math.max(1, famExpires - now + RETAIN)))
+local ttl = math.max(1, famExpires - now + RETAIN)
+redis.call('HSET', famKey(fid), 'u', user, 'c', s(now), 'e', s(famExpires), 's', 'active', 'g', '1', 'ra', '', 'rr', '', 'ci', ARGV[8], 'sc', ARGV[9])
+redis.call('PEXPIRE', famKey(fid), s(ttl))
 redis.call('SADD', p .. 's:fams', fid)
-redis.call('SADD', p .. 's:uf:' .. user, fid)
-local e = issue(fid, famExpires, ARGV[6], 1, now)
+local uf = userFams(user)
+for _, old in ipairs(redis.call('SRANDMEMBER', uf, ${USER_PRUNE_SAMPLE})) do
+  if redis.call('EXISTS', famKey(old)) == 0 then redis.call('SREM', uf, old) end
+end
+redis.call('SADD', uf, fid)
+keepFor(uf, ttl)
+local e = issue(fid, famExpires, ARGV[7], 1, now)
 return { s(famExpires), s(e) }
 `
 
-/** ARGV[3] family, [4] now, [5] reason: 1 when it was active and is now revoked. */
+/** ARGV[4] family, [5] now, [6] reason: 1 when it was active and is now revoked. */
 export const REVOKE_FAMILY = `${PRELUDE}
-local fid = ARGV[3]
+local fid = ARGV[4]
 if redis.call('HGET', famKey(fid), 's') ~= 'active' then return 0 end
-revoke(fid, tonumber(ARGV[4]), ARGV[5])
+revoke(fid, tonumber(ARGV[5]), ARGV[6])
 return 1
 `
 
-/** ARGV[3] now, ARGV[4..] families (every family when none): their live tokens expire now. Answers how many. */
+/** ARGV[4] now, ARGV[5..] families (every family when none): their live tokens expire now. Answers how many. */
 export const EXPIRE_TOKENS = `${PRELUDE}
-local now = tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
 local fids = {}
-if #ARGV > 3 then for i = 4, #ARGV do fids[#fids + 1] = ARGV[i] end else fids = redis.call('SMEMBERS', p .. 's:fams') end
+if #ARGV > 4 then for i = 5, #ARGV do fids[#fids + 1] = ARGV[i] end else fids = redis.call('SMEMBERS', p .. 's:fams') end
 local count = 0
 for _, fid in ipairs(fids) do
   for _, h in ipairs(redis.call('SMEMBERS', p .. 's:ft:' .. fid)) do
@@ -175,21 +199,31 @@ end
 return count
 `
 
-/** Drops set members whose keys expired; answers { families, tokens } still held. */
+/**
+ * One slice of counting what is held: ARGV[4] an SSCAN cursor over `fams` ('0' to begin), ARGV[5]
+ * about how many families to visit. Drops members whose keys expired and answers { the next cursor,
+ * then each live family's id and its live tokens }. The caller sums slices until the cursor is '0'
+ * (counting an id SSCAN returns twice once), so no single script walks every family while every
+ * other client of Redis waits. A slice still reads each of its families' token sets whole.
+ */
 export const COUNT_AND_PRUNE = `${PRELUDE}
-local families, tokens = 0, 0
-for _, fid in ipairs(redis.call('SMEMBERS', p .. 's:fams')) do
+local scan = redis.call('SSCAN', p .. 's:fams', ARGV[4], 'COUNT', ARGV[5])
+local out = { scan[1] }
+for _, fid in ipairs(scan[2]) do
+  local ft = p .. 's:ft:' .. fid
   if redis.call('EXISTS', famKey(fid)) == 1 then
-    families = families + 1
-    for _, h in ipairs(redis.call('SMEMBERS', p .. 's:ft:' .. fid)) do
-      if redis.call('EXISTS', tokKey(h)) == 1 then tokens = tokens + 1 else redis.call('SREM', p .. 's:ft:' .. fid, h) end
+    local tokens = 0
+    for _, h in ipairs(redis.call('SMEMBERS', ft)) do
+      if redis.call('EXISTS', tokKey(h)) == 1 then tokens = tokens + 1 else redis.call('SREM', ft, h) end
     end
+    out[#out + 1] = fid
+    out[#out + 1] = tokens
   else
     redis.call('SREM', p .. 's:fams', fid)
-    redis.call('DEL', p .. 's:ft:' .. fid)
+    redis.call('DEL', ft)
   end
 end
-return { families, tokens }
+return out
 `
 
 /** Forgets every session (POST /_lab/reset): every key under the prefix's `s:`. */

@@ -24,6 +24,12 @@ import {
 /** Every key refresh-lab writes starts with this, so a lab can share a Redis database with other data. */
 export const REDIS_PREFIX = 'rl:'
 
+/** How long Redis keeps a record past its lab expiry, as the memory store's sweep does: a replay until then gets EXPIRED, not INVALID. */
+export const RETAIN_MS = 3_600_000
+
+/** About how many families one COUNT_AND_PRUNE call visits: Redis serves other clients between slices. */
+export const COUNT_SLICE = 200
+
 type Script = (...args: (string | number)[]) => Promise<unknown>
 interface LabCommands {
   rlRotate: Script
@@ -152,6 +158,8 @@ export class RedisStore implements SessionStore {
   constructor(
     private readonly link: RedisLink,
     private readonly settings: RotationSettings,
+    /** Tests shorten it to watch Redis expire the records. */
+    private readonly retainMs = RETAIN_MS,
   ) {}
 
   /** The cluster's refresh key: the first instance's random one, read by all (children must derive alike). */
@@ -168,8 +176,8 @@ export class RedisStore implements SessionStore {
     return this.#key
   }
 
-  #args(): [string, string] {
-    return [REDIS_PREFIX, JSON.stringify(this.settings)]
+  #args(): [string, string, number] {
+    return [REDIS_PREFIX, JSON.stringify(this.settings), this.retainMs]
   }
 
   async createFamily(userId: string, now: number, grant: Grant = {}): Promise<IssuedRefreshToken> {
@@ -300,9 +308,23 @@ export class RedisStore implements SessionStore {
     return 0
   }
 
+  /** Walks every family in slices of about COUNT_SLICE, one script each, pruning as it goes. */
   async counts(): Promise<{ families: number; tokens: number }> {
-    const [families, tokens] = (await this.link.call(() => this.link.client.rlCountAndPrune(...this.#args()))) as [number, number]
-    return { families, tokens }
+    const live = new Map<string, number>()
+    let cursor = '0'
+    do {
+      const at = cursor
+      const [next, ...rows] = (await this.link.call(() => this.link.client.rlCountAndPrune(...this.#args(), at, COUNT_SLICE))) as [
+        string,
+        ...(string | number)[],
+      ]
+      // SSCAN may return an id twice (the set was resized meanwhile): a map counts it once.
+      for (let index = 0; index + 1 < rows.length; index += 2) live.set(String(rows[index]), Number(rows[index + 1]))
+      cursor = next
+    } while (cursor !== '0')
+    let tokens = 0
+    for (const count of live.values()) tokens += count
+    return { families: live.size, tokens }
   }
 
   async clear(): Promise<void> {

@@ -85,6 +85,8 @@ describe('refresh-lab serve', () => {
     [['--host', 'no-such-host.invalid', '--lab-token', 'a-lab-token-of-some-length'], {}, ['cannot listen']],
     [['--host', '0.0.0.0'], {}, ['--host 0.0.0.0 is not a loopback address', '--lab-token']],
     [['--users', '/nonexistent/users.json'], {}, ['--users: cannot read /nonexistent/users.json (ENOENT)']],
+    // Refused before any connection: nothing listens on port 9, and the line is not "cannot reach Redis".
+    [['--store', 'redis://127.0.0.1:9/0', '--data-dir', '/nonexistent/lab-data'], {}, ['--data-dir: not with a Redis --store']],
   ])('refuses %j %j at startup with exit 2 and one line', async (args, env, fragments) => {
     const result = await runCli(['serve', '--port', '0', ...args], { env })
     expect(result.code).toBe(2)

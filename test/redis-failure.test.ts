@@ -105,6 +105,9 @@ describeWithRedis('--store redis: failures', () => {
       const STEPS = 15
       let acknowledged = 0
       let killed = false
+      // Refreshes sent to the victim and not yet answered, and how many of them the kill caught.
+      let pendingOnVictim = 0
+      let pendingAtKill = 0
       const runSession = async (index: number) => {
         let tokens = await signIn(instances[index % 2]!.url)
         for (let step = 0; step < STEPS; step += 1) {
@@ -112,10 +115,14 @@ describeWithRedis('--store redis: failures', () => {
           for (let attempt = 0; attempt < 6 && answer?.status !== 200; attempt += 1) {
             const urls = [...alive]
             const url = urls[(index + step + attempt) % urls.length]!
+            const toVictim = url === victim.url
+            if (toVictim) pendingOnVictim += 1
             try {
               answer = await refresh(url, tokens.refresh_token)
             } catch {
               alive.delete(url) // the victim: its connections are gone
+            } finally {
+              if (toVictim) pendingOnVictim -= 1
             }
           }
           expect(answer?.status).toBe(200)
@@ -123,6 +130,7 @@ describeWithRedis('--store redis: failures', () => {
           acknowledged += 1
           if (!killed && acknowledged >= (SESSIONS * STEPS) / 3) {
             killed = true
+            pendingAtKill = pendingOnVictim
             victim.child.kill('SIGKILL')
           }
         }
@@ -130,6 +138,8 @@ describeWithRedis('--store redis: failures', () => {
       }
       const families = await Promise.all(Array.from({ length: SESSIONS }, (_, index) => runSession(index)))
       expect(killed).toBe(true)
+      // The kill was mid-burst: refreshes were on their way to, or inside, the victim.
+      expect(pendingAtKill).toBeGreaterThan(0)
       expect(acknowledged).toBe(SESSIONS * STEPS)
 
       const restarted = await startServe(flags())

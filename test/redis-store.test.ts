@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CROSS_INSTANCE_SKEW_MS } from '../server/redis-lua.js'
-import { RedisLink, RedisStore } from '../server/redis-store.js'
+import { COUNT_SLICE, REDIS_PREFIX, RedisLink, RedisStore } from '../server/redis-store.js'
+import { hashToken } from '../server/store.js'
 import { runCli, startServe, type ServeProcess } from './support/cli.js'
 import { freePort, NO_REDIS_NOTE, REDIS_REQUIRED, REDIS_SERVER, removeRedis, startRedis, type RedisServer } from './support/redis.js'
 
@@ -312,5 +313,107 @@ describeWithRedis('RedisStore.rotate: a replay whose instance took `now` before 
     expect((await store.rotate(login.token, T0 + 4_995)).kind).toBe('grace')
     // Two seconds before: the lab clock was set back, and that is no grace.
     expect((await store.rotate(login.token, T0 + 3_000)).kind).toBe('reuse')
+  })
+})
+
+describeWithRedis('RedisStore: Redis expires the records by their TTLs, and bounds the index sets', () => {
+  let server: RedisServer | undefined
+  let link: RedisLink | undefined
+  beforeAll(async () => {
+    server = await startRedis()
+    link = new RedisLink(server.url)
+    await link.start()
+  })
+  afterAll(async () => {
+    link?.close()
+    await removeRedis(server)
+  })
+
+  const T0 = 1_800_000_000_000
+  const settings = (sessionTtlMs: number) => ({
+    refreshTtlMs: 100,
+    sessionTtlMs,
+    reuseGraceMs: 0,
+    reuseGraceCount: 0,
+    graceReturns: 'existing' as const,
+  })
+  /** A store whose records outlive their lab expiry by `retainMs` of real time (an hour in a server). */
+  async function storeWith(sessionTtlMs: number, retainMs: number) {
+    const store = new RedisStore(link as RedisLink, settings(sessionTtlMs), retainMs)
+    await store.loadKey()
+    return store
+  }
+  const client = () => (link as RedisLink).client
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+  it('gives every record of a sign-in and a rotation a TTL, and Redis drops them all with no sweep', async () => {
+    await client().flushdb()
+    const store = await storeWith(200, 100)
+    const login = await store.createFamily('usr_ttl', T0)
+    const rotated = await store.rotate(login.token, T0 + 10)
+    expect(rotated.kind).toBe('rotated')
+    const id = login.family.id
+    const keys = [
+      `${REDIS_PREFIX}s:f:${id}`,
+      `${REDIS_PREFIX}s:t:${hashToken(login.token)}`,
+      `${REDIS_PREFIX}s:t:${hashToken((rotated as { token: string }).token)}`,
+      `${REDIS_PREFIX}s:ft:${id}`,
+      `${REDIS_PREFIX}s:uf:usr_ttl`,
+    ]
+    const ttls = await Promise.all(keys.map((key) => client().pttl(key)))
+    for (const [index, ttl] of ttls.entries()) expect(ttl, keys[index]).toBeGreaterThan(0)
+    // Session 200 ms + retained 100 ms: everything is due within 300 ms of real time.
+    await sleep(Math.max(...ttls) + 50)
+    expect(await Promise.all(keys.map((key) => client().exists(key)))).toEqual(keys.map(() => 0))
+    // Only the set of every family still names it, until a count prunes it.
+    expect(await client().keys(`${REDIS_PREFIX}s:*`)).toEqual([`${REDIS_PREFIX}s:fams`])
+    expect(await store.counts()).toEqual({ families: 0, tokens: 0 })
+    expect(await client().exists(`${REDIS_PREFIX}s:fams`)).toBe(0)
+  })
+
+  it("keeps a user's set of families near its live ones: each sign-in drops dead members, and a revocation keeps it listed", async () => {
+    await client().flushdb()
+    const set = `${REDIS_PREFIX}s:uf:usr_many`
+    const lasting = await storeWith(3_600_000, 3_600_000)
+    await lasting.createFamily('usr_many', T0)
+    const brief = await storeWith(1, 300)
+    await Promise.all(Array.from({ length: 100 }, (_, i) => brief.createFamily('usr_many', T0 + i)))
+    expect(await client().scard(set)).toBe(101)
+    await sleep(400) // the 100 brief families' records are gone
+    for (let i = 0; i < 40; i += 1) await lasting.createFamily('usr_many', T0 + 1_000 + i)
+    // 41 live. Without pruning 141; with 8 random members checked per sign-in, a handful of dead at
+    // most (a simulation of this sequence left at most 1 in 200 000 runs).
+    const size = await client().scard(set)
+    expect(size).toBeGreaterThanOrEqual(41)
+    expect(size).toBeLessThanOrEqual(51)
+    expect(await lasting.families('usr_many')).toHaveLength(41)
+
+    // A revocation holds the family an hour from now, which can outlast the set's own TTL.
+    const revocable = await storeWith(1, 300)
+    const alone = await revocable.createFamily('usr_alone', T0)
+    await sleep(100)
+    expect(await revocable.revokeFamily(alone.family.id, 'logout', T0 + 2)).toBe(true)
+    const [familyTtl, setTtl] = await Promise.all([
+      client().pttl(`${REDIS_PREFIX}s:f:${alone.family.id}`),
+      client().pttl(`${REDIS_PREFIX}s:uf:usr_alone`),
+    ])
+    expect(familyTtl).toBeGreaterThan(200)
+    expect(setTtl).toBeGreaterThanOrEqual(familyTtl - 20)
+  })
+
+  it(`counts and prunes the set of every family in slices of about ${COUNT_SLICE}, one script each`, async () => {
+    await client().flushdb()
+    const brief = await storeWith(1, 50)
+    await Promise.all(Array.from({ length: 3 * COUNT_SLICE }, (_, i) => brief.createFamily(`usr_${i}`, T0)))
+    const lasting = await storeWith(3_600_000, 3_600_000)
+    const live = await Promise.all(Array.from({ length: COUNT_SLICE }, (_, i) => lasting.createFamily(`usr_live_${i}`, T0)))
+    await Promise.all(live.slice(0, 10).map((login) => lasting.rotate(login.token, T0 + 1)))
+    await sleep(150)
+    await client().config('RESETSTAT')
+    expect(await lasting.counts()).toEqual({ families: COUNT_SLICE, tokens: COUNT_SLICE + 10 })
+    // One SSCAN per script (Redis counts the commands scripts run): a whole walk in one script is one.
+    const scans = /cmdstat_sscan:calls=(\d+)/.exec(await client().info('commandstats'))?.[1]
+    expect(Number(scans)).toBeGreaterThanOrEqual(3)
+    expect(await client().scard(`${REDIS_PREFIX}s:fams`)).toBe(COUNT_SLICE)
   })
 })

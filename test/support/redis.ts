@@ -39,7 +39,7 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-/** Starts `redis-server` and resolves once it accepts connections. `appendonly` keeps every write in its AOF, fsynced each second. */
+/** Starts `redis-server` and resolves once it accepts connections. `appendonly` keeps every write in its AOF, fsynced before Redis answers it (`appendfsync always`). */
 export async function startRedis(options: { appendonly?: boolean } = {}): Promise<RedisServer> {
   if (REDIS_SERVER === undefined) throw new Error(NO_REDIS_NOTE)
   const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-redis-'))
