@@ -41,6 +41,12 @@ end
 `
 
 /**
+ * How far before a rotation a replay's \`now\` may be and still count as concurrent with it: under
+ * load, 1000 refreshes spread over three instances once produced a replay 'before' its rotation.
+ */
+export const CROSS_INSTANCE_SKEW_MS = 1_000
+
+/**
  * Grace rules, by name: whether a rotated token spent again (since = ms since its rotation) gets a
  * grace answer rather than revoking its family. Adding a mode (say, GoTrue's "direct parent only")
  * is one more function here reading \`cfg\` and the record, and one more branch where \`graceRule\`
@@ -67,13 +73,16 @@ local function graceRule()
   if cfg.graceReturns == 'parent' then return GRACE.parent end
   return GRACE.limits
 end
+-- The age of a rotation as the grace reads it: an instance takes \`now\` before its script reaches
+-- Redis, so a replay sent just before the rotation it replays can run just after it: a negative age
+-- under CROSS_INSTANCE_SKEW_MS is that wait, an age of 0. Further back, the lab clock was set back:
+-- not inside any grace.
+local function graceAge(rotatedAt, now)
+  local since = now - tonumber(rotatedAt)
+  if since < 0 and since > -${CROSS_INSTANCE_SKEW_MS} then return 0 end
+  return since
+end
 `
-
-/**
- * How far before a rotation a replay's \`now\` may be and still count as concurrent with it: under
- * load, 1000 refreshes spread over three instances once produced a replay 'before' its rotation.
- */
-export const CROSS_INSTANCE_SKEW_MS = 1_000
 
 /**
  * The rotation: ARGV[3] presented hash, [4] now, [5] the child's hash (HMAC of the token, hashed),
@@ -97,11 +106,7 @@ if f[4] == 'revoked' then return answer('revoked', gen) end
 local famExpires = tonumber(f[3])
 if now >= tonumber(t[3]) or now >= famExpires then return answer('expired', gen) end
 if t[4] ~= '' then
-  local since = now - tonumber(t[4])
-  -- An instance takes \`now\` before its script reaches Redis, so a replay sent just before the
-  -- rotation it replays can run just after it: a negative age under CROSS_INSTANCE_SKEW_MS is that
-  -- wait, an age of 0. Further back, the lab clock was set back: not inside any grace.
-  if since < 0 and since > -${CROSS_INSTANCE_SKEW_MS} then since = 0 end
+  local since = graceAge(t[4], now)
   if graceRule()({ n = t[5], c = t[6] }, since) then
     redis.call('HINCRBY', tokKey(presented), 'n', 1)
     if cfg.graceReturns == 'new' then
@@ -132,6 +137,22 @@ redis.call('HSET', famKey(fid), 'g', s(gen + 1))
 local e = issue(fid, famExpires, ARGV[5], gen + 1, now)
 f = family(fid)
 return answer('rotated', gen + 1, e)
+`
+
+/**
+ * Whether ROTATE would accept a token now, changing nothing: introspection's answer (RFC 7662), so
+ * it agrees with the token endpoint under every grace rule. ARGV[3] the token's hash, [4] now.
+ * Answers 1 (unrotated, or a grace answer would come) or 0 (unknown, revoked, expired, or a reuse).
+ */
+export const ACCEPTS = `${PRELUDE}${GRACE_RULES}
+local now = tonumber(ARGV[4])
+local t = redis.call('HMGET', tokKey(ARGV[3]), 'f', 'e', 'r', 'n', 'c')
+if not t[1] then return 0 end
+local f = family(t[1])
+if f[4] ~= 'active' or now >= tonumber(t[2]) or now >= tonumber(f[3]) then return 0 end
+if t[3] == '' then return 1 end
+if graceRule()({ n = t[4], c = t[5] }, graceAge(t[3], now)) then return 1 end
+return 0
 `
 
 /**

@@ -8,7 +8,7 @@ import type { ServerConfig } from './config.js'
 import { ConfigError } from './config-error.js'
 import { loadSigningKeys, type SigningKeys } from './keys.js'
 import { randomBase64url } from './random.js'
-import { CLEAR_SESSIONS, COUNT_AND_PRUNE, CREATE_FAMILY, EXPIRE_TOKENS, REVOKE_FAMILY, ROTATE } from './redis-lua.js'
+import { ACCEPTS, CLEAR_SESSIONS, COUNT_AND_PRUNE, CREATE_FAMILY, EXPIRE_TOKENS, REVOKE_FAMILY, ROTATE } from './redis-lua.js'
 import {
   hashToken,
   type Family,
@@ -27,6 +27,7 @@ export const REDIS_PREFIX = 'rl:'
 type Script = (...args: (string | number)[]) => Promise<unknown>
 interface LabCommands {
   rlRotate: Script
+  rlAccepts: Script
   rlCreateFamily: Script
   rlRevokeFamily: Script
   rlExpireTokens: Script
@@ -61,6 +62,7 @@ export class RedisLink {
     }) as Redis & LabCommands
     for (const [name, lua] of Object.entries({
       rlRotate: ROTATE,
+      rlAccepts: ACCEPTS,
       rlCreateFamily: CREATE_FAMILY,
       rlRevokeFamily: REVOKE_FAMILY,
       rlExpireTokens: EXPIRE_TOKENS,
@@ -269,15 +271,12 @@ export class RedisStore implements SessionStore {
     }
   }
 
-  /** As RefreshStore.accepts: unrotated, or rotated and inside the time and count limits of the grace. */
-  async accepts(record: Readonly<TokenRecord>, now: number): Promise<boolean> {
-    const family = await this.family(record.familyId)
-    if (family?.status !== 'active' || now >= record.expiresAt || now >= family.expiresAt) return false
-    if (record.rotatedAt === null) return true
-    const { reuseGraceMs, reuseGraceCount } = this.settings
-    if (reuseGraceMs === 0 && reuseGraceCount === 0) return false
-    const since = now - record.rotatedAt
-    return (reuseGraceMs === 0 || (since >= 0 && since < reuseGraceMs)) && (reuseGraceCount === 0 || record.graceUses < reuseGraceCount)
+  /**
+   * As RefreshStore.accepts, asked of the rotation's own rules in Redis (ACCEPTS in
+   * server/redis-lua.ts): the cluster's settings, the cross-instance skew and the `parent` rule.
+   */
+  async accepts(token: string, now: number): Promise<boolean> {
+    return (await this.link.call(() => this.link.client.rlAccepts(...this.#args(), hashToken(token), now))) === 1
   }
 
   async family(familyId: string): Promise<Family | undefined> {

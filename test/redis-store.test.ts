@@ -174,6 +174,30 @@ describeWithRedis('--store redis: three serve instances, one Redis', () => {
     expect(session).toMatchObject({ status: 'revoked', revokedReason: 'reuse', generation: 3 })
   })
 
+  it("GoTrue's 'parent' grace: introspection on any instance agrees with what the token endpoint then does", async () => {
+    const [a, b, c] = urls() as [string, string, string]
+    await call(a, '/_lab/reset', {})
+    await call(b, '/_lab/config', { reuseGrace: '1h', reuseGraceCount: 0, graceReturns: 'parent' })
+    const active = async (url: string, token: string) =>
+      (
+        (await (
+          await undiciFetch(`${url}/oauth/introspect`, { method: 'POST', dispatcher, body: new URLSearchParams({ token }) })
+        ).json()) as {
+          active: boolean
+        }
+      ).active
+    const rt0 = (await signIn(a)).refresh_token
+    const rt1 = (await call(b, '/api/auth/refresh', { refresh_token: rt0 })).body.data!.refresh_token
+    const rt2 = (await call(c, '/api/auth/refresh', { refresh_token: rt1 })).body.data!.refresh_token
+    // RT1, the direct parent of the newest token: active on A, and C answers it with RT2.
+    expect(await active(a, rt1)).toBe(true)
+    expect((await call(c, '/api/auth/refresh', { refresh_token: rt1 })).body.data?.refresh_token).toBe(rt2)
+    // RT0, two rotations old: inactive on B, and A's token endpoint calls it a reuse.
+    expect(await active(b, rt0)).toBe(false)
+    expect((await call(a, '/api/auth/refresh', { refresh_token: rt0 })).body.error?.code).toBe('REFRESH_TOKEN_REUSED')
+    expect(await active(c, rt2)).toBe(false)
+  })
+
   it('keeps the scope an OAuth sign-in was granted on the shared family, so a refresh on another instance answers it', async () => {
     const [a, b] = urls() as [string, string]
     await call(a, '/_lab/reset', {})

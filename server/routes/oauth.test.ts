@@ -172,6 +172,25 @@ describe('introspection inside the reuse grace', () => {
       400,
     )
   })
+
+  it("with --grace-returns parent, calls only the newest token's direct parent active, as the token endpoint does", async () => {
+    const { call } = lab({ reuseGrace: '10s', graceReturns: 'parent' })
+    const refresh = (token: string) => call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: token } })
+    const active = async (token: string) => (await call('POST', '/oauth/introspect', { form: { token } })).body.active
+    const rt0 = (await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).body.refresh_token
+    const rt1 = (await refresh(rt0)).body.refresh_token
+    const rt2 = (await refresh(rt1)).body.refresh_token
+    // RT1 is RT2's direct parent: active, and the token endpoint answers it with RT2.
+    expect(await active(rt1)).toBe(true)
+    const forgiven = await refresh(rt1)
+    expect(forgiven.status).toBe(200)
+    expect(forgiven.body.refresh_token).toBe(rt2)
+    // RT0 is two rotations old, inside the grace all the same: inactive, and the token endpoint revokes.
+    expect(await active(rt0)).toBe(false)
+    const reused = await refresh(rt0)
+    expect(reused.body).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('REFRESH_TOKEN_REUSED') })
+    expect(await active(rt2)).toBe(false)
+  })
 })
 
 describe('WWW-Authenticate on a 401 from a protected resource (RFC 6750 §3)', () => {

@@ -244,7 +244,7 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
   if (record) {
     const family = await lab.store.family(record.familyId)
     // Inside the reuse grace a rotated token is still accepted by the token endpoint, so it is active.
-    if (!family || !(await lab.store.accepts(record, now))) return { active: false }
+    if (!family || !(await lab.store.accepts(token, now))) return { active: false }
     return {
       active: true,
       // RFC 7662 §2.2's token_type is RFC 6749 §7.1's access token type, which a refresh token
