@@ -77,6 +77,29 @@ describe('POST /oauth/token (RFC 6749)', () => {
     expect(res.headers.get('cache-control')).toBe('no-store')
   })
 
+  it.each([
+    [{ status: 503 }, 503, { error: 'server_error', error_description: 'injected by the lab: status 503 (LAB_FAULT)' }],
+    [
+      { status: 400, code: 'REFRESH_TOKEN_REUSED', message: 'nope' },
+      400,
+      { error: 'invalid_grant', error_description: 'nope (REFRESH_TOKEN_REUSED)' },
+    ],
+    [
+      { status: 503, code: 'temporarily_unavailable', message: 'later' },
+      503,
+      { error: 'temporarily_unavailable', error_description: 'later' },
+    ],
+  ])('answers a status fault %j on /oauth/token with an OAuth error body and the fault status', async (fault, status, body) => {
+    const { call } = lab()
+    expect((await call('POST', '/_lab/faults', { json: { path: '/oauth/token', times: 1, ...fault } })).status).toBe(201)
+    const faulted = await call('POST', '/oauth/token', { form: PASSWORD_GRANT })
+    expect(faulted.status).toBe(status)
+    expect(faulted.body).toEqual(body)
+    expect(faulted.headers.get('cache-control')).toBe('no-store')
+    // Spent: the next call runs the route.
+    expect((await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).status).toBe(200)
+  })
+
   it('takes a JSON body as Auth0 does, and refuses repeated form parameters and nested JSON as invalid_request', async () => {
     const { call } = lab()
     const signedIn = await call('POST', '/oauth/token', { json: PASSWORD_GRANT })

@@ -6,12 +6,10 @@ import type { AuthedEnv } from '../http/bearer.js'
 import { isJsonMediaType, readBodyText, readJsonObject } from '../http/json-body.js'
 import type { Lab } from '../lab.js'
 import type { Grant } from '../store.js'
-import { OAuthError } from '../http/oauth-errors.js'
+import { NO_STORE, OAuthError } from '../http/oauth-errors.js'
 import { checkCredentials, refreshSession, refreshUnreadable, revokeSession, signIn, type IssuedTokens } from '../auth-service.js'
 import { DEFAULT_CLIENT_ID, type UserAccount } from '../config.js'
 import { requireAccessToken } from '../http/bearer.js'
-
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
 /**
  * The OAuth 2.0 face of the same sessions, always on beside the wire profile: the token endpoint
