@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +16,18 @@ describe('POST /oauth/token (RFC 6749)', () => {
     expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'api' })
     expect(res.headers.get('cache-control')).toBe('no-store')
     expect(res.headers.get('pragma')).toBe('no-cache')
+  })
+
+  it('answers the password grant of an openid scope with an ID token, as its refreshes do', async () => {
+    const { call } = lab({ alg: 'ES256' })
+    const res = await call('POST', '/oauth/token', { form: { ...PASSWORD_GRANT, scope: 'openid email' } })
+    expect(res.status).toBe(200)
+    const jwks = createLocalJWKSet((await call('GET', '/.well-known/jwks.json')).body)
+    const { payload } = await jwtVerify(res.body.id_token, jwks, { issuer: 'http://localhost', audience: 'my-app' })
+    expect(payload).toMatchObject({ sub: 'usr_1', azp: 'my-app', email: 'demo@example.com', sid: decode(res.body.access_token)['sid'] })
+    expect(payload).not.toHaveProperty('nonce')
+    const digest = createHash('sha256').update(res.body.access_token).digest()
+    expect(payload['at_hash']).toBe(digest.subarray(0, 16).toString('base64url'))
   })
 
   it('rotates with the refresh_token grant, and answers invalid_grant for the rotated token, which revokes the session', async () => {

@@ -24,7 +24,10 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
     ROUTES.oauthToken,
     oauth(async function token(c, form) {
       const grant = form.get('grant_type')
-      if (grant === 'password') return tokenAnswer(c, await passwordGrant(lab, form))
+      if (grant === 'password') {
+        const issued = await passwordGrant(lab, form)
+        return tokenAnswer(c, issued, await idTokenFor(lab, issued))
+      }
       if (grant === 'refresh_token') {
         const issued = await refreshGrant(lab, form)
         return tokenAnswer(c, issued, await idTokenFor(lab, issued))
@@ -175,7 +178,8 @@ function basicClientId(header: string | undefined): string | undefined {
 
 /**
  * An ID token (OpenID Connect Core §2) for a session granted the `openid` scope: at the code
- * exchange with the request's nonce, and at every refresh without one (Core §12.2). Its times are
+ * exchange with the request's nonce, and at the password grant and every refresh without one
+ * (Core §12.2). Its times are
  * real time, not the lab clock: a client checks `iat` and `exp` against its own clock on receipt.
  */
 async function idTokenFor(lab: Lab, issued: IssuedTokens, nonce?: string): Promise<Record<string, string>> {
