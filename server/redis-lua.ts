@@ -9,6 +9,7 @@
  * milliseconds, passed in by the caller. Keys, under `<prefix>s:` so a reset drops them at once:
  *   f:<family>   hash u (user) c (created) e (expires) s (status) g (generation) ra rr (revoked at, why)
  *                     ci sc (the OAuth client and scope granted at sign-in, '' when none)
+ *                     at (when the user signed in, real ms, for ID tokens; '' when not kept)
  *   t:<sha256>   hash f (family) g (generation) i (issued) e (expires) r (rotated at, '' if not)
  *                     n (grace uses) c (hash of the child a rotation issued)
  *   fams, uf:<user>, ft:<family>  sets: every family, a user's families, a family's tokens
@@ -23,7 +24,7 @@ local RETAIN = 3600000
 local function s(n) return string.format('%.0f', n) end
 local function famKey(id) return p .. 's:f:' .. id end
 local function tokKey(h) return p .. 's:t:' .. h end
-local FAMILY_FIELDS = { 'u', 'c', 'e', 's', 'g', 'ra', 'rr', 'ci', 'sc' }
+local FAMILY_FIELDS = { 'u', 'c', 'e', 's', 'g', 'ra', 'rr', 'ci', 'sc', 'at' }
 local function family(id) return redis.call('HMGET', famKey(id), unpack(FAMILY_FIELDS)) end
 -- Keeps a token record: expires with its refresh TTL, never after its family.
 local function issue(fid, famExpires, h, g, now)
@@ -157,12 +158,13 @@ return 0
 
 /**
  * A new family and its first token: ARGV[3] family id, [4] user id, [5] now, [6] token hash,
- * [7] the OAuth client and [8] the scope granted ('' when none). Answers { familyExpires, tokenExpires }.
+ * [7] the OAuth client, [8] the scope granted and [9] the sign-in's real time ('' when none).
+ * Answers { familyExpires, tokenExpires }.
  */
 export const CREATE_FAMILY = `${PRELUDE}
 local fid, user, now = ARGV[3], ARGV[4], tonumber(ARGV[5])
 local famExpires = now + tonumber(cfg.sessionTtlMs)
-redis.call('HSET', famKey(fid), 'u', user, 'c', s(now), 'e', s(famExpires), 's', 'active', 'g', '1', 'ra', '', 'rr', '', 'ci', ARGV[7], 'sc', ARGV[8])
+redis.call('HSET', famKey(fid), 'u', user, 'c', s(now), 'e', s(famExpires), 's', 'active', 'g', '1', 'ra', '', 'rr', '', 'ci', ARGV[7], 'sc', ARGV[8], 'at', ARGV[9])
 redis.call('PEXPIRE', famKey(fid), s(math.max(1, famExpires - now + RETAIN)))
 redis.call('SADD', p .. 's:fams', fid)
 redis.call('SADD', p .. 's:uf:' .. user, fid)

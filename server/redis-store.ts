@@ -178,7 +178,16 @@ export class RedisStore implements SessionStore {
     const id = `fam_${randomBase64url(9)}`
     const token = randomBase64url(32)
     const [familyExpires, expiresAt] = (await this.link.call(() =>
-      this.link.client.rlCreateFamily(...this.#args(), id, userId, now, hashToken(token), grant.clientId ?? '', grant.scope ?? ''),
+      this.link.client.rlCreateFamily(
+        ...this.#args(),
+        id,
+        userId,
+        now,
+        hashToken(token),
+        grant.clientId ?? '',
+        grant.scope ?? '',
+        grant.authTime ?? '',
+      ),
     )) as [string, string]
     const family: Family = {
       id,
@@ -189,6 +198,7 @@ export class RedisStore implements SessionStore {
       generation: 1,
       ...(grant.clientId === undefined ? {} : { clientId: grant.clientId }),
       ...(grant.scope === undefined ? {} : { scope: grant.scope }),
+      ...(grant.authTime === undefined ? {} : { authTime: grant.authTime }),
     }
     return { token, family, generation: 1, expiresAt: Number(expiresAt) }
   }
@@ -313,11 +323,11 @@ export class RedisStore implements SessionStore {
   }
 }
 
-const FAMILY_FIELDS = ['u', 'c', 'e', 's', 'g', 'ra', 'rr', 'ci', 'sc'] as const
+const FAMILY_FIELDS = ['u', 'c', 'e', 's', 'g', 'ra', 'rr', 'ci', 'sc', 'at'] as const
 
 function familyFrom(
   id: string,
-  [userId, createdAt, expiresAt, status, generation, revokedAt, revokedReason, clientId, scope]: string[],
+  [userId, createdAt, expiresAt, status, generation, revokedAt, revokedReason, clientId, scope, authTime]: string[],
 ): Family {
   return {
     id,
@@ -330,6 +340,7 @@ function familyFrom(
     ...(revokedReason ? { revokedReason: revokedReason as RevokeReason } : {}),
     ...(clientId ? { clientId } : {}),
     ...(scope ? { scope } : {}),
+    ...(authTime ? { authTime: Number(authTime) } : {}),
   }
 }
 

@@ -28,12 +28,16 @@ export interface Family {
   readonly clientId?: string
   /** The scope granted at sign-in, carried into every access token and refresh answer. */
   readonly scope?: string
+  /** When the user signed in (OAuth sign-ins), in real time: every ID token's `auth_time`. */
+  readonly authTime?: number
 }
 
 /** What a sign-in was granted for, beyond the user: kept on the family for every refresh. */
 export interface Grant {
   clientId?: string
   scope?: string
+  /** When the user signed in, in real milliseconds: before the session starts for a code flow. */
+  authTime?: number
 }
 
 interface TokenRecord {
@@ -196,6 +200,7 @@ export class RefreshStore implements SessionStore {
       generation: 1,
       ...(grant.clientId === undefined ? {} : { clientId: grant.clientId }),
       ...(grant.scope === undefined ? {} : { scope: grant.scope }),
+      ...(grant.authTime === undefined ? {} : { authTime: grant.authTime }),
     }
     this.#families.set(family.id, family)
     const token = randomBase64url(32)

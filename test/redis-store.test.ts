@@ -203,7 +203,7 @@ describeWithRedis('--store redis: three serve instances, one Redis', () => {
     await call(a, '/_lab/reset', {})
     const form = (fields: Record<string, string>) =>
       undiciFetch(`${a}/oauth/token`, { method: 'POST', dispatcher, body: new URLSearchParams(fields) }).then(
-        async (res) => (await res.json()) as { refresh_token: string; scope?: string },
+        async (res) => (await res.json()) as { refresh_token: string; scope?: string; id_token?: string },
       )
     const signedIn = await form({ grant_type: 'password', username: 'demo@example.com', password: 'password', scope: 'openid profile' })
     expect(signedIn.scope).toBe('openid profile')
@@ -211,9 +211,14 @@ describeWithRedis('--store redis: three serve instances, one Redis', () => {
       method: 'POST',
       dispatcher,
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: signedIn.refresh_token }),
-    }).then(async (res) => (await res.json()) as { scope?: string; refresh_token?: string })
+    }).then(async (res) => (await res.json()) as { scope?: string; refresh_token?: string; id_token?: string })
     expect(refreshed).toMatchObject({ scope: 'openid profile' })
     expect(refreshed.refresh_token).toBeTypeOf('string')
+    // The sign-in's auth_time is the family's, so the ID token B issues carries A's.
+    const authTime = (idToken: string | undefined) =>
+      (JSON.parse(Buffer.from(idToken?.split('.')[1] ?? '', 'base64url').toString()) as { auth_time?: unknown }).auth_time
+    expect(authTime(refreshed.id_token)).toBeTypeOf('number')
+    expect(authTime(refreshed.id_token)).toBe(authTime(signedIn.id_token))
   })
 
   it('a reuse presented to B of a token rotated on A revokes the family on A, B and C, access tokens included', async () => {

@@ -87,7 +87,7 @@ export function registerAuthorizeRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
         userId: user.id,
         ...(request.scope === undefined ? {} : { scope: request.scope }),
         ...(request.nonce === undefined ? {} : { nonce: request.nonce }),
-        authTime: now,
+        authTime: Date.now(),
         expiresAt: now + CODE_TTL_MS,
       })
       return back({ code })

@@ -26,6 +26,7 @@ describe('POST /oauth/token (RFC 6749)', () => {
     const { payload } = await jwtVerify(res.body.id_token, jwks, { issuer: 'http://localhost', audience: 'my-app' })
     expect(payload).toMatchObject({ sub: 'usr_1', azp: 'my-app', email: 'demo@example.com', sid: decode(res.body.access_token)['sid'] })
     expect(payload).not.toHaveProperty('nonce')
+    expect(payload['auth_time']).toBeTypeOf('number')
     const digest = createHash('sha256').update(res.body.access_token).digest()
     expect(payload['at_hash']).toBe(digest.subarray(0, 16).toString('base64url'))
   })

@@ -92,7 +92,7 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
       response_modes_supported: ['query'],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce', 'at_hash', 'sid', 'email', 'email_verified', 'name'],
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'sid', 'email', 'email_verified', 'name'],
       subject_types_supported: ['public'],
       authorization_response_iss_parameter_supported: true,
       token_endpoint_auth_methods_supported: authMethods,
@@ -121,7 +121,7 @@ function oauth(handler: (c: Context, form: URLSearchParams) => Promise<Response>
 async function passwordGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
   const email = required(form, 'username')
   const password = required(form, 'password')
-  return signIn(lab, checkCredentials(lab, email, password), grantOf(form))
+  return signIn(lab, checkCredentials(lab, email, password), { ...grantOf(form), authTime: Date.now() })
 }
 
 /**
@@ -157,7 +157,11 @@ async function codeGrant(
   }
   const user = lab.users.byId(grant.userId)
   if (!user) throw new OAuthError('invalid_grant', 'the user of this code is gone (the lab was reset)')
-  const issued = await signIn(lab, user, { clientId, ...(grant.scope === undefined ? {} : { scope: grant.scope }) })
+  const issued = await signIn(lab, user, {
+    clientId,
+    ...(grant.scope === undefined ? {} : { scope: grant.scope }),
+    authTime: grant.authTime,
+  })
   grant.redeemedFamily = issued.family.id
   return { issued, ...(grant.nonce === undefined ? {} : { nonce: grant.nonce }) }
 }
@@ -179,8 +183,9 @@ function basicClientId(header: string | undefined): string | undefined {
 /**
  * An ID token (OpenID Connect Core §2) for a session granted the `openid` scope: at the code
  * exchange with the request's nonce, and at the password grant and every refresh without one
- * (Core §12.2). Its times are
- * real time, not the lab clock: a client checks `iat` and `exp` against its own clock on receipt.
+ * (Core §12.2). Its times are real time, not the lab clock: a client checks `iat` and `exp` against
+ * its own clock on receipt. `auth_time` (required when `max_age` was asked for) is the session's
+ * sign-in, the same in every ID token of the session as Core §12.2 asks (oidc-client-ts checks it).
  */
 async function idTokenFor(lab: Lab, issued: IssuedTokens, nonce?: string): Promise<Record<string, string>> {
   const { family, user } = issued
@@ -194,6 +199,8 @@ async function idTokenFor(lab: Lab, issued: IssuedTokens, nonce?: string): Promi
     sid: family.id,
     iat,
     exp: iat + issued.expiresIn,
+    // Absent only for a session kept by --data-dir from before auth_time was recorded.
+    ...(family.authTime === undefined ? {} : { auth_time: Math.floor(family.authTime / 1000) }),
     ...(nonce === undefined ? {} : { nonce }),
   }
   return { id_token: await lab.tokens.signIdToken(claims, issued.accessToken) }
