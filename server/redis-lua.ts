@@ -49,9 +49,9 @@ export const CROSS_INSTANCE_SKEW_MS = 1_000
 
 /**
  * Grace rules, by name: whether a rotated token spent again (since = ms since its rotation) gets a
- * grace answer rather than revoking its family. Adding a mode (say, GoTrue's "direct parent only")
- * is one more function here reading \`cfg\` and the record, and one more branch where \`graceRule\`
- * picks it; nothing else in the script changes.
+ * grace answer rather than revoking its family. ROTATE and ACCEPTS both ask them, so the token
+ * endpoint and introspection agree. Adding a mode is one more function here reading \`cfg\` and the
+ * record, and one more branch where \`graceRule\` picks it; nothing else in the scripts changes.
  */
 const GRACE_RULES = `
 local GRACE = {}
