@@ -11,7 +11,7 @@ import type { LabDomainEvent } from './domain-events.js'
 import type { AuthedEnv } from './http/bearer.js'
 import { BODY_LIMIT_BYTES, payloadTooLarge } from './http/json-body.js'
 import { injectFaults, isDropped } from './http/inject-faults.js'
-import { BEARER_CODES, bearerChallenge, isOAuthPath, OAuthError, oauthAnswer } from './http/oauth-errors.js'
+import { BEARER_CODES, bearerChallenge, isOAuthPath, NO_STORE, OAuthError, oauthAnswer } from './http/oauth-errors.js'
 import { guardLabOrigin, isLabPath } from './http/lab-origin.js'
 import { requireLabToken } from './http/lab-token.js'
 import { requestDelay } from './http/request-delay.js'
@@ -24,9 +24,6 @@ import { registerOAuthRoutes } from './routes/oauth.js'
 import { registerAuthorizeRoutes } from './routes/authorize.js'
 import { registerResourceRoutes } from './routes/resources.js'
 import { registerSupabaseRoutes } from './routes/supabase.js'
-
-/** OAuth answers, errors included, are never cached (RFC 6749 §5.1). */
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
 export interface LabApp {
   app: Hono<AuthedEnv>

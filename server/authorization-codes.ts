@@ -9,7 +9,7 @@ export interface CodeGrant {
   readonly userId: string
   readonly scope?: string
   readonly nonce?: string
-  /** When the user signed in, by the lab clock: the ID token's `auth_time`. */
+  /** When the user signed in, in real time (as an ID token's `iat`): its session's `auth_time`. */
   readonly authTime: number
   readonly expiresAt: number
   /** Set when redeemed: the session it started, which a second redemption revokes (RFC 6749 §4.1.2). */

@@ -304,9 +304,10 @@ function checkEntry(entry: unknown, where: string): void {
       (f['revokedAt'] === undefined || typeof f['revokedAt'] === 'number') &&
       (f['revokedReason'] === undefined || REVOKE_REASONS.includes(f['revokedReason'])) &&
       (f['clientId'] === undefined || typeof f['clientId'] === 'string') &&
-      (f['scope'] === undefined || typeof f['scope'] === 'string')
+      (f['scope'] === undefined || typeof f['scope'] === 'string') &&
+      (f['authTime'] === undefined || typeof f['authTime'] === 'number')
     if (!shaped) throw corrupt(where, 'a session of the wrong shape')
-    const problem = rangeProblem(f, ['createdAt', 'expiresAt', 'revokedAt'], [['generation', 1]])
+    const problem = rangeProblem(f, ['createdAt', 'expiresAt', 'revokedAt', 'authTime'], [['generation', 1]])
     if (problem) throw corrupt(where, `session ${f['id']}: ${problem}`)
   }
   if (!Array.isArray(tokens)) throw corrupt(where, 'a token record of the wrong shape')

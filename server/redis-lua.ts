@@ -11,6 +11,7 @@
  * reset drops them at once:
  *   f:<family>   hash u (user) c (created) e (expires) s (status) g (generation) ra rr (revoked at, why)
  *                     ci sc (the OAuth client and scope granted at sign-in, '' when none)
+ *                     at (when the user signed in, real ms, for ID tokens; '' when not kept)
  *   t:<sha256>   hash f (family) g (generation) i (issued) e (expires) r (rotated at, '' if not)
  *                     n (grace uses) c (hash of the child a rotation issued)
  *   fams, uf:<user>, ft:<family>  sets: every family, a user's families, a family's tokens
@@ -27,7 +28,7 @@ local RETAIN = tonumber(ARGV[3])
 local function s(n) return string.format('%.0f', n) end
 local function famKey(id) return p .. 's:f:' .. id end
 local function tokKey(h) return p .. 's:t:' .. h end
-local FAMILY_FIELDS = { 'u', 'c', 'e', 's', 'g', 'ra', 'rr', 'ci', 'sc' }
+local FAMILY_FIELDS = { 'u', 'c', 'e', 's', 'g', 'ra', 'rr', 'ci', 'sc', 'at' }
 local function family(id) return redis.call('HMGET', famKey(id), unpack(FAMILY_FIELDS)) end
 -- Keeps a token record: expires with its refresh TTL, never after its family.
 local function issue(fid, famExpires, h, g, now)
@@ -52,10 +53,16 @@ end
 `
 
 /**
+ * How far before a rotation a replay's \`now\` may be and still count as concurrent with it: under
+ * load, 1000 refreshes spread over three instances once produced a replay 'before' its rotation.
+ */
+export const CROSS_INSTANCE_SKEW_MS = 1_000
+
+/**
  * Grace rules, by name: whether a rotated token spent again (since = ms since its rotation) gets a
- * grace answer rather than revoking its family. Adding a mode (say, GoTrue's "direct parent only")
- * is one more function here reading \`cfg\` and the record, and one more branch where \`graceRule\`
- * picks it; nothing else in the script changes.
+ * grace answer rather than revoking its family. ROTATE and ACCEPTS both ask them, so the token
+ * endpoint and introspection agree. Adding a mode is one more function here reading \`cfg\` and the
+ * record, and one more branch where \`graceRule\` picks it; nothing else in the scripts changes.
  */
 const GRACE_RULES = `
 local GRACE = {}
@@ -78,13 +85,16 @@ local function graceRule()
   if cfg.graceReturns == 'parent' then return GRACE.parent end
   return GRACE.limits
 end
+-- The age of a rotation as the grace reads it: an instance takes \`now\` before its script reaches
+-- Redis, so a replay sent just before the rotation it replays can run just after it: a negative age
+-- under CROSS_INSTANCE_SKEW_MS is that wait, an age of 0. Further back, the lab clock was set back:
+-- not inside any grace.
+local function graceAge(rotatedAt, now)
+  local since = now - tonumber(rotatedAt)
+  if since < 0 and since > -${CROSS_INSTANCE_SKEW_MS} then return 0 end
+  return since
+end
 `
-
-/**
- * How far before a rotation a replay's \`now\` may be and still count as concurrent with it: under
- * load, 1000 refreshes spread over three instances once produced a replay 'before' its rotation.
- */
-export const CROSS_INSTANCE_SKEW_MS = 1_000
 
 /**
  * The rotation: ARGV[4] presented hash, [5] now, [6] the child's hash (HMAC of the token, hashed),
@@ -108,11 +118,7 @@ if f[4] == 'revoked' then return answer('revoked', gen) end
 local famExpires = tonumber(f[3])
 if now >= tonumber(t[3]) or now >= famExpires then return answer('expired', gen) end
 if t[4] ~= '' then
-  local since = now - tonumber(t[4])
-  -- An instance takes \`now\` before its script reaches Redis, so a replay sent just before the
-  -- rotation it replays can run just after it: a negative age under CROSS_INSTANCE_SKEW_MS is that
-  -- wait, an age of 0. Further back, the lab clock was set back: not inside any grace.
-  if since < 0 and since > -${CROSS_INSTANCE_SKEW_MS} then since = 0 end
+  local since = graceAge(t[4], now)
   if graceRule()({ n = t[5], c = t[6] }, since) then
     redis.call('HINCRBY', tokKey(presented), 'n', 1)
     if cfg.graceReturns == 'new' then
@@ -149,8 +155,25 @@ return answer('rotated', gen + 1, e)
 export const USER_PRUNE_SAMPLE = 8
 
 /**
+ * Whether ROTATE would accept a token now, changing nothing: introspection's answer (RFC 7662), so
+ * it agrees with the token endpoint under every grace rule. ARGV[4] the token's hash, [5] now.
+ * Answers 1 (unrotated, or a grace answer would come) or 0 (unknown, revoked, expired, or a reuse).
+ */
+export const ACCEPTS = `${PRELUDE}${GRACE_RULES}
+local now = tonumber(ARGV[5])
+local t = redis.call('HMGET', tokKey(ARGV[4]), 'f', 'e', 'r', 'n', 'c')
+if not t[1] then return 0 end
+local f = family(t[1])
+if f[4] ~= 'active' or now >= tonumber(t[2]) or now >= tonumber(f[3]) then return 0 end
+if t[3] == '' then return 1 end
+if graceRule()({ n = t[4], c = t[5] }, graceAge(t[3], now)) then return 1 end
+return 0
+`
+
+/**
  * A new family and its first token: ARGV[4] family id, [5] user id, [6] now, [7] token hash,
- * [8] the OAuth client and [9] the scope granted ('' when none). Answers { familyExpires, tokenExpires }.
+ * [8] the OAuth client, [9] the scope granted and [10] the sign-in's real time ('' when none).
+ * Answers { familyExpires, tokenExpires }.
  * The user's set outlives each family in it and expires with the last; each sign-in also drops the
  * dead among USER_PRUNE_SAMPLE random members. That step costs the same whatever the set's size (a
  * full check would make n sign-ins of one user cost n²), and it holds the set near its live
@@ -160,7 +183,7 @@ export const CREATE_FAMILY = `${PRELUDE}
 local fid, user, now = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local famExpires = now + tonumber(cfg.sessionTtlMs)
 local ttl = math.max(1, famExpires - now + RETAIN)
-redis.call('HSET', famKey(fid), 'u', user, 'c', s(now), 'e', s(famExpires), 's', 'active', 'g', '1', 'ra', '', 'rr', '', 'ci', ARGV[8], 'sc', ARGV[9])
+redis.call('HSET', famKey(fid), 'u', user, 'c', s(now), 'e', s(famExpires), 's', 'active', 'g', '1', 'ra', '', 'rr', '', 'ci', ARGV[8], 'sc', ARGV[9], 'at', ARGV[10])
 redis.call('PEXPIRE', famKey(fid), s(ttl))
 redis.call('SADD', p .. 's:fams', fid)
 local uf = userFams(user)

@@ -8,7 +8,7 @@ import type { ServerConfig } from './config.js'
 import { ConfigError } from './config-error.js'
 import { loadSigningKeys, type SigningKeys } from './keys.js'
 import { randomBase64url } from './random.js'
-import { CLEAR_SESSIONS, COUNT_AND_PRUNE, CREATE_FAMILY, EXPIRE_TOKENS, REVOKE_FAMILY, ROTATE } from './redis-lua.js'
+import { ACCEPTS, CLEAR_SESSIONS, COUNT_AND_PRUNE, CREATE_FAMILY, EXPIRE_TOKENS, REVOKE_FAMILY, ROTATE } from './redis-lua.js'
 import {
   hashToken,
   type Family,
@@ -33,6 +33,7 @@ export const COUNT_SLICE = 200
 type Script = (...args: (string | number)[]) => Promise<unknown>
 interface LabCommands {
   rlRotate: Script
+  rlAccepts: Script
   rlCreateFamily: Script
   rlRevokeFamily: Script
   rlExpireTokens: Script
@@ -67,6 +68,7 @@ export class RedisLink {
     }) as Redis & LabCommands
     for (const [name, lua] of Object.entries({
       rlRotate: ROTATE,
+      rlAccepts: ACCEPTS,
       rlCreateFamily: CREATE_FAMILY,
       rlRevokeFamily: REVOKE_FAMILY,
       rlExpireTokens: EXPIRE_TOKENS,
@@ -184,7 +186,16 @@ export class RedisStore implements SessionStore {
     const id = `fam_${randomBase64url(9)}`
     const token = randomBase64url(32)
     const [familyExpires, expiresAt] = (await this.link.call(() =>
-      this.link.client.rlCreateFamily(...this.#args(), id, userId, now, hashToken(token), grant.clientId ?? '', grant.scope ?? ''),
+      this.link.client.rlCreateFamily(
+        ...this.#args(),
+        id,
+        userId,
+        now,
+        hashToken(token),
+        grant.clientId ?? '',
+        grant.scope ?? '',
+        grant.authTime ?? '',
+      ),
     )) as [string, string]
     const family: Family = {
       id,
@@ -195,6 +206,7 @@ export class RedisStore implements SessionStore {
       generation: 1,
       ...(grant.clientId === undefined ? {} : { clientId: grant.clientId }),
       ...(grant.scope === undefined ? {} : { scope: grant.scope }),
+      ...(grant.authTime === undefined ? {} : { authTime: grant.authTime }),
     }
     return { token, family, generation: 1, expiresAt: Number(expiresAt) }
   }
@@ -277,15 +289,12 @@ export class RedisStore implements SessionStore {
     }
   }
 
-  /** As RefreshStore.accepts: unrotated, or rotated and inside the time and count limits of the grace. */
-  async accepts(record: Readonly<TokenRecord>, now: number): Promise<boolean> {
-    const family = await this.family(record.familyId)
-    if (family?.status !== 'active' || now >= record.expiresAt || now >= family.expiresAt) return false
-    if (record.rotatedAt === null) return true
-    const { reuseGraceMs, reuseGraceCount } = this.settings
-    if (reuseGraceMs === 0 && reuseGraceCount === 0) return false
-    const since = now - record.rotatedAt
-    return (reuseGraceMs === 0 || (since >= 0 && since < reuseGraceMs)) && (reuseGraceCount === 0 || record.graceUses < reuseGraceCount)
+  /**
+   * As RefreshStore.accepts, asked of the rotation's own rules in Redis (ACCEPTS in
+   * server/redis-lua.ts): the cluster's settings, the cross-instance skew and the `parent` rule.
+   */
+  async accepts(token: string, now: number): Promise<boolean> {
+    return (await this.link.call(() => this.link.client.rlAccepts(...this.#args(), hashToken(token), now))) === 1
   }
 
   async family(familyId: string): Promise<Family | undefined> {
@@ -336,11 +345,11 @@ export class RedisStore implements SessionStore {
   }
 }
 
-const FAMILY_FIELDS = ['u', 'c', 'e', 's', 'g', 'ra', 'rr', 'ci', 'sc'] as const
+const FAMILY_FIELDS = ['u', 'c', 'e', 's', 'g', 'ra', 'rr', 'ci', 'sc', 'at'] as const
 
 function familyFrom(
   id: string,
-  [userId, createdAt, expiresAt, status, generation, revokedAt, revokedReason, clientId, scope]: string[],
+  [userId, createdAt, expiresAt, status, generation, revokedAt, revokedReason, clientId, scope, authTime]: string[],
 ): Family {
   return {
     id,
@@ -353,6 +362,7 @@ function familyFrom(
     ...(revokedReason ? { revokedReason: revokedReason as RevokeReason } : {}),
     ...(clientId ? { clientId } : {}),
     ...(scope ? { scope } : {}),
+    ...(authTime ? { authTime: Number(authTime) } : {}),
   }
 }
 

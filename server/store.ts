@@ -28,12 +28,16 @@ export interface Family {
   readonly clientId?: string
   /** The scope granted at sign-in, carried into every access token and refresh answer. */
   readonly scope?: string
+  /** When the user signed in (OAuth sign-ins), in real time: every ID token's `auth_time`. */
+  readonly authTime?: number
 }
 
 /** What a sign-in was granted for, beyond the user: kept on the family for every refresh. */
 export interface Grant {
   clientId?: string
   scope?: string
+  /** When the user signed in, in real milliseconds: before the session starts for a code flow. */
+  authTime?: number
 }
 
 interface TokenRecord {
@@ -110,8 +114,11 @@ export interface SessionStore {
   families(userId?: string): MaybePromise<Family[]>
   expireRefreshTokens(now: number, familyIds?: ReadonlySet<string>): MaybePromise<number>
   lookup(token: string): MaybePromise<Readonly<TokenRecord> | undefined>
-  /** Whether `rotate` would accept this token now (unrotated, or inside the reuse grace): introspection's answer. */
-  accepts(record: Readonly<TokenRecord>, now: number): MaybePromise<boolean>
+  /**
+   * Whether `rotate` would accept this token now (unrotated, or inside the reuse grace by every rule
+   * `rotate` applies, `parent` included): introspection's answer, so the two never disagree.
+   */
+  accepts(token: string, now: number): MaybePromise<boolean>
   family(familyId: string): MaybePromise<Family | undefined>
   isActive(familyId: string): MaybePromise<boolean>
   sweep(now: number): MaybePromise<number>
@@ -193,6 +200,7 @@ export class RefreshStore implements SessionStore {
       generation: 1,
       ...(grant.clientId === undefined ? {} : { clientId: grant.clientId }),
       ...(grant.scope === undefined ? {} : { scope: grant.scope }),
+      ...(grant.authTime === undefined ? {} : { authTime: grant.authTime }),
     }
     this.#families.set(family.id, family)
     const token = randomBase64url(32)
@@ -219,7 +227,7 @@ export class RefreshStore implements SessionStore {
     if (record.rotatedAt !== null) {
       const sinceRotationMs = now - record.rotatedAt
       // A clock set back by the lab gives a negative age: that is not "inside the grace".
-      if (this.#insideGrace(record, sinceRotationMs) && (this.settings.graceReturns !== 'parent' || this.#isParentOfNewest(token))) {
+      if (this.#graceAccepts(token, record, sinceRotationMs)) {
         record.graceUses += 1
         if (this.settings.graceReturns === 'new') {
           family.generation += 1
@@ -284,12 +292,15 @@ export class RefreshStore implements SessionStore {
 
   /**
    * Whether `rotate` would accept this token now rather than refuse it: unrotated, or rotated and
-   * still inside the reuse grace. What introspection answers, so it agrees with the token endpoint.
+   * still inside the reuse grace, by the same test `rotate` makes (with `parent`, only the direct
+   * parent of the newest token). What introspection answers, so it agrees with the token endpoint.
    */
-  accepts(record: Readonly<TokenRecord>, now: number): boolean {
-    const family = this.#families.get(record.familyId)
-    if (family?.status !== 'active' || now >= record.expiresAt || now >= family.expiresAt) return false
-    return record.rotatedAt === null || this.#insideGrace(record, now - record.rotatedAt)
+  accepts(token: string, now: number): boolean {
+    const record = this.#tokens.get(hashToken(token))
+    const family = record && this.#families.get(record.familyId)
+    if (!record || family?.status !== 'active' || now >= record.expiresAt || now >= family.expiresAt) return false
+    if (record.rotatedAt === null) return true
+    return this.#graceAccepts(token, record, now - record.rotatedAt)
   }
 
   family(familyId: string): Family | undefined {
@@ -360,6 +371,11 @@ export class RefreshStore implements SessionStore {
     const inTime = reuseGraceMs === 0 || (sinceRotationMs >= 0 && sinceRotationMs < reuseGraceMs)
     const inCount = reuseGraceCount === 0 || record.graceUses < reuseGraceCount
     return inTime && inCount
+  }
+
+  /** The grace test of a rotated token, for `rotate` and `accepts` alike: the limits, and with `parent` the chain's position. */
+  #graceAccepts(token: string, record: TokenRecord, sinceRotationMs: number): boolean {
+    return this.#insideGrace(record, sinceRotationMs) && (this.settings.graceReturns !== 'parent' || this.#isParentOfNewest(token))
   }
 
   /** Whether this rotated token's child is still unrotated: it is the direct parent of its chain's newest token. */

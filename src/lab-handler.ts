@@ -1,9 +1,10 @@
-import type { LabOptions } from './start-lab.js'
+import { LabApi } from './harness/lab-api.js'
+import { type LabControls, type LabOptions, labControls } from './start-lab.js'
 
-/** The base URL `createLabHandler` answers as, unless `issuer` says otherwise: a loopback name, so `/_lab/*` answers. */
+/** The base URL `createLab` answers as, unless `issuer` says otherwise: a loopback name, so `/_lab/*` answers. */
 const IN_PROCESS_URL = 'http://localhost'
 
-export interface LabHandler {
+export interface InProcessLab {
   /** `http://localhost`: the issuer of its tokens, and the base that relative paths given to `fetch` resolve against. */
   readonly url: string
   /**
@@ -14,25 +15,30 @@ export interface LabHandler {
    * as `fetch` does when a connection closes without an answer.
    */
   fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>
+  /**
+   * The lab's control, typed as on `startLab`'s result (`clock.advance`, `stats`, `reset`, `expire`,
+   * `fault`, …), sent through `fetch` above: no socket, and nothing for MSW to intercept.
+   */
+  readonly lab: LabControls
   /** Closes the lab's state (its `dataDir`, when it has one); idempotent. */
   stop(): Promise<void>
 }
 
 /**
  * The lab in your test process without a port: its `fetch` handler, for MSW or a test that calls it
- * directly. Lab control is its HTTP API (`/_lab/clock`, `/_lab/stats`, `/_lab/reset`, …) through the
- * same `fetch`. Options are those of `startLab`; `host` and `port` mean nothing here.
+ * directly, and `lab`, the same typed control `startLab` gives. Options are those of `startLab`;
+ * `host` and `port` mean nothing here.
  *
  * @example
  * import { http } from 'msw'
  * import { setupServer } from 'msw/node'
- * const lab = await createLabHandler({ accessTtl: '30s' })
- * const server = setupServer(http.all('http://localhost/*', ({ request }) => lab.fetch(request)))
+ * const { fetch: labFetch, lab, stop } = await createLab({ accessTtl: '30s' })
+ * const server = setupServer(http.all('http://localhost/*', ({ request }) => labFetch(request)))
  * server.listen()
- * await lab.fetch('/_lab/clock', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"advance":"35s"}' })
- * const stats = await (await lab.fetch('/_lab/stats')).json()
+ * await lab.clock.advance('35s')
+ * expect((await lab.stats()).refresh.calls).toBe(1)
  */
-export async function createLabHandler(options: LabOptions = {}): Promise<LabHandler> {
+export async function createLab(options: LabOptions = {}): Promise<InProcessLab> {
   const [{ resolveServerConfig }, { createApp }, { DROPPED_HEADER }, { sweepQuietly }] = await Promise.all([
     import('../server/config.js'),
     import('../server/app.js'),
@@ -51,21 +57,27 @@ export async function createLabHandler(options: LabOptions = {}): Promise<LabHan
   // As startServer does: ended sessions are forgotten an hour later, also in a long test run.
   const sweeper = setInterval(() => sweepQuietly(lab), 60_000).unref()
   let stopped = false
+  // No `this` inside: the result can be destructured (`const { fetch, lab, stop } = …`).
+  const handle = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    if (stopped) throw new TypeError('refresh-lab: this lab was stopped')
+    const request =
+      input instanceof Request ? (init === undefined ? input : new Request(input, init)) : new Request(new URL(input, url), init)
+    const response = await app.fetch(request)
+    if (response.headers.has(DROPPED_HEADER))
+      throw new TypeError('fetch failed', { cause: new Error('refresh-lab: connection dropped by a lab fault') })
+    return response
+  }
+  // The typed control is startLab's own (src/start-lab.ts), sending through the handler instead of a socket.
+  const api = new LabApi(url, options.labToken, handle)
   return {
     url,
-    async fetch(input, init) {
-      if (stopped) throw new TypeError('refresh-lab: this lab handler was stopped')
-      const request =
-        input instanceof Request ? (init === undefined ? input : new Request(input, init)) : new Request(new URL(input, url), init)
-      const response = await app.fetch(request)
-      if (response.headers.has(DROPPED_HEADER))
-        throw new TypeError('fetch failed', { cause: new Error('refresh-lab: connection dropped by a lab fault') })
-      return response
-    },
+    fetch: handle,
+    lab: labControls(api),
     async stop() {
       if (stopped) return
       stopped = true
       clearInterval(sweeper)
+      await api.close()
       lab.close()
     },
   }

@@ -25,11 +25,8 @@ export interface FaultOptions {
   dropAfter?: boolean
 }
 
-export interface RunningLab {
-  /** Base URL, e.g. `http://127.0.0.1:41234`: point your client here. */
-  readonly url: string
-  /** Closes the server; idempotent. */
-  stop(): Promise<void>
+/** The lab's control, typed: what `startLab`'s result and `createLab`'s `lab` both offer. */
+export interface LabControls {
   /** The virtual clock every expiry reads: advance it instead of sleeping. */
   readonly clock: {
     advance(by: string | number): Promise<LabClockState>
@@ -48,6 +45,41 @@ export interface RunningLab {
   revoke(scope?: { user?: string; family?: string }): Promise<number>
   /** Changes live settings (any of `LIVE_SETTING_NAMES`); `reset()` restores the startup ones. */
   configure(settings: LiveSettingsInput): Promise<LabConfigView>
+}
+
+export interface RunningLab extends LabControls {
+  /** Base URL, e.g. `http://127.0.0.1:41234`: point your client here. */
+  readonly url: string
+  /** Closes the server; idempotent. */
+  stop(): Promise<void>
+}
+
+/**
+ * The typed control over a lab's HTTP API (`/_lab/*`), written once for `startLab` (over a socket)
+ * and `createLab` (through its in-process handler): the difference is only how `api` sends.
+ */
+export function labControls(api: LabApi): LabControls {
+  return {
+    clock: {
+      advance: (by) => api.advanceClock(typeof by === 'number' ? by : parseDuration(by)),
+      set: (to) => api.setClock(to instanceof Date ? to.toISOString() : to),
+      now: () => api.clock(),
+    },
+    stats: () => api.stats(),
+    events: (after) => api.events(after),
+    sessions: () => api.sessions(),
+    reset: async () => {
+      await api.reset()
+    },
+    expire: async (what = {}) => {
+      await api.expire(what)
+    },
+    fault: async (fault) => {
+      await api.fault({ ...fault })
+    },
+    revoke: async (scope = {}) => (await api.revoke(scope)).revoked,
+    configure: (settings) => api.configure(settings),
+  }
 }
 
 /**
@@ -71,24 +103,6 @@ export async function startLab(options: LabOptions = {}): Promise<RunningLab> {
   return {
     url: server.url,
     stop: () => (stopped ??= api.close().then(() => server.close())),
-    clock: {
-      advance: (by) => api.advanceClock(typeof by === 'number' ? by : parseDuration(by)),
-      set: (to) => api.setClock(to instanceof Date ? to.toISOString() : to),
-      now: () => api.clock(),
-    },
-    stats: () => api.stats(),
-    events: (after) => api.events(after),
-    sessions: () => api.sessions(),
-    reset: async () => {
-      await api.reset()
-    },
-    expire: async (what = {}) => {
-      await api.expire(what)
-    },
-    fault: async (fault) => {
-      await api.fault({ ...fault })
-    },
-    revoke: async (scope = {}) => (await api.revoke(scope)).revoked,
-    configure: (settings) => api.configure(settings),
+    ...labControls(api),
   }
 }

@@ -93,6 +93,21 @@ describe('refresh-lab serve', () => {
     expectOneLine(result.stderr, ...fragments)
   })
 
+  it.each([
+    ['that is not JSON', '[{"email": "a@example.com",', '--users: users.json is not valid JSON'],
+    [
+      'of the wrong shape',
+      JSON.stringify([{ email: 'a@example.com', password: 'pw', claims: ['admin'] }]),
+      '--users: users.json, user 1: "claims" must be an object',
+    ],
+  ])('refuses a --users file %s at startup with exit 2 and one line', async (_, text, fragment) => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-cli-users-'))
+    writeFileSync(join(dir, 'users.json'), text)
+    const result = await runCli(['serve', '--port', '0', '--users', 'users.json'], { cwd: dir })
+    expect(result.code).toBe(2)
+    expectOneLine(result.stderr, fragment)
+  })
+
   it('reads its settings from the environment', async () => {
     const other = await startServe([], { JWT_ACCESS_EXPIRY: '45s', JWT_REFRESH_EXPIRY: '7d', JWT_SECRET: 'from-the-env' })
     expect(other.banner.find((line) => line.startsWith('settings:'))).toContain('access-ttl 45s, refresh-ttl 168h')

@@ -175,12 +175,36 @@ describeWithRedis('--store redis: three serve instances, one Redis', () => {
     expect(session).toMatchObject({ status: 'revoked', revokedReason: 'reuse', generation: 3 })
   })
 
+  it("GoTrue's 'parent' grace: introspection on any instance agrees with what the token endpoint then does", async () => {
+    const [a, b, c] = urls() as [string, string, string]
+    await call(a, '/_lab/reset', {})
+    await call(b, '/_lab/config', { reuseGrace: '1h', reuseGraceCount: 0, graceReturns: 'parent' })
+    const active = async (url: string, token: string) =>
+      (
+        (await (
+          await undiciFetch(`${url}/oauth/introspect`, { method: 'POST', dispatcher, body: new URLSearchParams({ token }) })
+        ).json()) as {
+          active: boolean
+        }
+      ).active
+    const rt0 = (await signIn(a)).refresh_token
+    const rt1 = (await call(b, '/api/auth/refresh', { refresh_token: rt0 })).body.data!.refresh_token
+    const rt2 = (await call(c, '/api/auth/refresh', { refresh_token: rt1 })).body.data!.refresh_token
+    // RT1, the direct parent of the newest token: active on A, and C answers it with RT2.
+    expect(await active(a, rt1)).toBe(true)
+    expect((await call(c, '/api/auth/refresh', { refresh_token: rt1 })).body.data?.refresh_token).toBe(rt2)
+    // RT0, two rotations old: inactive on B, and A's token endpoint calls it a reuse.
+    expect(await active(b, rt0)).toBe(false)
+    expect((await call(a, '/api/auth/refresh', { refresh_token: rt0 })).body.error?.code).toBe('REFRESH_TOKEN_REUSED')
+    expect(await active(c, rt2)).toBe(false)
+  })
+
   it('keeps the scope an OAuth sign-in was granted on the shared family, so a refresh on another instance answers it', async () => {
     const [a, b] = urls() as [string, string]
     await call(a, '/_lab/reset', {})
     const form = (fields: Record<string, string>) =>
       undiciFetch(`${a}/oauth/token`, { method: 'POST', dispatcher, body: new URLSearchParams(fields) }).then(
-        async (res) => (await res.json()) as { refresh_token: string; scope?: string },
+        async (res) => (await res.json()) as { refresh_token: string; scope?: string; id_token?: string },
       )
     const signedIn = await form({ grant_type: 'password', username: 'demo@example.com', password: 'password', scope: 'openid profile' })
     expect(signedIn.scope).toBe('openid profile')
@@ -188,9 +212,14 @@ describeWithRedis('--store redis: three serve instances, one Redis', () => {
       method: 'POST',
       dispatcher,
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: signedIn.refresh_token }),
-    }).then(async (res) => (await res.json()) as { scope?: string; refresh_token?: string })
+    }).then(async (res) => (await res.json()) as { scope?: string; refresh_token?: string; id_token?: string })
     expect(refreshed).toMatchObject({ scope: 'openid profile' })
     expect(refreshed.refresh_token).toBeTypeOf('string')
+    // The sign-in's auth_time is the family's, so the ID token B issues carries A's.
+    const authTime = (idToken: string | undefined) =>
+      (JSON.parse(Buffer.from(idToken?.split('.')[1] ?? '', 'base64url').toString()) as { auth_time?: unknown }).auth_time
+    expect(authTime(refreshed.id_token)).toBeTypeOf('number')
+    expect(authTime(refreshed.id_token)).toBe(authTime(signedIn.id_token))
   })
 
   it('a reuse presented to B of a token rotated on A revokes the family on A, B and C, access tokens included', async () => {

@@ -6,6 +6,7 @@ import { wireCode } from '../../src/shared/profiles.js'
 import { ROUTES, SUPABASE_ROUTES } from '../../src/shared/wire.js'
 import { type Fault, faultKind } from '../faults.js'
 import { goTrueErrorResponse } from './gotrue-error.js'
+import { isOAuthPath, NO_STORE, oauthFaultBody } from './oauth-errors.js'
 import type { Lab } from '../lab.js'
 
 /** Marks the placeholder response of a dropped connection (kept for anyone reading it off the response). */
@@ -64,13 +65,16 @@ async function applyFault(lab: Lab, c: Context, next: Next, fault: Fault): Promi
     return dropped(c)
   }
   const status = fault.status as ContentfulStatusCode
+  const message = fault.message ?? `injected by the lab: status ${status}`
   // GoTrue's routes answer in GoTrue's shape, with the fault's code as GoTrue's error code.
   if (lab.config.profile === 'supabase' && c.req.path.startsWith('/auth/v1/')) {
-    return goTrueErrorResponse(c, status, fault.code ?? 'lab_fault', fault.message ?? `injected by the lab: status ${status}`)
+    return goTrueErrorResponse(c, status, fault.code ?? 'lab_fault', message)
   }
+  // The OAuth face answers OAuth error bodies for every failure, an injected one included (docs/server.md).
+  if (isOAuthPath(c.req.path)) return c.json(oauthFaultBody(status, fault.code, message), status, NO_STORE)
   // One of refresh-lab's own codes goes out as the server's profile would put it.
   const code = wireCode(lab.config.profile, fault.code ?? 'LAB_FAULT')
-  return c.json({ error: { code, message: fault.message ?? `injected by the lab: status ${status}` } }, status)
+  return c.json({ error: { code, message } }, status)
 }
 
 /** A request the lab gave up on because it was reset while the request waited. */

@@ -46,6 +46,9 @@ const OAUTH_NAME: Partial<Record<ErrorCode, OAuthErrorName>> = {
   INTERNAL_ERROR: 'server_error',
 }
 
+/** OAuth answers, errors included, are never cached (RFC 6749 §5.1). */
+export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
+
 /** Whether a path is the OAuth face's, whose every error is an OAuth error body. */
 export function isOAuthPath(path: string): boolean {
   return path.startsWith('/oauth/') || path.startsWith('/.well-known/')
@@ -61,6 +64,19 @@ export function oauthAnswer(error: LabError): { status: number; body: { error: O
   const status = name === 'invalid_grant' || name === 'unsupported_grant_type' || error.status === 422 ? 400 : error.status
   const description = name === 'invalid_request' && status === 400 ? error.message : `${error.message} (${error.code})`
   return { status, body: { error: name, error_description: description } }
+}
+
+/**
+ * An answer injected by `/_lab/faults` on an OAuth path, as RFC 6749 §5.2 words errors, with the
+ * fault's own status. A lowercase code (`invalid_grant`, `temporarily_unavailable`) is the OAuth
+ * error itself, as a GoTrue path takes its code as GoTrue's; any other code (refresh-lab's, or
+ * `LAB_FAULT` when none is given) is named as the route's own errors are, and kept in the description.
+ */
+export function oauthFaultBody(status: number, code: string | undefined, message: string): { error: string; error_description: string } {
+  if (code !== undefined && /^[a-z][a-z0-9_]*$/.test(code)) return { error: code, error_description: message }
+  const labCode = code ?? 'LAB_FAULT'
+  const name = OAUTH_NAME[labCode as ErrorCode] ?? (status >= 500 ? 'server_error' : 'invalid_request')
+  return { error: name, error_description: `${message} (${labCode})` }
 }
 
 /** The token errors a protected resource answers: they carry `WWW-Authenticate` (RFC 6750 §3). */

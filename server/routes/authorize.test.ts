@@ -79,6 +79,24 @@ describe('GET /oauth/authorize and the authorization_code grant', () => {
     expect(info.body).toMatchObject({ sub: 'usr_1', email: 'demo@example.com' })
   })
 
+  it("carries auth_time, the sign-in's real time, in every ID token of the session, whatever the lab clock does", async () => {
+    const { start, exchange, call, advance } = flow()
+    const before = Math.floor(Date.now() / 1000)
+    const { code, verifier } = await start()
+    // The code is redeemed 5 lab minutes after the sign-in, and refreshed 20 more later.
+    await advance('5m')
+    const tokens = (await exchange(code, verifier)).body
+    const first = decode(tokens.id_token)
+    expect(first['auth_time']).toBeTypeOf('number')
+    expect(first['auth_time']).toBeGreaterThanOrEqual(before)
+    expect(first['auth_time']).toBeLessThanOrEqual(first['iat'] as number)
+    await advance('20m')
+    const refreshed = await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: tokens.refresh_token } })
+    // OIDC Core §12.2: the original authentication's time; oidc-client-ts refuses a refresh whose auth_time differs.
+    expect(decode(refreshed.body.id_token)['auth_time']).toBe(first['auth_time'])
+    expect((await call('GET', '/.well-known/openid-configuration')).body.claims_supported).toContain('auth_time')
+  })
+
   it('signs in the login_hint user, and sends login_required back for an unknown one', async () => {
     const { start, exchange } = flow({ users: ['a@example.com:pw', 'b@example.com:pw'] })
     const { code, verifier } = await start({ login_hint: 'b@example.com' })

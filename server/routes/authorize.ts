@@ -6,13 +6,12 @@ import { CODE_TTL_MS } from '../authorization-codes.js'
 import { DEFAULT_CLIENT_ID, type UserAccount } from '../config.js'
 import type { AuthedEnv } from '../http/bearer.js'
 import { readBodyText } from '../http/json-body.js'
+import { NO_STORE } from '../http/oauth-errors.js'
 import type { Lab } from '../lab.js'
 import { checkRedirect } from '../oauth-clients.js'
 
 /** Limits on what the authorization request carries, so a code costs bounded memory. */
 export const AUTHORIZE_LIMITS = { state: 1_024, nonce: 1_024, scope: 1_000, loginHint: 254 } as const
-
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
 /** A refusal sent back to the client's redirect URI (RFC 6749 §4.1.2.1), once that URI is trusted. */
 class RedirectError extends Error {
@@ -88,7 +87,7 @@ export function registerAuthorizeRoutes(app: Hono<AuthedEnv>, lab: Lab): void {
         userId: user.id,
         ...(request.scope === undefined ? {} : { scope: request.scope }),
         ...(request.nonce === undefined ? {} : { nonce: request.nonce }),
-        authTime: now,
+        authTime: Date.now(),
         expiresAt: now + CODE_TTL_MS,
       })
       return back({ code })

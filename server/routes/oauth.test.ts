@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +16,19 @@ describe('POST /oauth/token (RFC 6749)', () => {
     expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'api' })
     expect(res.headers.get('cache-control')).toBe('no-store')
     expect(res.headers.get('pragma')).toBe('no-cache')
+  })
+
+  it('answers the password grant of an openid scope with an ID token, as its refreshes do', async () => {
+    const { call } = lab({ alg: 'ES256' })
+    const res = await call('POST', '/oauth/token', { form: { ...PASSWORD_GRANT, scope: 'openid email' } })
+    expect(res.status).toBe(200)
+    const jwks = createLocalJWKSet((await call('GET', '/.well-known/jwks.json')).body)
+    const { payload } = await jwtVerify(res.body.id_token, jwks, { issuer: 'http://localhost', audience: 'my-app' })
+    expect(payload).toMatchObject({ sub: 'usr_1', azp: 'my-app', email: 'demo@example.com', sid: decode(res.body.access_token)['sid'] })
+    expect(payload).not.toHaveProperty('nonce')
+    expect(payload['auth_time']).toBeTypeOf('number')
+    const digest = createHash('sha256').update(res.body.access_token).digest()
+    expect(payload['at_hash']).toBe(digest.subarray(0, 16).toString('base64url'))
   })
 
   it('rotates with the refresh_token grant, and answers invalid_grant for the rotated token, which revokes the session', async () => {
@@ -75,6 +89,29 @@ describe('POST /oauth/token (RFC 6749)', () => {
     expect(res.status).toBe(status)
     expect(res.body).toEqual({ error: 'invalid_request', error_description: expect.any(String) })
     expect(res.headers.get('cache-control')).toBe('no-store')
+  })
+
+  it.each([
+    [{ status: 503 }, 503, { error: 'server_error', error_description: 'injected by the lab: status 503 (LAB_FAULT)' }],
+    [
+      { status: 400, code: 'REFRESH_TOKEN_REUSED', message: 'nope' },
+      400,
+      { error: 'invalid_grant', error_description: 'nope (REFRESH_TOKEN_REUSED)' },
+    ],
+    [
+      { status: 503, code: 'temporarily_unavailable', message: 'later' },
+      503,
+      { error: 'temporarily_unavailable', error_description: 'later' },
+    ],
+  ])('answers a status fault %j on /oauth/token with an OAuth error body and the fault status', async (fault, status, body) => {
+    const { call } = lab()
+    expect((await call('POST', '/_lab/faults', { json: { path: '/oauth/token', times: 1, ...fault } })).status).toBe(201)
+    const faulted = await call('POST', '/oauth/token', { form: PASSWORD_GRANT })
+    expect(faulted.status).toBe(status)
+    expect(faulted.body).toEqual(body)
+    expect(faulted.headers.get('cache-control')).toBe('no-store')
+    // Spent: the next call runs the route.
+    expect((await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).status).toBe(200)
   })
 
   it('takes a JSON body as Auth0 does, and refuses repeated form parameters and nested JSON as invalid_request', async () => {
@@ -171,6 +208,25 @@ describe('introspection inside the reuse grace', () => {
     expect((await call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: first.refresh_token } })).status).toBe(
       400,
     )
+  })
+
+  it("with --grace-returns parent, calls only the newest token's direct parent active, as the token endpoint does", async () => {
+    const { call } = lab({ reuseGrace: '10s', graceReturns: 'parent' })
+    const refresh = (token: string) => call('POST', '/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: token } })
+    const active = async (token: string) => (await call('POST', '/oauth/introspect', { form: { token } })).body.active
+    const rt0 = (await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).body.refresh_token
+    const rt1 = (await refresh(rt0)).body.refresh_token
+    const rt2 = (await refresh(rt1)).body.refresh_token
+    // RT1 is RT2's direct parent: active, and the token endpoint answers it with RT2.
+    expect(await active(rt1)).toBe(true)
+    const forgiven = await refresh(rt1)
+    expect(forgiven.status).toBe(200)
+    expect(forgiven.body.refresh_token).toBe(rt2)
+    // RT0 is two rotations old, inside the grace all the same: inactive, and the token endpoint revokes.
+    expect(await active(rt0)).toBe(false)
+    const reused = await refresh(rt0)
+    expect(reused.body).toMatchObject({ error: 'invalid_grant', error_description: expect.stringContaining('REFRESH_TOKEN_REUSED') })
+    expect(await active(rt2)).toBe(false)
   })
 })
 

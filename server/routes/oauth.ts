@@ -6,12 +6,10 @@ import type { AuthedEnv } from '../http/bearer.js'
 import { isJsonMediaType, readBodyText, readJsonObject } from '../http/json-body.js'
 import type { Lab } from '../lab.js'
 import type { Grant } from '../store.js'
-import { OAuthError } from '../http/oauth-errors.js'
+import { NO_STORE, OAuthError } from '../http/oauth-errors.js'
 import { checkCredentials, refreshSession, refreshUnreadable, revokeSession, signIn, type IssuedTokens } from '../auth-service.js'
 import { DEFAULT_CLIENT_ID, type UserAccount } from '../config.js'
 import { requireAccessToken } from '../http/bearer.js'
-
-const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' }
 
 /**
  * The OAuth 2.0 face of the same sessions, always on beside the wire profile: the token endpoint
@@ -26,7 +24,10 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
     ROUTES.oauthToken,
     oauth(async function token(c, form) {
       const grant = form.get('grant_type')
-      if (grant === 'password') return tokenAnswer(c, await passwordGrant(lab, form))
+      if (grant === 'password') {
+        const issued = await passwordGrant(lab, form)
+        return tokenAnswer(c, issued, await idTokenFor(lab, issued))
+      }
       if (grant === 'refresh_token') {
         const issued = await refreshGrant(lab, form)
         return tokenAnswer(c, issued, await idTokenFor(lab, issued))
@@ -91,7 +92,7 @@ export function registerOAuthRoutes(parent: Hono<AuthedEnv>, lab: Lab): void {
       response_modes_supported: ['query'],
       code_challenge_methods_supported: ['S256'],
       scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce', 'at_hash', 'sid', 'email', 'email_verified', 'name'],
+      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', 'sid', 'email', 'email_verified', 'name'],
       subject_types_supported: ['public'],
       authorization_response_iss_parameter_supported: true,
       token_endpoint_auth_methods_supported: authMethods,
@@ -120,7 +121,7 @@ function oauth(handler: (c: Context, form: URLSearchParams) => Promise<Response>
 async function passwordGrant(lab: Lab, form: URLSearchParams): Promise<IssuedTokens> {
   const email = required(form, 'username')
   const password = required(form, 'password')
-  return signIn(lab, checkCredentials(lab, email, password), grantOf(form))
+  return signIn(lab, checkCredentials(lab, email, password), { ...grantOf(form), authTime: Date.now() })
 }
 
 /**
@@ -156,7 +157,11 @@ async function codeGrant(
   }
   const user = lab.users.byId(grant.userId)
   if (!user) throw new OAuthError('invalid_grant', 'the user of this code is gone (the lab was reset)')
-  const issued = await signIn(lab, user, { clientId, ...(grant.scope === undefined ? {} : { scope: grant.scope }) })
+  const issued = await signIn(lab, user, {
+    clientId,
+    ...(grant.scope === undefined ? {} : { scope: grant.scope }),
+    authTime: grant.authTime,
+  })
   grant.redeemedFamily = issued.family.id
   return { issued, ...(grant.nonce === undefined ? {} : { nonce: grant.nonce }) }
 }
@@ -177,8 +182,10 @@ function basicClientId(header: string | undefined): string | undefined {
 
 /**
  * An ID token (OpenID Connect Core §2) for a session granted the `openid` scope: at the code
- * exchange with the request's nonce, and at every refresh without one (Core §12.2). Its times are
- * real time, not the lab clock: a client checks `iat` and `exp` against its own clock on receipt.
+ * exchange with the request's nonce, and at the password grant and every refresh without one
+ * (Core §12.2). Its times are real time, not the lab clock: a client checks `iat` and `exp` against
+ * its own clock on receipt. `auth_time` (required when `max_age` was asked for) is the session's
+ * sign-in, the same in every ID token of the session as Core §12.2 asks (oidc-client-ts checks it).
  */
 async function idTokenFor(lab: Lab, issued: IssuedTokens, nonce?: string): Promise<Record<string, string>> {
   const { family, user } = issued
@@ -192,6 +199,8 @@ async function idTokenFor(lab: Lab, issued: IssuedTokens, nonce?: string): Promi
     sid: family.id,
     iat,
     exp: iat + issued.expiresIn,
+    // Absent only for a session kept by --data-dir from before auth_time was recorded.
+    ...(family.authTime === undefined ? {} : { auth_time: Math.floor(family.authTime / 1000) }),
     ...(nonce === undefined ? {} : { nonce }),
   }
   return { id_token: await lab.tokens.signIdToken(claims, issued.accessToken) }
@@ -244,7 +253,7 @@ async function introspection(lab: Lab, token: string): Promise<Record<string, un
   if (record) {
     const family = await lab.store.family(record.familyId)
     // Inside the reuse grace a rotated token is still accepted by the token endpoint, so it is active.
-    if (!family || !(await lab.store.accepts(record, now))) return { active: false }
+    if (!family || !(await lab.store.accepts(token, now))) return { active: false }
     return {
       active: true,
       // RFC 7662 §2.2's token_type is RFC 6749 §7.1's access token type, which a refresh token

@@ -14,22 +14,36 @@ export interface SignedIn {
   expiresInMs: number
 }
 
+/** How LabApi sends a call: by default the global `fetch`; `createLab` gives its in-process handler. */
+export type LabSend = (url: string, init: RequestInit) => Promise<Response>
+
 /**
  * The harness's side channel to a lab server: sign in, read the counters, move the clock. It
- * speaks plain HTTP, so the harness can drive any refresh-lab server, embedded or not.
+ * speaks plain HTTP, so the harness can drive any refresh-lab server, embedded or not, or (given
+ * `send`) a lab with no socket at all.
  */
 export class LabApi {
-  // Its own small pool, closed by `close()`, so no idle socket keeps the CLI's process alive.
-  readonly #dispatcher = new (runtimeAgentClass())({ connections: 2 })
+  // Its own small pool, closed by `close()`, so no idle socket keeps the CLI's process alive;
+  // made on the first call, and never when calls go to an in-process handler.
+  #dispatcher: InstanceType<ReturnType<typeof runtimeAgentClass>> | undefined
+  readonly #send: LabSend
 
   /** `labToken`: for a server started with `--lab-token` (off loopback it always is). */
   constructor(
     readonly baseUrl: string,
     private readonly labToken: string | undefined = process.env['REFRESH_LAB_TOKEN'],
-  ) {}
+    send?: LabSend,
+  ) {
+    this.#send =
+      send ??
+      ((url, init) => {
+        this.#dispatcher ??= new (runtimeAgentClass())({ connections: 2 })
+        return fetch(url, { ...init, dispatcher: this.#dispatcher } as unknown as RequestInit)
+      })
+  }
 
-  close(): Promise<void> {
-    return this.#dispatcher.close()
+  async close(): Promise<void> {
+    await this.#dispatcher?.close()
   }
 
   /** Signs in through the wire profile's login route, whichever shape it answers in. */
@@ -112,13 +126,12 @@ export class LabApi {
         : extraHeaders
     let response: Response
     try {
-      response = await fetch(`${this.baseUrl}${path}`, {
+      response = await this.#send(`${this.baseUrl}${path}`, {
         method,
         headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(10_000),
-        dispatcher: this.#dispatcher,
-      } as unknown as RequestInit)
+      })
     } catch (error) {
       const reason = error instanceof Error ? describeFetchError(error) : String(error)
       throw new HarnessError('unreachable', `cannot reach ${this.baseUrl} (${reason}); is \`refresh-lab serve\` running there?`, {
