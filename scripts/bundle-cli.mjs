@@ -1,4 +1,4 @@
-// Part of `npm run build`, after tsc: bundles the CLI and its tab worker into dist/cli/, so a
+// Part of `npm run build` (build.mjs), after tsc: bundles the CLI and its tab worker into dist/cli/, so a
 // command loads a few files instead of some three hundred (zod alone is 95 modules, most of them
 // locales the CLI never reads) and starts sooner (docs/performance.md, "The CLI's start").
 // The library entry points stay tsc's output in dist/src/.
