@@ -9,6 +9,10 @@ export default defineConfig({
     // vitest's default on two cores is one worker, so every file waits for the last. Most of the long
     // files spend their time waiting on real time (scenario delays, spawned CLIs), not on the CPU.
     maxWorkers: 3,
+    // Test files share a worker's modules instead of each importing the server, zod, hono and jose
+    // afresh: the suite's import time fell from 42 s to 18 s and its CPU by about a fifth (issue 13).
+    // No test mocks modules or stubs globals; each starts and stops its own servers.
+    isolate: false,
     hookTimeout: 30_000,
   },
 })

@@ -33,6 +33,7 @@ describe('the npm package', () => {
     const unexpected = files.filter(
       (path) =>
         !/^dist\/(src|server)\/.+\.(js|d\.ts)$/.test(path) &&
+        !/^dist\/cli\/[\w-]+\.js$/.test(path) &&
         path !== 'dist/server/lab-page/index.html' &&
         !/^scenarios\/[a-z0-9-]+\.json$/.test(path) &&
         !/^docs\/[a-z-]+\.md$/.test(path) &&
@@ -57,6 +58,8 @@ describe('the npm package', () => {
         'dist/server/lab-page/index.html',
         'dist/server/lab-page/page.js',
         'dist/src/shared/time-axis.js',
+        'dist/cli/refresh-lab.js', // the CLI's bundle (scripts/bundle-cli.mjs)
+        'dist/cli/tab-worker.js',
       ]),
     )
   })
@@ -87,6 +90,17 @@ describe('the npm package', () => {
 
     const burst = await run('npx', ['--no-install', 'refresh-lab', 'burst', '--parallel', '10', '--json'], { cwd: project })
     expect(JSON.parse(burst.stdout)).toMatchObject({ verdict: 'pass', refresh: { serverCalls: 1 } })
+
+    // The CLI's bundle finds the lab page beside it and loads a module client in its tab worker.
+    writeFileSync(join(project, 'page.mjs'), 'console.log((await fetch(`${process.env.REFRESH_LAB_URL}/_lab/`)).status)')
+    const page = await run('npx', ['--no-install', 'refresh-lab', 'exec', '--', process.execPath, 'page.mjs'], { cwd: project })
+    expect(page.stdout.trim()).toBe('200')
+    writeFileSync(
+      join(project, 'my-client.mjs'),
+      "import { createReferenceClient } from 'refresh-lab/client'\nexport const createClient = createReferenceClient\n",
+    )
+    const mine = await run('npx', ['--no-install', 'refresh-lab', 'burst', '--client', './my-client.mjs', '--json'], { cwd: project })
+    expect(JSON.parse(mine.stdout)).toMatchObject({ verdict: 'pass', client: './my-client.mjs', refresh: { serverCalls: 1 } })
 
     writeFileSync(
       join(project, 'lab.mjs'),

@@ -33,7 +33,7 @@ let files: LabPageFiles | undefined
  */
 function labPageFiles(): LabPageFiles {
   if (files) return files
-  const root = new URL('../../', import.meta.url)
+  const root = pageRoot()
   const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
   const scripts = new Map<string, string>()
   for (const path of SCRIPTS) {
@@ -42,6 +42,17 @@ function labPageFiles(): LabPageFiles {
   }
   files = { html: read('server/lab-page/index.html'), scripts }
   return files
+}
+
+/**
+ * The folder holding `server/lab-page/`: dist/ in the package, whether this module is tsc's
+ * dist/server/routes/ or the CLI's bundle in dist/cli/; the checkout's root under tsx or vitest.
+ */
+function pageRoot(): URL {
+  for (let root = new URL('./', import.meta.url); ; root = new URL('../', root)) {
+    if (existsSync(new URL('server/lab-page/index.html', root))) return root
+    if (root.pathname === '/') throw new Error('refresh-lab: cannot find the lab page (server/lab-page/index.html)')
+  }
 }
 
 function transpile(file: string): string {

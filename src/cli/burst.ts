@@ -53,18 +53,22 @@ export function registerBurst(program: Command): void {
 
 /** Runs one burst and prints its report; resolves with the exit code (0 pass, 1 fail). */
 async function burst(options: BurstCommandOptions): Promise<number> {
-  const [{ runBurst }, { formatBurstReport }, { resolveClientSpec }, { burstToJUnit }, { burstToHtml }] = await Promise.all([
-    import('../harness/burst.js'),
-    import('../harness/burst-report.js'),
-    import('../harness/tabs/client-spec.js'),
-    import('../harness/junit.js'),
-    import('../harness/html-report.js'),
-  ])
+  const [{ runBurst }, { formatBurstReport }, { resolveClientSpec }, { burstToJUnit }, { burstToHtml }, { prewarmTabWorker }] =
+    await Promise.all([
+      import('../harness/burst.js'),
+      import('../harness/burst-report.js'),
+      import('../harness/tabs/client-spec.js'),
+      import('../harness/junit.js'),
+      import('../harness/html-report.js'),
+      import('../harness/tabs/worker-tab.js'),
+    ])
   const reporter = pickReporter(options)
   await checkWritable('--output', options.output)
   await checkWritable('--html', options.html)
   const html = reporter === 'html' || options.html !== undefined
-  resolveClientSpec(options.client) // a wrong --client is one line before any server starts
+  const { kind } = resolveClientSpec(options.client) // a wrong --client is one line before any server starts
+  // The client's thread loads on the other core while the server starts (issue 14).
+  if (kind === 'built-in' || kind === 'module') prewarmTabWorker()
   const credentials = parseUser(options.user)
   const timeoutMs = parseTimeout(options.timeout)
   const server =

@@ -6,9 +6,11 @@ import { createCallBudget, createTabFetch, type CallEnd, type CallStart, runtime
 let server: Server
 let baseUrl: string
 beforeAll(async () => {
-  server = createServer((request, response) => {
+  server = createServer(async (request, response) => {
+    let body = ''
+    for await (const chunk of request) body += chunk
     response.setHeader('content-type', 'application/json')
-    response.end(JSON.stringify({ method: request.method, url: request.url }))
+    response.end(JSON.stringify({ method: request.method, url: request.url, ...(body === '' ? {} : { body }) }))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -25,7 +27,7 @@ describe('the tab fetch', () => {
     expect(Agent).toBe((globalThis as Record<symbol, object>)[Symbol.for('undici.globalDispatcher.1')]?.constructor)
   })
 
-  it('takes a string, a URL and a Request, and records each call with its status', async () => {
+  it('takes a string, a URL and a Request, and records each call with its status and refresh token', async () => {
     const calls: Array<CallStart & Partial<CallEnd>> = []
     const tabFetch = createTabFetch({
       connections: 2,
@@ -42,16 +44,28 @@ describe('the tab fetch', () => {
         tabFetch.fetch(`${baseUrl}/a`),
         tabFetch.fetch(new URL('/b', baseUrl), { method: 'DELETE' }),
         tabFetch.fetch(new Request(`${baseUrl}/api/auth/refresh`, { method: 'POST', body: '{"refresh_token":"rt"}' })),
+        // The refresh token read from init's text, and the body still sent.
+        tabFetch.fetch(`${baseUrl}/api/auth/refresh`, { method: 'POST', body: '{"refreshToken":"rt2"}' }),
+        tabFetch.fetch(`${baseUrl}/oauth/token`, {
+          method: 'POST',
+          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'rt3' }),
+        }),
       ])
       expect(await Promise.all(answers.map((answer) => answer.json()))).toEqual([
         { method: 'GET', url: '/a' },
         { method: 'DELETE', url: '/b' },
-        { method: 'POST', url: '/api/auth/refresh' },
+        { method: 'POST', url: '/api/auth/refresh', body: '{"refresh_token":"rt"}' },
+        { method: 'POST', url: '/api/auth/refresh', body: '{"refreshToken":"rt2"}' },
+        { method: 'POST', url: '/oauth/token', body: 'grant_type=refresh_token&refresh_token=rt3' },
       ])
-      expect(calls.map(({ method, path, refresh, refreshToken, status }) => ({ method, path, refresh, refreshToken, status }))).toEqual([
+      // Recorded as each call starts: a body read from a clone starts later than the others.
+      const recorded = calls.map(({ method, path, refresh, refreshToken, status }) => ({ method, path, refresh, refreshToken, status }))
+      expect(recorded.sort((x, y) => (x.refreshToken ?? '').localeCompare(y.refreshToken ?? ''))).toEqual([
         { method: 'GET', path: '/a', refresh: false, refreshToken: undefined, status: 200 },
         { method: 'DELETE', path: '/b', refresh: false, refreshToken: undefined, status: 200 },
         { method: 'POST', path: '/api/auth/refresh', refresh: true, refreshToken: 'rt', status: 200 },
+        { method: 'POST', path: '/api/auth/refresh', refresh: true, refreshToken: 'rt2', status: 200 },
+        { method: 'POST', path: '/oauth/token', refresh: true, refreshToken: 'rt3', status: 200 },
       ])
     } finally {
       await tabFetch.close()

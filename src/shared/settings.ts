@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { duration, oneOf, switchValue, text, wholeNumber } from './checks.js'
 import { PROFILES } from './profiles.js'
 

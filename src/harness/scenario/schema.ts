@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { DurationError, formatDuration, parseDuration } from '../../shared/duration.js'
 import { asWritten } from '../../shared/checks.js'
 import { faultFields, faultRules } from '../../shared/lab-requests.js'

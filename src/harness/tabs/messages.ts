@@ -7,7 +7,7 @@ import type { LockCall, LockReply } from './web-locks.js'
 /** How one request ended inside a tab. */
 export type TabAnswer = { ok: true; value: unknown } | { ok: false; failure: ClientFailure }
 
-/** What a worker tab is started with (`workerData`). */
+/** What a worker tab is started with (its `start` message). */
 export interface TabWorkerData extends TabSettings {
   /** A built-in client's name, or the module's absolute path and the URL of its bundle for tabs (compile-client.ts), if one was made. */
   client: { builtIn: string } | { file: string; compiled?: string }
@@ -15,6 +15,7 @@ export interface TabWorkerData extends TabSettings {
 
 /** Harness → worker tab. */
 export type ToTab =
+  | { type: 'start'; data: TabWorkerData }
   | { type: 'create' }
   | { type: 'request'; id: string; method: string; path: string; body: unknown }
   | { type: 'storage'; call: number; result?: StoredTokens | null; error?: string }

@@ -1,10 +1,11 @@
 /**
  * The entry of a worker tab: one client instance in its own thread, as a browser tab or an app
- * process has its own. It loads the client module, builds the context (the recording fetch, the
- * storage and `navigator.locks` shared through the harness, `onLogout`), then answers requests.
- * See docs/clients.md for the lifecycle.
+ * process has its own. Its thread may start before its run does (`prewarmTabWorker`); the `start`
+ * message then says which client to load and where the server is. It loads the client module,
+ * builds the context (the recording fetch, the storage and `navigator.locks` shared through the
+ * harness, `onLogout`), then answers requests. See docs/clients.md for the lifecycle.
  */
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort } from 'node:worker_threads'
 import type { StoredTokens, TokenStorage, Tokens } from '../../client/contract.js'
 import { BUILT_IN_CLIENTS } from '../../client/index.js'
 import { type CallEnd, type CallStart, runtimeAgentClass } from '../recording-fetch.js'
@@ -17,7 +18,6 @@ const port = parentPort
 if (!port) throw new Error('tab-worker runs only as a worker thread')
 // Before the client module loads, which may replace the global dispatcher it is read from.
 runtimeAgentClass()
-const data = workerData as TabWorkerData
 const post = (message: FromTab) => port.postMessage(message)
 
 let nextStorageCall = 1
@@ -62,7 +62,7 @@ const sink = {
   },
 }
 
-async function boot() {
+async function boot(data: TabWorkerData) {
   const clientFile = 'file' in data.client ? data.client.file : undefined
   const createClient =
     'builtIn' in data.client ? BUILT_IN_CLIENTS[data.client.builtIn] : await loadClientModule(data.client.file, data.client.compiled)
@@ -79,14 +79,17 @@ async function boot() {
   })
 }
 
-const runtime = boot()
-runtime.then(
-  () => post({ type: 'loaded' }),
-  (error: Error) => post({ type: 'failed', message: error.message }),
-)
+let runtime: ReturnType<typeof boot> = new Promise(() => undefined)
 
 port.on('message', (message: ToTab) => {
   switch (message.type) {
+    case 'start':
+      runtime = boot(message.data)
+      runtime.then(
+        () => post({ type: 'loaded' }),
+        (error: Error) => post({ type: 'failed', message: error.message }),
+      )
+      return
     case 'create':
       void runtime.then((tab) => {
         try {

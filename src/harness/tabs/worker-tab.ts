@@ -49,7 +49,7 @@ export class WorkerTab implements ClientTab {
   }
 
   start(): Promise<void> {
-    const worker = spawnTabWorker({ workerData: this.#data, stdout: true, stderr: true })
+    const worker = takeWarmWorker() ?? spawnTabWorker()
     this.#worker = worker
     worker.stdout.on('data', (chunk: Buffer) => (this.#output = appendOutput(this.#output, chunk.toString())))
     worker.stderr.on('data', (chunk: Buffer) => (this.#output = appendOutput(this.#output, chunk.toString())))
@@ -59,7 +59,9 @@ export class WorkerTab implements ClientTab {
       this.#crash = failure.name === undefined ? `${failure.code}: ${failure.message}` : failure.code
     })
     worker.on('exit', (code) => this.#onExit(code))
-    return this.#awaitStep('load the client module')
+    const loaded = this.#awaitStep('load the client module')
+    this.#send({ type: 'start', data: this.#data })
+    return loaded
   }
 
   create(): Promise<void> {
@@ -193,12 +195,41 @@ export class WorkerTab implements ClientTab {
   }
 }
 
+let warm: Worker | undefined
+
+/**
+ * Starts a tab's thread before its run is ready, so that it loads its modules while the caller
+ * starts a server (`burst` does, on the other core): the next tab to start takes it. Unreferenced
+ * until then, so a run that never uses it does not wait for it.
+ */
+export function prewarmTabWorker(): void {
+  if (warm) return
+  warm = spawnTabWorker()
+  warm.unref()
+  warm.on('error', dropWarm).on('exit', dropWarm)
+}
+
+/** A thread that fails before a tab takes it is dropped; the tab then starts its own and reports why. */
+function dropWarm(): void {
+  warm = undefined
+}
+
+function takeWarmWorker(): Worker | undefined {
+  const worker = warm
+  if (!worker) return undefined
+  warm = undefined
+  worker.off('error', dropWarm).off('exit', dropWarm)
+  worker.ref()
+  return worker
+}
+
 /**
  * Starts the tab entry: the compiled `tab-worker.js` next to this file. When the harness runs from
  * its TypeScript sources (its own tests, which build dist/ first), the compiled entry in dist/, or,
  * not built, `tab-worker.ts` through tsx, which costs each tab a second of compiling.
  */
-function spawnTabWorker(options: WorkerOptions & { stdout: true; stderr: true }): Worker {
+function spawnTabWorker(): Worker {
+  const options = { stdout: true, stderr: true } satisfies WorkerOptions
   const compiled = [new URL('./tab-worker.js', import.meta.url), new URL('../../../dist/src/harness/tabs/tab-worker.js', import.meta.url)]
   const entry = compiled.find((url) => existsSync(fileURLToPath(url)))
   if (entry) return new Worker(entry, options)
