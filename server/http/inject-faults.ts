@@ -59,7 +59,7 @@ async function applyFault(lab: Lab, c: Context, next: Next, fault: Fault): Promi
     return
   }
 
-  if (c.req.method === 'POST' && isRefreshCall(c)) lab.emit({ type: 'refreshFaulted' })
+  if (c.req.method === 'POST' && (await isRefreshCall(c))) lab.emit({ type: 'refreshFaulted' })
   if (kind === 'drop') {
     // No answer at all: the client sees the connection close, as on a flaky mobile network.
     return dropped(c)
@@ -82,8 +82,23 @@ export function abandoned(c: Context): Response {
   return dropped(c)
 }
 
-/** A refresh, whichever face it came through: counted as one even when a fault answers it. */
-function isRefreshCall(c: Context): boolean {
+/**
+ * A refresh, whichever face it came through: counted as one even when a fault answers it. The
+ * OAuth token endpoint says so in its body, read here only for a call a fault answers (the route
+ * never runs), as a form or as JSON.
+ */
+async function isRefreshCall(c: Context): Promise<boolean> {
   if (c.req.path === ROUTES.refresh) return true
-  return c.req.path === SUPABASE_ROUTES.token && c.req.query('grant_type') === 'refresh_token'
+  if (c.req.path === SUPABASE_ROUTES.token) return c.req.query('grant_type') === 'refresh_token'
+  if (c.req.path !== ROUTES.oauthToken) return false
+  const body = await c.req.text().catch(() => '')
+  return grantTypeOf(body) === 'refresh_token'
+}
+
+function grantTypeOf(body: string): unknown {
+  try {
+    return (JSON.parse(body) as { grant_type?: unknown } | null)?.grant_type
+  } catch {
+    return new URLSearchParams(body).get('grant_type')
+  }
 }

@@ -114,6 +114,17 @@ describe('POST /oauth/token (RFC 6749)', () => {
     expect((await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).status).toBe(200)
   })
 
+  it('counts a faulted refresh grant as a refresh call, faulted, as on the other faces; a faulted password grant is none', async () => {
+    const { call } = lab()
+    const signedIn = await call('POST', '/oauth/token', { form: PASSWORD_GRANT })
+    const refreshGrant = { grant_type: 'refresh_token', refresh_token: signedIn.body.refresh_token }
+    await call('POST', '/_lab/faults', { json: { path: '/oauth/token', times: 3, status: 503 } })
+    expect((await call('POST', '/oauth/token', { form: PASSWORD_GRANT })).status).toBe(503)
+    expect((await call('POST', '/oauth/token', { form: refreshGrant })).status).toBe(503)
+    expect((await call('POST', '/oauth/token', { json: refreshGrant })).status).toBe(503)
+    expect((await call('GET', '/_lab/stats')).body).toMatchObject({ refresh: { calls: 2, faulted: 2, succeeded: 0 } })
+  })
+
   it('takes a JSON body as Auth0 does, and refuses repeated form parameters and nested JSON as invalid_request', async () => {
     const { call } = lab()
     const signedIn = await call('POST', '/oauth/token', { json: PASSWORD_GRANT })
