@@ -314,21 +314,11 @@ describeWithRedis('--store redis: three serve instances, one Redis', () => {
 })
 
 describeWithRedis('RedisStore.rotate: a replay whose instance took `now` before the rotation reached Redis', () => {
-  let server: RedisServer | undefined
-  let link: RedisLink | undefined
-  beforeAll(async () => {
-    server = await startRedis()
-    link = new RedisLink(server.url)
-    await link.start()
-  })
-  afterAll(async () => {
-    link?.close()
-    await removeRedis(server)
-  })
+  const link = redisLinkForTests()
 
   it(`counts up to ${CROSS_INSTANCE_SKEW_MS} ms before the rotation as concurrent with it; further back, the clock was set back`, async () => {
     const T0 = 1_800_000_000_000
-    const store = new RedisStore(link as RedisLink, {
+    const store = new RedisStore(link(), {
       refreshTtlMs: 3_600_000,
       sessionTtlMs: 86_400_000,
       reuseGraceMs: 10_000,
@@ -346,17 +336,7 @@ describeWithRedis('RedisStore.rotate: a replay whose instance took `now` before 
 })
 
 describeWithRedis('RedisStore: Redis expires the records by their TTLs, and bounds the index sets', () => {
-  let server: RedisServer | undefined
-  let link: RedisLink | undefined
-  beforeAll(async () => {
-    server = await startRedis()
-    link = new RedisLink(server.url)
-    await link.start()
-  })
-  afterAll(async () => {
-    link?.close()
-    await removeRedis(server)
-  })
+  const link = redisLinkForTests()
 
   const T0 = 1_800_000_000_000
   const settings = (sessionTtlMs: number) => ({
@@ -368,11 +348,11 @@ describeWithRedis('RedisStore: Redis expires the records by their TTLs, and boun
   })
   /** A store whose records outlive their lab expiry by `retainMs` of real time (an hour in a server). */
   async function storeWith(sessionTtlMs: number, retainMs: number) {
-    const store = new RedisStore(link as RedisLink, settings(sessionTtlMs), retainMs)
+    const store = new RedisStore(link(), settings(sessionTtlMs), retainMs)
     await store.loadKey()
     return store
   }
-  const client = () => (link as RedisLink).client
+  const client = () => link().client
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
   it('gives every record of a sign-in and a rotation a TTL, and Redis drops them all with no sweep', async () => {
@@ -446,3 +426,19 @@ describeWithRedis('RedisStore: Redis expires the records by their TTLs, and boun
     expect(await client().scard(`${REDIS_PREFIX}s:fams`)).toBe(COUNT_SLICE)
   })
 })
+
+/** A Redis of the describe's own and a link to it, from before its first test to after its last. */
+function redisLinkForTests(): () => RedisLink {
+  let server: RedisServer | undefined
+  let link: RedisLink | undefined
+  beforeAll(async () => {
+    server = await startRedis()
+    link = new RedisLink(server.url)
+    await link.start()
+  })
+  afterAll(async () => {
+    link?.close()
+    await removeRedis(server)
+  })
+  return () => link as RedisLink
+}

@@ -1,7 +1,11 @@
+import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Worker } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCallBudget, createTabFetch, type CallEnd, type CallStart, runtimeAgentClass } from './recording-fetch.js'
+import { createCallBudget, createTabFetch, type CallEnd, type CallStart } from './recording-fetch.js'
 
 let server: Server
 let baseUrl: string
@@ -19,12 +23,20 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
 describe('the tab fetch', () => {
   it("pools on the runtime's own undici Agent, not the undici package's", async () => {
-    const Agent = runtimeAgentClass()
-    // Imported only now: the package installs its own Agent as the global dispatcher when none is.
-    const { Agent: PackageAgent } = await import('undici')
-    expect(Agent.name).toBe('Agent')
-    expect(Agent).not.toBe(PackageAgent)
-    expect(Agent).toBe((globalThis as Record<symbol, object>)[Symbol.for('undici.globalDispatcher.1')]?.constructor)
+    // In a fresh thread, as a tab is: in this one, another test file may have loaded the package
+    // (test files share their worker's modules), and its Agent would then be the global one.
+    const built = pathToFileURL(join(process.cwd(), 'dist/src/harness/recording-fetch.js')).href
+    const check = `
+      const { runtimeAgentClass } = await import(${JSON.stringify(built)})
+      const Agent = runtimeAgentClass()
+      // Imported only now: the package installs its own Agent as the global dispatcher when none is.
+      const { Agent: PackageAgent } = await import('undici')
+      const installed = globalThis[Symbol.for('undici.globalDispatcher.1')]?.constructor
+      require('node:worker_threads').parentPort.postMessage({ name: Agent.name, package: Agent === PackageAgent, installed: Agent === installed })`
+    const worker = new Worker(`(async () => {${check}})()`, { eval: true })
+    const [answer] = await once(worker, 'message')
+    await worker.terminate()
+    expect(answer).toEqual({ name: 'Agent', package: false, installed: true })
   })
 
   it('takes a string, a URL and a Request, and records each call with its status and refresh token', async () => {
