@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -38,24 +38,28 @@ describe('compiledClient', () => {
     expect(url).toBeDefined()
     expect(await compiledClient(file)).toBe(url)
     // Under the project's own node_modules, where its packages resolve from, and nowhere near its sources.
-    expect(fileURLToPath(url as string).startsWith(join(root, 'app', 'node_modules', '.cache', 'refresh-lab'))).toBe(true)
+    expect(fileURLToPath(url as string).startsWith(join(realpathSync(join(root, 'app', 'node_modules')), '.cache', 'refresh-lab'))).toBe(
+      true,
+    )
     expect(readdirSync(join(root, 'app', 'src')).sort()).toEqual(['answer.ts', 'client.ts'])
     const module = (await import(url as string)) as { createClient: () => string; where: string; dir: string }
     expect(module.createClient()).toBe('hello 42')
     expect(module.where).toBe(pathToFileURL(file).href)
     expect(module.dir).toBe(dirname(file))
-    // The inline source map sends a stack trace to the client's own file and line, as in a tab: a
-    // worker thread, where Node formats stacks (vitest formats them its own way in this one).
-    const stack = await new Promise((resolve, reject) => {
-      const tab = new Worker(
-        `process.setSourceMapsEnabled(true)
-        import(${JSON.stringify(url)}).then((m) => { try { m.fails() } catch (e) { require('node:worker_threads').parentPort.postMessage(e.stack) } })`,
-        { eval: true },
-      )
-      tab.once('message', resolve)
-      tab.once('error', reject)
+    // The inline source map sends a stack trace to the client's own file and line.
+    expect(await stackOfFails(url as string)).toContain(`${file}:6:`)
+  })
+
+  it("keeps the client's file and line in stack traces when node_modules is a symlink", async () => {
+    const file = project('linked', {
+      'client.ts': "export const createClient = () => 1\nexport function fails(): never { throw new Error('x') }\n",
     })
-    expect(stack).toContain(`${file}:6:`)
+    mkdirSync(join(root, 'elsewhere', 'node_modules'), { recursive: true })
+    symlinkSync(join(root, 'elsewhere', 'node_modules'), join(root, 'linked', 'node_modules'))
+    const url = await compiledClient(file)
+    // Written where Node loads it from: the real directory.
+    expect(fileURLToPath(url as string).startsWith(join(realpathSync(join(root, 'elsewhere')), 'node_modules'))).toBe(true)
+    expect(await stackOfFails(url as string)).toContain(`${file}:2:`)
   })
 
   it('leaves to tsx what a bundle cannot reproduce: CommonJS names, a syntax error, no node_modules above', async () => {
@@ -78,3 +82,19 @@ describe('compiledClient', () => {
     if (!modulesAbove(root)) expect(await compiledClient(alone)).toBeUndefined()
   })
 })
+
+/**
+ * The stack of the compiled module's `fails()`, formatted as in a tab: a worker thread with source
+ * maps on, where Node formats stacks (vitest formats them its own way in this one).
+ */
+function stackOfFails(url: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const tab = new Worker(
+      `process.setSourceMapsEnabled(true)
+      import(${JSON.stringify(url)}).then((m) => { try { m.fails() } catch (e) { require('node:worker_threads').parentPort.postMessage(e.stack) } })`,
+      { eval: true },
+    )
+    tab.once('message', resolve)
+    tab.once('error', reject)
+  })
+}

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, extname, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -81,14 +81,18 @@ async function compile(file: string): Promise<string | undefined> {
   return pathToFileURL(output).href
 }
 
-/** `<dir>/node_modules/.cache/refresh-lab` for the nearest `<dir>` above the client that has a `node_modules`. */
+/**
+ * `<dir>/node_modules/.cache/refresh-lab` for the nearest `<dir>` above the client that has a
+ * `node_modules`, by its real path: Node loads the bundle from there even when `node_modules` is
+ * a symlink, and the source map's paths, relative to the bundle, must lead back to the client.
+ */
 function cacheDirFor(file: string): string | undefined {
   for (let dir = dirname(file); ; dir = dirname(dir)) {
     const modules = join(dir, 'node_modules')
     if (existsSync(modules)) {
       const cache = join(modules, '.cache', 'refresh-lab')
       mkdirSync(cache, { recursive: true })
-      return cache
+      return realpathSync(cache)
     }
     if (dirname(dir) === dir) return undefined
   }
