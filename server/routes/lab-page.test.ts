@@ -115,6 +115,33 @@ describe('the live event stream', () => {
     }
   })
 
+  it('on a socket, keeps up with a page that reads while 1000 events come every turn of the event loop', async () => {
+    const server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0' }, {}))
+    const controller = new AbortController()
+    try {
+      const res = await fetch(`${server.url}${STREAM}?batch=1`, { signal: controller.signal })
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+      const event = { type: 'requestHandled', route: 'GET /api/users', status: 200, startMs: 0, endMs: 1 } as const
+      // Faster than one frame per STREAM_BATCH_MS: a writer that waited out the window would let
+      // more than 1000 pile up, and the page would be cut off as if it had stopped reading.
+      for (let turn = 0; turn < 20; turn += 1) {
+        for (let i = 0; i < 1000; i += 1) server.lab.emit(event)
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      let text = ''
+      const decoder = new TextDecoder()
+      for (let reads = 0; reads < 10_000 && !text.includes('"id":20000,'); reads += 1) {
+        const { value, done } = await reader.read()
+        if (done) break
+        text += decoder.decode(value, { stream: true })
+      }
+      expect(text).toContain('"id":20000,')
+    } finally {
+      controller.abort()
+      await server.close(0)
+    }
+  })
+
   it('on a socket, cuts off a page that stopped reading once 1000 events wait for it, which frees its place', async () => {
     const server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', maxEventStreams: '1' }, {}))
     const page = connect({ host: '127.0.0.1', port: server.port })

@@ -49,9 +49,12 @@ function labPageFiles(): LabPageFiles {
  * dist/server/routes/ or the CLI's bundle in dist/cli/; the checkout's root under tsx or vitest.
  */
 function pageRoot(): URL {
-  for (let root = new URL('./', import.meta.url); ; root = new URL('../', root)) {
+  for (let root = new URL('./', import.meta.url); ; ) {
     if (existsSync(new URL('server/lab-page/index.html', root))) return root
-    if (root.pathname === '/') throw new Error('refresh-lab: cannot find the lab page (server/lab-page/index.html)')
+    const parent = new URL('../', root)
+    // At the top (`/`, or `C:/` on Windows) the parent is the folder itself.
+    if (parent.href === root.href) throw new Error('refresh-lab: cannot find the lab page (server/lab-page/index.html)')
+    root = parent
   }
 }
 
@@ -175,8 +178,9 @@ async function writeToNode(
       if (!outgoing.write(frameOf(events)) && !outgoing.destroyed) await drainCloseOrEnd(outgoing, live)
       // Let the next STREAM_BATCH_MS of requests add their events: under load, one write then
       // carries many, instead of a write per page every turn of the event loop. An event after a
-      // quiet spell still goes out at once.
-      await new Promise<void>((resolve) => setTimeout(resolve, STREAM_BATCH_MS))
+      // quiet spell still goes out at once, and a whole frame queued ends the wait, so it never
+      // caps how fast a page that reads is served.
+      await live.gather(STREAM_BATCH_MS)
     }
   } finally {
     clearInterval(heartbeat)
@@ -250,6 +254,7 @@ export class EventFeed {
   readonly #limit: number
   #ended = false
   #wake: (() => void) | undefined
+  #frameFull: (() => void) | undefined
   #markEnded!: () => void
   /** Resolves once the feed has ended: the page went away, the log closed, or the page fell too far behind. */
   readonly ended = new Promise<void>((resolve) => (this.#markEnded = resolve))
@@ -263,12 +268,28 @@ export class EventFeed {
     if (this.#events.length >= this.#limit) return this.end()
     this.#events.push(event)
     this.#wake?.()
+    if (this.#events.length >= MAX_FRAME_EVENTS) this.#frameFull?.()
   }
 
   end(): void {
     this.#ended = true
     this.#markEnded()
     this.#wake?.()
+    this.#frameFull?.()
+  }
+
+  /** Resolves after `ms`, or sooner once a whole frame (MAX_FRAME_EVENTS) is queued or the feed ends. */
+  gather(ms: number): Promise<void> {
+    if (this.#ended || this.#events.length >= MAX_FRAME_EVENTS) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.#frameFull = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      this.#frameFull = done
+    })
   }
 
   /** The events queued so far (at most MAX_FRAME_EVENTS), once there is one; undefined once the feed has ended. */
