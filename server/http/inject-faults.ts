@@ -2,10 +2,11 @@ import type { HttpBindings } from '@hono/node-server'
 import type { Context, MiddlewareHandler, Next } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { wireCode } from '../../src/shared/profiles.js'
+import { grantTypeOf, wireCode } from '../../src/shared/profiles.js'
 import { ROUTES, SUPABASE_ROUTES } from '../../src/shared/wire.js'
 import { type Fault, faultKind } from '../faults.js'
 import { goTrueErrorResponse } from './gotrue-error.js'
+import { readBodyText } from './json-body.js'
 import { isOAuthPath, NO_STORE, oauthFaultBody } from './oauth-errors.js'
 import type { Lab } from '../lab.js'
 
@@ -91,14 +92,7 @@ async function isRefreshCall(c: Context): Promise<boolean> {
   if (c.req.path === ROUTES.refresh) return true
   if (c.req.path === SUPABASE_ROUTES.token) return c.req.query('grant_type') === 'refresh_token'
   if (c.req.path !== ROUTES.oauthToken) return false
-  const body = await c.req.text().catch(() => '')
+  // Within the body limit, as the route itself would read it.
+  const body = await readBodyText(c).catch(() => '')
   return grantTypeOf(body) === 'refresh_token'
-}
-
-function grantTypeOf(body: string): unknown {
-  try {
-    return (JSON.parse(body) as { grant_type?: unknown } | null)?.grant_type
-  } catch {
-    return new URLSearchParams(body).get('grant_type')
-  }
 }

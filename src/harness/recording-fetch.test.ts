@@ -1,8 +1,6 @@
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCallBudget, createTabFetch, type CallEnd, type CallStart } from './recording-fetch.js'
@@ -25,7 +23,7 @@ describe('the tab fetch', () => {
   it("pools on the runtime's own undici Agent, not the undici package's", async () => {
     // In a fresh thread, as a tab is: in this one, another test file may have loaded the package
     // (test files share their worker's modules), and its Agent would then be the global one.
-    const built = pathToFileURL(join(process.cwd(), 'dist/src/harness/recording-fetch.js')).href
+    const built = new URL('../../dist/src/harness/recording-fetch.js', import.meta.url).href
     const check = `
       const { runtimeAgentClass } = await import(${JSON.stringify(built)})
       const Agent = runtimeAgentClass()
@@ -62,6 +60,8 @@ describe('the tab fetch', () => {
           method: 'POST',
           body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: 'rt3' }),
         }),
+        // The token endpoint takes JSON too (as Auth0 does): still a refresh.
+        tabFetch.fetch(`${baseUrl}/oauth/token`, { method: 'POST', body: '{"grant_type":"refresh_token","refresh_token":"rt4"}' }),
       ])
       expect(await Promise.all(answers.map((answer) => answer.json()))).toEqual([
         { method: 'GET', url: '/a' },
@@ -69,6 +69,7 @@ describe('the tab fetch', () => {
         { method: 'POST', url: '/api/auth/refresh', body: '{"refresh_token":"rt"}' },
         { method: 'POST', url: '/api/auth/refresh', body: '{"refreshToken":"rt2"}' },
         { method: 'POST', url: '/oauth/token', body: 'grant_type=refresh_token&refresh_token=rt3' },
+        { method: 'POST', url: '/oauth/token', body: '{"grant_type":"refresh_token","refresh_token":"rt4"}' },
       ])
       // Recorded as each call starts: a body read from a clone starts later than the others.
       const recorded = calls.map(({ method, path, refresh, refreshToken, status }) => ({ method, path, refresh, refreshToken, status }))
@@ -78,6 +79,7 @@ describe('the tab fetch', () => {
         { method: 'POST', path: '/api/auth/refresh', refresh: true, refreshToken: 'rt', status: 200 },
         { method: 'POST', path: '/api/auth/refresh', refresh: true, refreshToken: 'rt2', status: 200 },
         { method: 'POST', path: '/oauth/token', refresh: true, refreshToken: 'rt3', status: 200 },
+        { method: 'POST', path: '/oauth/token', refresh: true, refreshToken: 'rt4', status: 200 },
       ])
     } finally {
       await tabFetch.close()

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createRequire } from 'node:module'
 import type { Agent } from 'undici'
+import { grantTypeOf } from '../shared/profiles.js'
 import { ROUTES } from '../shared/wire.js'
 
 /**
@@ -99,8 +100,8 @@ export function createTabFetch(options: TabFetchOptions): TabFetch {
     const method = request.method.toUpperCase()
     const mayRefresh = method === 'POST' && (url.pathname === options.refreshPath || url.pathname === ROUTES.oauthToken)
     const body = mayRefresh ? await bodyText(request, init) : ''
-    // The OAuth token endpoint refreshes only for grant_type=refresh_token.
-    const refresh = mayRefresh && (url.pathname === options.refreshPath || new URLSearchParams(body).get('grant_type') === 'refresh_token')
+    // The OAuth token endpoint refreshes only for grant_type=refresh_token, in a form or in JSON.
+    const refresh = mayRefresh && (url.pathname === options.refreshPath || grantTypeOf(body) === 'refresh_token')
     const start: CallStart = { method, path: url.pathname, refresh, at: now() }
     const tag = requestTag.getStore()
     if (tag) start.requestId = tag.id

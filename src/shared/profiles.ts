@@ -4,6 +4,15 @@
  * events use it); `wireCode` is what a profile puts on the wire instead.
  */
 export const PROFILES = ['simple', 'grit', 'supabase'] as const
+
+/** The `grant_type` of a token request's body, sent as a form (RFC 6749) or as JSON (as Auth0 takes it). */
+export function grantTypeOf(body: string): unknown {
+  try {
+    return (JSON.parse(body) as { grant_type?: unknown } | null)?.grant_type
+  } catch {
+    return new URLSearchParams(body).get('grant_type')
+  }
+}
 export type Profile = (typeof PROFILES)[number]
 
 /** Grit's API knows fewer codes: token problems are INVALID_TOKEN, a reuse is SESSION_REVOKED. */
