@@ -11,7 +11,9 @@ export default defineConfig({
     maxWorkers: 3,
     // Test files share a worker's modules instead of each importing the server, zod, hono and jose
     // afresh: the suite's import time fell from 42 s to 18 s and its CPU by about a fifth (issue 13).
-    // No test mocks modules or stubs globals; each starts and stops its own servers.
+    // No test mocks modules; the one that patches the global fetch (msw, test/lab-handler.test.ts)
+    // restores it, and each file starts and stops its own servers. A check that needs a fresh realm
+    // (which undici Agent a tab pools on) runs in a worker thread of its own.
     isolate: false,
     hookTimeout: 30_000,
   },

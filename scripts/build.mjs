@@ -12,8 +12,12 @@ const noCheck = process.argv.includes('--no-check') ? ['--noCheck'] : []
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 
 rmSync('dist', { recursive: true, force: true })
-// The two projects share nothing: compile them side by side.
-await Promise.all(['tsconfig.build.json', 'server/lab-page/tsconfig.json'].map((project) => run(tsc, ['-p', project, ...noCheck])))
+// The two projects share nothing: compile them side by side, and fail once both have stopped.
+const compiled = await Promise.allSettled(
+  ['tsconfig.build.json', 'server/lab-page/tsconfig.json'].map((project) => run(tsc, ['-p', project, ...noCheck])),
+)
+const failed = compiled.find((result) => result.status === 'rejected')
+if (failed) throw failed.reason
 mkdirSync('dist/server/lab-page', { recursive: true })
 copyFileSync('server/lab-page/index.html', 'dist/server/lab-page/index.html')
 await import('./bundle-cli.mjs')

@@ -67,10 +67,10 @@ async function burst(options: BurstCommandOptions): Promise<number> {
   await checkWritable('--html', options.html)
   const html = reporter === 'html' || options.html !== undefined
   const { kind } = resolveClientSpec(options.client) // a wrong --client is one line before any server starts
-  // The client's thread loads on the other core while the server starts (issue 14).
-  if (kind === 'built-in' || kind === 'module') prewarmTabWorker()
   const credentials = parseUser(options.user)
   const timeoutMs = parseTimeout(options.timeout)
+  // Every option checked: the client's thread loads on the other core while the server starts (issue 14).
+  if (kind === 'built-in' || kind === 'module') prewarmTabWorker()
   const server =
     options.url === undefined ? await startEmbeddedServer(options.profile === undefined ? {} : { profile: options.profile }) : undefined
   try {
