@@ -7,7 +7,7 @@ describe('POST /api/auth/login', () => {
     const { login } = lab({ accessTtl: '30s' })
     const tokens = await login()
     expect(tokens.expires_in).toBe(30)
-    expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{48}$/)
     const claims = decode(tokens.access_token)
     expect(Object.keys(claims).sort()).toEqual(['aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'sid', 'sub', 'typ'])
     expect(claims).toMatchObject({ typ: 'access', sub: 'usr_1', iss: 'http://localhost', aud: 'refresh-lab' })

@@ -50,6 +50,18 @@ describe('rotateEvents', () => {
     ])
   })
 
+  it('says "at least" in the log for a token whose record was forgotten', () => {
+    const store = new RefreshStore(settings(), undefined, { keepRotated: 0 })
+    const { token, family } = store.createFamily('usr_1', 0)
+    const child = store.rotate(token, 1_000) as { token: string }
+    store.rotate(child.token, 1_500)
+    const events = rotateEvents(store.rotate(token, 3_000))
+    expect(events[1]).toMatchObject({ type: 'reuseDetected', family: family.id, generation: 1, sinceRotationMs: 1_500, ageAtLeast: true })
+    expect(events.map(logEntryFor).filter(Boolean)).toMatchObject([
+      { type: 'reuse_detected', detail: 'generation 1 replayed at least 1500 ms after it was rotated; family revoked' },
+    ])
+  })
+
   it('makes a rotation one refreshed event, counted as one successful call', () => {
     const store = new RefreshStore(settings())
     const { token, family } = store.createFamily('usr_1', 0)

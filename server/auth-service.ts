@@ -126,6 +126,7 @@ export function rotateEvents(outcome: RotateOutcome): LabDomainEvent[] {
           family: outcome.family.id,
           generation: outcome.generation,
           sinceRotationMs: outcome.sinceRotationMs,
+          ...(outcome.ageAtLeast ? { ageAtLeast: true as const } : {}),
         },
       ]
     case 'rejected':

@@ -236,6 +236,7 @@ const MAX_DATE_MS = 8.64e15
 /** The lab's times run from 1970 and never past what a Date can show (the clock stops at the year 9999). */
 const isTime = (value: unknown): value is number => typeof value === 'number' && value >= 0 && value <= MAX_DATE_MS
 const isCount = (value: unknown, min: number): value is number => Number.isSafeInteger(value) && (value as number) >= min
+const isPair = (value: unknown): value is [unknown, unknown] => Array.isArray(value) && value.length === 2
 const REVOKE_REASONS: unknown[] = ['reuse', 'logout', 'lab']
 
 function checkKeys(keys: unknown, where: string): void {
@@ -292,7 +293,7 @@ function checkEntry(entry: unknown, where: string): void {
   }
   if (store === undefined) return
   if (!isObject(store)) throw corrupt(where, 'store is not an object')
-  const { families = [], tokens = [], forgetFamilies = [], forgetTokens = [] } = store
+  const { families = [], tokens = [], trails = [], forgetFamilies = [], forgetTokens = [] } = store
   if (!Array.isArray(families)) throw corrupt(where, 'a session of the wrong shape')
   for (const f of families) {
     const shaped =
@@ -317,7 +318,8 @@ function checkEntry(entry: unknown, where: string): void {
       isObject(r) &&
       typeof r['familyId'] === 'string' &&
       [r['issuedAt'], r['expiresAt']].every((time) => typeof time === 'number') &&
-      (r['rotatedAt'] === null || typeof r['rotatedAt'] === 'number')
+      (r['rotatedAt'] === null || typeof r['rotatedAt'] === 'number') &&
+      (r['child'] === undefined || (isPair(r['child']) && isCount(r['child'][0], 1) && isTime(r['child'][1])))
     if (!shaped) throw corrupt(where, 'a token record of the wrong shape')
     const problem = rangeProblem(
       r,
@@ -328,6 +330,15 @@ function checkEntry(entry: unknown, where: string): void {
       ],
     )
     if (problem) throw corrupt(where, `a token of ${r['familyId']}: ${problem}`)
+  }
+  if (!Array.isArray(trails)) throw corrupt(where, 'a token trail of the wrong shape')
+  for (const entry of trails) {
+    const trail: unknown = Array.isArray(entry) && typeof entry[0] === 'string' ? entry[1] : undefined
+    const shaped =
+      isObject(trail) &&
+      (trail['forgottenRotatedAt'] === undefined || isTime(trail['forgottenRotatedAt'])) &&
+      (trail['expired'] === undefined || (isPair(trail['expired']) && isCount(trail['expired'][0], 1) && isTime(trail['expired'][1])))
+    if (!shaped) throw corrupt(where, 'a token trail of the wrong shape')
   }
   const strings = (list: unknown) => Array.isArray(list) && list.every((item) => typeof item === 'string')
   if (!strings(forgetFamilies) || !strings(forgetTokens)) throw corrupt(where, 'a forget list of the wrong shape')

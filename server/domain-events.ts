@@ -40,7 +40,8 @@ export type LabDomainEvent =
    */
   | { type: 'refreshRejected'; code: string; session?: SessionRef; malformed?: true }
   /** A rotated token replayed outside the grace: the refresh is refused and its family revoked. */
-  | ({ type: 'reuseDetected'; code: 'REFRESH_TOKEN_REUSED'; sinceRotationMs: number } & SessionRef)
+  /** `ageAtLeast`: the replayed token's record was forgotten, so `sinceRotationMs` is a lower bound. */
+  | ({ type: 'reuseDetected'; code: 'REFRESH_TOKEN_REUSED'; sinceRotationMs: number; ageAtLeast?: true } & SessionRef)
   | { type: 'familyRevoked'; family: string; reason: RevokeReason }
   /** A session signed out: `POST /api/auth/logout`, or a token revoked at `/oauth/revoke`. */
   | { type: 'signedOut'; family: string; user?: string; via: 'logout' | 'revocation' }

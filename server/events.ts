@@ -149,7 +149,7 @@ export function logEntryFor(event: LabDomainEvent): NewLabEvent | undefined {
         user: event.user,
         family: event.family,
         generation: event.generation,
-        detail: `generation ${event.generation} replayed ${event.sinceRotationMs} ms after it was rotated; family revoked`,
+        detail: `generation ${event.generation} replayed ${event.ageAtLeast ? 'at least ' : ''}${event.sinceRotationMs} ms after it was rotated; family revoked`,
       }
     case 'signedOut':
       return event.via === 'logout'

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { resolveServerConfig } from './config.js'
 import { createLab, type Lab } from './lab.js'
 import { journalEntriesFor } from './persistence.js'
-import { hashToken, type RefreshStore } from './store.js'
+import { hashToken, RECENT_ROTATED_KEPT, type RefreshStore } from './store.js'
 
 const SECRET = 'test-secret-test-secret-test-secret'
 const openLab = async (dir: string) => {
@@ -102,8 +102,39 @@ describe('--data-dir as a subscriber of domain events', () => {
     expect(lab.tokens.lastSerial).toBe(20_000)
     expect(lab.expiry.isExpiredEarly(access(12_000, 'fam_old'))).toBe(true)
     expect(lab.expiry.isExpiredEarly(access(12_000, 'fam_new'))).toBe(false)
-    expect(memory(lab).rotate('old-refresh-token', lab.clock.now())).toMatchObject({ kind: 'rotated', generation: 2 })
+    // An old token keeps its record and its chain keeps the old derivation, until the session ends.
+    const child = memory(lab).rotate('old-refresh-token', lab.clock.now())
+    expect(child).toMatchObject({ kind: 'rotated', generation: 2, token: expect.stringMatching(/^[\w-]{43}$/) })
+    const grandchild = memory(lab).rotate((child as { token: string }).token, lab.clock.now())
+    expect(grandchild).toMatchObject({ kind: 'rotated', generation: 3 })
+    expect(memory(lab).rotate('old-refresh-token', lab.clock.now())).toMatchObject({ kind: 'reuse', generation: 1 })
+    expect(memory(lab).rotate('old-refresh-token', lab.clock.now())).not.toHaveProperty('ageAtLeast')
     lab.close()
+  })
+
+  it('keeps what forgotten tokens need across a restart: the reuse and the early expiry still reach them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'refresh-lab-persist-forgotten-'))
+    const first = await openLab(dir)
+    const now = first.clock.now()
+    const replayed = memory(first).createFamily('usr_1', now)
+    const expired = memory(first).createFamily('usr_1', now)
+    for (const login of [replayed, expired]) {
+      let token = login.token
+      for (let i = 1; i <= 20; i += 1) token = (memory(first).rotate(token, now + i) as { token: string }).token
+    }
+    memory(first).expireRefreshTokens(now + 100, new Set([expired.family.id]))
+    first.close()
+
+    const second = await openLab(dir)
+    // Two sessions, each its newest token and the newest rotated ones: not 42 records.
+    expect(memory(second).size.tokens).toBe(2 * (1 + RECENT_ROTATED_KEPT))
+    expect(memory(second).rotate(replayed.token, now + 200)).toMatchObject({ kind: 'reuse', generation: 1, ageAtLeast: true })
+    expect(memory(second).rotate(expired.token, now + 200)).toMatchObject({ code: 'REFRESH_TOKEN_EXPIRED', generation: 1 })
+    second.close()
+    const third = await openLab(dir)
+    expect(memory(third).family(replayed.family.id)).toMatchObject({ status: 'revoked', revokedReason: 'reuse' })
+    expect(memory(third).isActive(expired.family.id)).toBe(true)
+    third.close()
   })
 
   it('saves the keys it generated, so access tokens from before a restart still verify and a grace reuse finds the child', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RefreshStore, type RotateOutcome, type RotationSettings } from './store.js'
+import { RECENT_ROTATED_KEPT, RefreshStore, type RotateOutcome, type RotationSettings } from './store.js'
 
 const T0 = 1_700_000_000_000
 
@@ -30,7 +30,7 @@ describe('RefreshStore.rotate', () => {
     const child = issued(outcome)
     expect(child.generation).toBe(2)
     expect(child.token).not.toBe(login.token)
-    expect(child.token).toMatch(/^[A-Za-z0-9_-]{43}$/) // 256 bits, base64url
+    expect(child.token).toMatch(/^[A-Za-z0-9_-]{48}$/) // 36 bytes, base64url (server/refresh-token-format.ts)
     expect(store.family(login.family.id)?.generation).toBe(2)
   })
 
@@ -203,6 +203,103 @@ describe('RefreshStore.rotate', () => {
     expect(kinds.filter((k) => k === 'reuse')).toHaveLength(1)
     expect(kinds.filter((k) => k === 'rejected')).toHaveLength(998)
     expect(store.isActive(login.family.id)).toBe(false)
+  })
+})
+
+/** Rotates the chain `times` times, `stepMs` apart from `start`; returns every token, login first. */
+function chain(store: RefreshStore, first: string, times: number, start = T0, stepMs = 10): string[] {
+  const tokens = [first]
+  for (let i = 1; i <= times; i += 1) tokens.push(issued(store.rotate(tokens[i - 1] as string, start + i * stepMs)).token)
+  return tokens
+}
+
+describe('RefreshStore: forgetting settled rotated tokens (docs/design.md, "Refresh tokens that describe themselves")', () => {
+  it('keeps one record per session plus its newest rotated ones, however long it refreshes', () => {
+    const { store, login } = setup({ refreshTtlMs: 3_600_000 })
+    chain(store, login.token, 1_000, T0, 1)
+    expect(store.size).toEqual({ families: 1, tokens: 1 + RECENT_ROTATED_KEPT })
+  })
+
+  it('still catches a forgotten token spent again, revoking its family, with a lower bound for its age', () => {
+    const { store, login } = setup({ refreshTtlMs: 3_600_000 })
+    const tokens = chain(store, login.token, 20)
+    // Generation 12 was the newest forgotten, rotated at T0 + 120: generation 1's age is at least that.
+    expect(store.rotate(login.token, T0 + 1_000)).toMatchObject({
+      kind: 'reuse',
+      code: 'REFRESH_TOKEN_REUSED',
+      generation: 1,
+      sinceRotationMs: 1_000 - 120,
+      ageAtLeast: true,
+    })
+    expect(store.family(login.family.id)).toMatchObject({ status: 'revoked', revokedReason: 'reuse' })
+    expect(store.rotate(tokens[20] as string, T0 + 1_001)).toMatchObject({ code: 'REFRESH_TOKEN_REVOKED', generation: 21 })
+  })
+
+  it('reports the exact age of a replay of one of the newest rotated tokens', () => {
+    const { store, login } = setup({ refreshTtlMs: 3_600_000 })
+    const tokens = chain(store, login.token, 20)
+    const replay = store.rotate(tokens[19] as string, T0 + 1_000)
+    expect(replay).toMatchObject({ kind: 'reuse', generation: 20, sinceRotationMs: 1_000 - 200 })
+    expect(replay).not.toHaveProperty('ageAtLeast')
+  })
+
+  it('answers a forgotten token past its own expiry as expired, not as a reuse', () => {
+    const { store, login } = setup({ refreshTtlMs: 5_000 })
+    chain(store, login.token, 20, T0, 100)
+    expect(store.rotate(login.token, T0 + 5_000)).toMatchObject({ kind: 'rejected', code: 'REFRESH_TOKEN_EXPIRED', generation: 1 })
+    expect(store.isActive(login.family.id)).toBe(true)
+  })
+
+  it("applies the lab's early expiry to forgotten tokens, but not to tokens issued after it", () => {
+    const { store, login } = setup({ refreshTtlMs: 3_600_000 })
+    const tokens = chain(store, login.token, 20)
+    store.expireRefreshTokens(T0 + 500)
+    expect(store.rotate(login.token, T0 + 600)).toMatchObject({ code: 'REFRESH_TOKEN_EXPIRED', generation: 1 })
+    expect(store.rotate(tokens[20] as string, T0 + 600)).toMatchObject({ code: 'REFRESH_TOKEN_EXPIRED', generation: 21 })
+    const again = store.createFamily('usr_1', T0 + 700)
+    const later = chain(store, again.token, 20, T0 + 700)
+    expect(store.rotate(later[20] as string, T0 + 1_000).kind).toBe('rotated')
+    expect(store.isActive(login.family.id)).toBe(true)
+  })
+
+  it('keeps a rotated record while a grace could still forgive it, then forgets it', () => {
+    const { store, login } = setup({ refreshTtlMs: 3_600_000, reuseGraceMs: 5_000 })
+    const tokens = chain(store, login.token, 20)
+    expect(store.size.tokens).toBe(21)
+    expect(store.rotate(login.token, T0 + 1_000)).toMatchObject({ kind: 'grace', generation: 21, token: tokens[20] })
+    chain(store, tokens[20] as string, 1, T0 + 10_000)
+    expect(store.size.tokens).toBe(1 + RECENT_ROTATED_KEPT)
+    expect(store.rotate(login.token, T0 + 10_001)).toMatchObject({ kind: 'reuse', generation: 1, ageAtLeast: true })
+  })
+
+  it("with graceReturns 'parent', forgets a rotated token once its child has rotated", () => {
+    const { store, login } = setup({ refreshTtlMs: 3_600_000, reuseGraceMs: 3_600_000, graceReturns: 'parent' })
+    const tokens = chain(store, login.token, 20)
+    expect(store.size.tokens).toBe(1 + RECENT_ROTATED_KEPT)
+    expect(store.rotate(tokens[19] as string, T0 + 300)).toMatchObject({ kind: 'grace', token: tokens[20] })
+  })
+
+  it('describes a forgotten token for introspection and revocation, and never accepts it', () => {
+    const { store, login } = setup({ refreshTtlMs: 3_600_000 })
+    chain(store, login.token, 20)
+    expect(store.lookup(login.token)).toMatchObject({ familyId: login.family.id, generation: 1, expiresAt: T0 + 3_600_000 })
+    expect(store.accepts(login.token, T0 + 300)).toBe(false)
+  })
+
+  it('refuses a token whose MAC does not hold, or that another store signed, as unknown', () => {
+    const { store, login } = setup({ refreshTtlMs: 3_600_000 })
+    chain(store, login.token, 20)
+    const forged = `${login.token.slice(0, 40)}${login.token[40] === 'A' ? 'B' : 'A'}${login.token.slice(41)}`
+    expect(store.rotate(forged, T0 + 300)).toEqual({ kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' })
+    const other = new RefreshStore({
+      refreshTtlMs: 60_000,
+      sessionTtlMs: 3_600_000,
+      reuseGraceMs: 0,
+      reuseGraceCount: 0,
+      graceReturns: 'existing',
+    })
+    expect(other.rotate(login.token, T0 + 300)).toEqual({ kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' })
+    expect(store.isActive(login.family.id)).toBe(true)
   })
 })
 

@@ -1,14 +1,19 @@
 import { createHmac, hash, randomBytes } from 'node:crypto'
 import { randomBase64url } from './random.js'
+import { DESCRIBED_TOKEN_CHARS, type DescribedToken, decodeRefreshToken, encodeRefreshToken } from './refresh-token-format.js'
 
 /**
  * Refresh-token families and their rotation. Everything here is synchronous on purpose: `rotate`
  * checks and updates in one step with no `await` in between, so however many requests present the
  * same token at once, exactly one of them rotates it.
  *
- * Tokens are opaque 256-bit random strings, and the store keeps only their SHA-256 hashes. A
- * child token is derived from its parent as HMAC(storeKey, parent): that lets a grace-window
- * reuse hand back the child already issued without the store ever keeping a token in plaintext.
+ * Tokens describe themselves: family, generation and expiry under a MAC keyed with the store's key
+ * (server/refresh-token-format.ts), and the store keeps only their SHA-256 hashes. A child token is
+ * rebuilt from its parent's record, so a grace-window reuse hands back the child already issued
+ * without the store ever keeping a token in plaintext. A rotated token's record is forgotten once
+ * no rule can forgive it and newer ones have taken its place: the token itself still says which
+ * family it would revoke, so memory grows with sessions, not with rotations (docs/design.md,
+ * "Refresh tokens that describe themselves").
  */
 
 export type RevokeReason = 'reuse' | 'logout' | 'lab'
@@ -48,7 +53,23 @@ interface TokenRecord {
   rotatedAt: number | null
   /** Times this token was spent again inside the reuse grace. */
   graceUses: number
+  /** Once rotated: the generation and expiry its child was issued with, from which the child is rebuilt. */
+  child?: [generation: number, expiresAt: number]
 }
+
+/**
+ * What a family's tokens need once their records are gone (a record is forgotten after its rotation,
+ * or swept an hour after its expiry): kept per family, journaled with it.
+ */
+export interface TokenTrail {
+  /** When the newest forgotten token was rotated: every forgotten token was rotated at or before this. */
+  forgottenRotatedAt?: number
+  /** The lab's last early expiry of this family's refresh tokens: every generation up to the first expired at the second. */
+  expired?: [throughGeneration: number, at: number]
+}
+
+/** Rotated records kept whole per family, however settled: a replay of one of them reports its exact age. */
+export const RECENT_ROTATED_KEPT = 8
 
 /** The settings rotation reads on every call, so the lab can change them live. */
 export interface RotationSettings {
@@ -80,8 +101,18 @@ export type RotateOutcome =
   | ({ kind: 'grace'; replayedGeneration: number } & IssuedRefreshToken)
   | { kind: 'rejected'; code: 'INVALID_REFRESH_TOKEN' }
   | { kind: 'rejected'; code: 'REFRESH_TOKEN_REVOKED' | 'REFRESH_TOKEN_EXPIRED'; family: Family; generation: number }
-  /** A rotated token spent again outside the grace: the whole family is now revoked. */
-  | { kind: 'reuse'; code: 'REFRESH_TOKEN_REUSED'; family: Family; generation: number; sinceRotationMs: number }
+  /**
+   * A rotated token spent again outside the grace: the whole family is now revoked. For a token
+   * whose record was forgotten, `sinceRotationMs` is a lower bound and `ageAtLeast` says so.
+   */
+  | {
+      kind: 'reuse'
+      code: 'REFRESH_TOKEN_REUSED'
+      family: Family
+      generation: number
+      sinceRotationMs: number
+      ageAtLeast?: true
+    }
 
 /**
  * What one mutation changed, as whole records: the unit `--data-dir` writes to its journal, one line
@@ -90,6 +121,7 @@ export type RotateOutcome =
 export interface StoreChange {
   families?: Family[]
   tokens?: [hash: string, record: TokenRecord][]
+  trails?: [familyId: string, trail: TokenTrail][]
   forgetFamilies?: string[]
   forgetTokens?: string[]
   clear?: true
@@ -144,18 +176,24 @@ export class RefreshStore implements SessionStore {
   readonly kind = 'memory'
   readonly #families = new Map<string, Family>()
   readonly #tokens = new Map<string, TokenRecord>()
+  readonly #trails = new Map<string, TokenTrail>()
+  /** Per family, the hashes of its rotated self-describing records, oldest rotation first: what may be forgotten. */
+  readonly #rotated = new Map<string, Set<string>>()
   readonly #key: Buffer
+  readonly #keepRotated: number
   /** With --data-dir: writes each change before the caller answers. None in memory-only mode. */
   #journal: ((change: StoreChange) => void) | undefined
 
   constructor(
     private readonly settings: RotationSettings,
     key: Buffer = randomBytes(32),
+    { keepRotated = RECENT_ROTATED_KEPT }: { keepRotated?: number } = {},
   ) {
     this.#key = key
+    this.#keepRotated = keepRotated
   }
 
-  /** The key children are derived with; --data-dir keeps it so tokens survive a restart. */
+  /** The key tokens are signed and children rebuilt with; --data-dir keeps it so tokens survive a restart. */
   get key(): Buffer {
     return this.#key
   }
@@ -166,26 +204,31 @@ export class RefreshStore implements SessionStore {
 
   /** Replays a change from the journal or a snapshot, without writing it again. */
   apply(change: StoreChange): void {
-    if (change.clear) this.#families.clear()
-    if (change.clear) this.#tokens.clear()
+    if (change.clear) this.#forgetEverything()
     for (const family of change.families ?? []) this.#families.set(family.id, { ...family })
-    for (const [hash, record] of change.tokens ?? []) this.#tokens.set(hash, { ...record })
-    for (const id of change.forgetFamilies ?? []) this.#families.delete(id)
-    for (const hash of change.forgetTokens ?? []) this.#tokens.delete(hash)
+    for (const [hash, record] of change.tokens ?? []) {
+      this.#tokens.set(hash, { ...record })
+      if (record.child) this.#rotatedOf(record.familyId).add(hash)
+    }
+    for (const [id, trail] of change.trails ?? []) this.#trails.set(id, { ...trail })
+    for (const id of change.forgetFamilies ?? []) this.#forgetFamily(id)
+    for (const hash of change.forgetTokens ?? []) this.#forgetToken(hash)
   }
 
   /** Everything, as one change: what a compacted snapshot holds. */
   snapshot(): StoreChange {
-    return { families: [...this.#families.values()], tokens: [...this.#tokens.entries()] }
+    return { families: [...this.#families.values()], tokens: [...this.#tokens.entries()], trails: [...this.#trails.entries()] }
   }
 
-  #commit(families: Family[], hashes: string[]): void {
+  #commit(families: Family[], hashes: string[], extra: Pick<StoreChange, 'forgetTokens' | 'trails'> = {}): void {
     if (!this.#journal) return
     this.#journal({
       ...(families.length > 0 ? { families: families.map((f) => ({ ...f })) } : {}),
       ...(hashes.length > 0
         ? { tokens: hashes.map((h) => [h, { ...(this.#tokens.get(h) as TokenRecord) }] as [string, TokenRecord]) }
         : {}),
+      ...(extra.trails && extra.trails.length > 0 ? { trails: extra.trails.map(([id, trail]) => [id, { ...trail }]) } : {}),
+      ...(extra.forgetTokens && extra.forgetTokens.length > 0 ? { forgetTokens: extra.forgetTokens } : {}),
     })
   }
 
@@ -203,11 +246,9 @@ export class RefreshStore implements SessionStore {
       ...(grant.authTime === undefined ? {} : { authTime: grant.authTime }),
     }
     this.#families.set(family.id, family)
-    const token = randomBase64url(32)
-    const hash = hashToken(token)
-    const issued = this.#record(token, family, 1, now, hash)
-    this.#commit([family], [hash])
-    return issued
+    const issued = this.#issue(family, 1, now)
+    this.#commit([family], [issued.hash])
+    return issued.token
   }
 
   /**
@@ -217,7 +258,7 @@ export class RefreshStore implements SessionStore {
   rotate(token: string, now: number): RotateOutcome {
     const presented = hashToken(token)
     const record = this.#tokens.get(presented)
-    if (!record) return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
+    if (!record) return this.#rotateForgotten(token, now)
     const family = this.#families.get(record.familyId)
     if (!family) return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
     const { generation } = record
@@ -231,28 +272,24 @@ export class RefreshStore implements SessionStore {
         record.graceUses += 1
         if (this.settings.graceReturns === 'new') {
           family.generation += 1
-          const freshToken = randomBase64url(32)
-          const freshHash = hashToken(freshToken)
-          const fresh = this.#record(freshToken, family, family.generation, now, freshHash)
-          this.#commit([family], [presented, freshHash])
-          return { kind: 'grace', replayedGeneration: generation, ...fresh }
+          const fresh = this.#issue(family, family.generation, now)
+          this.#commit([family], [presented, fresh.hash])
+          return { kind: 'grace', replayedGeneration: generation, ...fresh.token }
         }
         this.#commit([], [presented])
-        return this.#newestDescendant(token, generation, now)
+        return this.#newestDescendant(token, record, generation, now)
       }
       this.revokeFamily(family.id, 'reuse', now)
       return { kind: 'reuse', code: 'REFRESH_TOKEN_REUSED', family, generation, sinceRotationMs }
     }
 
     record.rotatedAt = now
-    family.generation = generation + 1
-    const childToken = this.#childOf(token)
-    // Hashed once, for the store and (with --data-dir) the journal alike.
-    const childHash = hashToken(childToken)
-    const child = this.#record(childToken, family, generation + 1, now, childHash)
+    family.generation += 1
+    const child = this.#issue(family, family.generation, now, { parent: token, record })
+    const settled = record.child ? this.#forgetSettled(family.id, presented, now) : undefined
     // One change for the whole rotation: a crash keeps it all or none of it, never half.
-    this.#commit([family], [presented, childHash])
-    return { kind: 'rotated', ...child }
+    this.#commit([family], [presented, child.hash], settled)
+    return { kind: 'rotated', ...child.token }
   }
 
   /** Revokes a family; its refresh tokens and (unless stateless) its access tokens stop working. */
@@ -272,28 +309,59 @@ export class RefreshStore implements SessionStore {
     return userId === undefined ? all : all.filter((family) => family.userId === userId)
   }
 
-  /** Makes the still-valid refresh tokens of these families (all when absent) expire at `now`. */
+  /**
+   * Makes the still-valid refresh tokens of these families (all when absent) expire at `now`. Tokens
+   * whose records are gone have nothing to change: their family's trail carries the expiry instead.
+   */
   expireRefreshTokens(now: number, familyIds?: ReadonlySet<string>): number {
     const changed: string[] = []
+    const capped = new Set<string>()
     for (const [hash, record] of this.#tokens) {
       if (familyIds && !familyIds.has(record.familyId)) continue
       if (record.expiresAt <= now) continue
       record.expiresAt = now
       changed.push(hash)
+      capped.add(record.familyId)
     }
-    this.#commit([], changed)
+    // A capped record may be swept later, and a forgotten token has none: both are judged by the trail.
+    for (const id of this.#trails.keys()) if (!familyIds || familyIds.has(id)) capped.add(id)
+    const trails: [string, TokenTrail][] = []
+    for (const id of capped) {
+      const family = this.#families.get(id)
+      if (!family) continue
+      const trail = this.#trailOf(id)
+      trail.expired = [family.generation, now]
+      trails.push([id, trail])
+    }
+    this.#commit([], changed, { trails })
     return changed.length
   }
 
-  /** What the store knows of a refresh token, without spending it: for introspection and revocation. */
+  /**
+   * What the store knows of a refresh token, without spending it: for introspection and revocation.
+   * A token whose record is gone is described from itself (issued no earlier than its session began).
+   */
   lookup(token: string): Readonly<TokenRecord> | undefined {
-    return this.#tokens.get(hashToken(token))
+    const record = this.#tokens.get(hashToken(token))
+    if (record) return record
+    const described = decodeRefreshToken(this.#key, token)
+    const family = described && this.#families.get(described.familyId)
+    if (!described || !family) return undefined
+    return {
+      familyId: family.id,
+      generation: described.generation,
+      issuedAt: family.createdAt,
+      expiresAt: this.#describedExpiry(described),
+      rotatedAt: this.#trails.get(family.id)?.forgottenRotatedAt ?? null,
+      graceUses: 0,
+    }
   }
 
   /**
    * Whether `rotate` would accept this token now rather than refuse it: unrotated, or rotated and
    * still inside the reuse grace, by the same test `rotate` makes (with `parent`, only the direct
    * parent of the newest token). What introspection answers, so it agrees with the token endpoint.
+   * A token without a record is never accepted: only settled rotated tokens are forgotten.
    */
   accepts(token: string, now: number): boolean {
     const record = this.#tokens.get(hashToken(token))
@@ -313,8 +381,9 @@ export class RefreshStore implements SessionStore {
 
   /**
    * Forgets what can no longer matter, so a server left running keeps its memory flat: tokens an
-   * hour past their expiry (until then a replay still gets REFRESH_TOKEN_EXPIRED, not INVALID),
-   * and sessions revoked or expired an hour ago, with their tokens. Returns how many sessions went.
+   * hour past their expiry (until then a replay still gets REFRESH_TOKEN_EXPIRED from the record;
+   * after, from the token itself), and sessions revoked or expired an hour ago, with their tokens.
+   * Returns how many sessions went.
    */
   sweep(now: number, retainMs = 3_600_000): number {
     const gone = new Set<string>()
@@ -322,11 +391,11 @@ export class RefreshStore implements SessionStore {
       const endedAt = family.status === 'revoked' ? (family.revokedAt ?? now) : family.expiresAt
       if (now >= endedAt + retainMs) gone.add(family.id)
     }
-    for (const id of gone) this.#families.delete(id)
+    for (const id of gone) this.#forgetFamily(id)
     const forgotten: string[] = []
     for (const [hash, record] of this.#tokens) {
       if (gone.has(record.familyId) || now >= record.expiresAt + retainMs) {
-        this.#tokens.delete(hash)
+        this.#forgetToken(hash)
         forgotten.push(hash)
       }
     }
@@ -334,7 +403,7 @@ export class RefreshStore implements SessionStore {
     return gone.size
   }
 
-  /** How much the store holds, for the soak test and stats. */
+  /** How much the store holds, for the soak test and stats: token records kept, not tokens ever issued. */
   get size(): { families: number; tokens: number } {
     return { families: this.#families.size, tokens: this.#tokens.size }
   }
@@ -345,19 +414,136 @@ export class RefreshStore implements SessionStore {
 
   /** Forgets every session, as `POST /_lab/reset` promises. */
   clear(): void {
-    this.#families.clear()
-    this.#tokens.clear()
+    this.#forgetEverything()
     this.#journal?.({ clear: true })
   }
 
-  #childOf(token: string): string {
+  #forgetEverything(): void {
+    this.#families.clear()
+    this.#tokens.clear()
+    this.#trails.clear()
+    this.#rotated.clear()
+  }
+
+  #forgetFamily(id: string): void {
+    this.#families.delete(id)
+    this.#trails.delete(id)
+    this.#rotated.delete(id)
+  }
+
+  #forgetToken(hash: string): void {
+    const record = this.#tokens.get(hash)
+    if (!record) return
+    this.#tokens.delete(hash)
+    this.#rotated.get(record.familyId)?.delete(hash)
+  }
+
+  #rotatedOf(familyId: string): Set<string> {
+    let rotated = this.#rotated.get(familyId)
+    if (!rotated) this.#rotated.set(familyId, (rotated = new Set()))
+    return rotated
+  }
+
+  #trailOf(familyId: string): TokenTrail {
+    let trail = this.#trails.get(familyId)
+    if (!trail) this.#trails.set(familyId, (trail = {}))
+    return trail
+  }
+
+  /**
+   * Issues a token of the family and keeps its record. A child of a self-describing token describes
+   * itself too, and its parent's record says how to rebuild it; a child of a token from before that
+   * format (a data dir written by an older version) is derived as HMAC(key, parent), as it was then.
+   */
+  #issue(
+    family: Family,
+    generation: number,
+    now: number,
+    from?: { parent: string; record: TokenRecord },
+  ): { token: IssuedRefreshToken; hash: string } {
+    const expiresAt = Math.min(now + this.settings.refreshTtlMs, family.expiresAt)
+    const legacyParent = from !== undefined && from.parent.length !== DESCRIBED_TOKEN_CHARS
+    const described = legacyParent ? undefined : encodeRefreshToken(this.#key, { familyId: family.id, generation, expiresAt })
+    const token = described ?? (from ? this.#legacyChildOf(from.parent) : randomBase64url(32))
+    if (from && described) from.record.child = [generation, expiresAt]
+    // Hashed once, for the store and (with --data-dir) the journal alike.
+    const hash = hashToken(token)
+    this.#tokens.set(hash, { familyId: family.id, generation, issuedAt: now, expiresAt, rotatedAt: null, graceUses: 0 })
+    return { token: { token, family, generation, expiresAt }, hash }
+  }
+
+  /** The child a rotated token was answered with: rebuilt from its record, or for an older token derived from it. */
+  #childOf(token: string, record: TokenRecord): string {
+    return record.child ? this.#describedChildOf(record, record.child) : this.#legacyChildOf(token)
+  }
+
+  #describedChildOf(record: TokenRecord, [generation, expiresAt]: [number, number]): string {
+    return encodeRefreshToken(this.#key, { familyId: record.familyId, generation, expiresAt }) as string
+  }
+
+  #legacyChildOf(token: string): string {
     return createHmac('sha256', this.#key).update(token).digest('base64url')
   }
 
-  #record(token: string, family: Family, generation: number, now: number, hash = hashToken(token)): IssuedRefreshToken {
-    const expiresAt = Math.min(now + this.settings.refreshTtlMs, family.expiresAt)
-    this.#tokens.set(hash, { familyId: family.id, generation, issuedAt: now, expiresAt, rotatedAt: null, graceUses: 0 })
-    return { token, family, generation, expiresAt }
+  /**
+   * After a rotation: forgets this family's oldest rotated records, past the newest few kept whole,
+   * once no grace rule can forgive them any more. Oldest first and stopping at the first that could
+   * still be forgiven, so a chain's newer tokens are never forgotten before its older ones.
+   */
+  #forgetSettled(familyId: string, rotatedHash: string, now: number): Pick<StoreChange, 'forgetTokens' | 'trails'> | undefined {
+    const rotated = this.#rotatedOf(familyId)
+    rotated.add(rotatedHash)
+    let forgetTokens: string[] | undefined
+    for (const hash of rotated) {
+      if (rotated.size <= this.#keepRotated) break
+      const record = this.#tokens.get(hash)
+      if (record && !this.#settled(record, now)) break
+      rotated.delete(hash)
+      if (!record) continue
+      this.#tokens.delete(hash)
+      const trail = this.#trailOf(familyId)
+      const rotatedAt = record.rotatedAt as number
+      trail.forgottenRotatedAt = trail.forgottenRotatedAt === undefined ? rotatedAt : Math.max(trail.forgottenRotatedAt, rotatedAt)
+      ;(forgetTokens ??= []).push(hash)
+    }
+    if (!forgetTokens) return undefined
+    return { forgetTokens, trails: [[familyId, this.#trailOf(familyId)]] }
+  }
+
+  /** Whether no grace rule can forgive this rotated token again, by the lab clock moving forward. */
+  #settled(record: TokenRecord, now: number): boolean {
+    const { reuseGraceMs, reuseGraceCount, graceReturns } = this.settings
+    if (reuseGraceMs === 0 && reuseGraceCount === 0) return true
+    if (reuseGraceMs > 0 && now - (record.rotatedAt as number) >= reuseGraceMs) return true
+    if (reuseGraceCount > 0 && record.graceUses >= reuseGraceCount) return true
+    // Only self-describing records are ever forgotten, so the child is rebuilt from the record alone.
+    return graceReturns === 'parent' && record.child !== undefined && !this.#childUnrotated(this.#describedChildOf(record, record.child))
+  }
+
+  /**
+   * A token without a record: one of ours (its MAC holds) whose record was forgotten after its
+   * rotation, or swept an hour after its expiry. Judged by the same guards, in the same order.
+   */
+  #rotateForgotten(token: string, now: number): RotateOutcome {
+    const described = decodeRefreshToken(this.#key, token)
+    const family = described && this.#families.get(described.familyId)
+    if (!described || !family) return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
+    const { generation } = described
+    if (family.status === 'revoked') return { kind: 'rejected', code: 'REFRESH_TOKEN_REVOKED', family, generation }
+    if (now >= this.#describedExpiry(described) || now >= family.expiresAt) {
+      return { kind: 'rejected', code: 'REFRESH_TOKEN_EXPIRED', family, generation }
+    }
+    // Unexpired and without a record: forgotten after its rotation, so rotated at or before this.
+    const rotatedAt = this.#trails.get(family.id)?.forgottenRotatedAt
+    if (rotatedAt === undefined) return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
+    this.revokeFamily(family.id, 'reuse', now)
+    return { kind: 'reuse', code: 'REFRESH_TOKEN_REUSED', family, generation, sinceRotationMs: now - rotatedAt, ageAtLeast: true }
+  }
+
+  /** A record-less token's expiry: its own, or the lab's early expiry of its family if that came first. */
+  #describedExpiry(described: DescribedToken): number {
+    const expired = this.#trails.get(described.familyId)?.expired
+    return expired && described.generation <= expired[0] ? Math.min(described.expiresAt, expired[1]) : described.expiresAt
   }
 
   /**
@@ -375,21 +561,23 @@ export class RefreshStore implements SessionStore {
 
   /** The grace test of a rotated token, for `rotate` and `accepts` alike: the limits, and with `parent` the chain's position. */
   #graceAccepts(token: string, record: TokenRecord, sinceRotationMs: number): boolean {
-    return this.#insideGrace(record, sinceRotationMs) && (this.settings.graceReturns !== 'parent' || this.#isParentOfNewest(token))
+    return (
+      this.#insideGrace(record, sinceRotationMs) &&
+      (this.settings.graceReturns !== 'parent' || this.#childUnrotated(this.#childOf(token, record)))
+    )
   }
 
-  /** Whether this rotated token's child is still unrotated: it is the direct parent of its chain's newest token. */
-  #isParentOfNewest(token: string): boolean {
-    const child = this.#tokens.get(hashToken(this.#childOf(token)))
-    return child !== undefined && child.rotatedAt === null
+  /** Whether this child token is still unrotated: its parent is the direct parent of its chain's newest token. */
+  #childUnrotated(child: string): boolean {
+    return this.#tokens.get(hashToken(child))?.rotatedAt === null
   }
 
   /** Follows the chain from a rotated token to the newest token of its family. */
-  #newestDescendant(token: string, replayedGeneration: number, now: number): RotateOutcome {
-    let current = this.#childOf(token)
+  #newestDescendant(token: string, from: TokenRecord, replayedGeneration: number, now: number): RotateOutcome {
+    let current = this.#childOf(token, from)
     let record = this.#tokens.get(hashToken(current))
     while (record && record.rotatedAt !== null) {
-      current = this.#childOf(current)
+      current = this.#childOf(current, record)
       record = this.#tokens.get(hashToken(current))
     }
     const family = record && this.#families.get(record.familyId)
