@@ -142,6 +142,34 @@ describe('the live event stream', () => {
     }
   })
 
+  it('on a socket, pages that keep up share their frames, and a page that joins later still gets every event once, in order', async () => {
+    const server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0' }, {}))
+    const controller = new AbortController()
+    const ids = (text: string) => [...text.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]))
+    const open = async () =>
+      ((await fetch(`${server.url}${STREAM}`, { signal: controller.signal })).body as ReadableStream<Uint8Array>).getReader()
+    const emit = (count: number) => {
+      const event = { type: 'requestHandled', route: 'GET /api/users', status: 200, startMs: 0, endMs: 1 } as const
+      for (let i = 0; i < count; i += 1) server.lab.emit(event)
+    }
+    try {
+      const early = [await open(), await open(), await open()]
+      emit(50)
+      const first = await Promise.all(early.map((reader) => readUntil(reader, '"id":50,')))
+      // The backlog (ids 1 to 50, new objects) and then what comes live, as the early pages get it.
+      const late = await open()
+      emit(50)
+      const second = await Promise.all(early.map((reader) => readUntil(reader, '"id":100,')))
+      const joined = await readUntil(late, '"id":100,')
+      const one = Array.from({ length: 100 }, (_, i) => i + 1)
+      for (const [index, text] of first.entries()) expect(ids(text + (second[index] as string))).toEqual(one)
+      expect(ids(joined)).toEqual(one)
+    } finally {
+      controller.abort()
+      await server.close(0)
+    }
+  })
+
   it('on a socket, cuts off a page that stopped reading once 1000 events wait for it, which frees its place', async () => {
     const server = await startServer(resolveServerConfig({ host: '127.0.0.1', port: '0', maxEventStreams: '1' }, {}))
     const page = connect({ host: '127.0.0.1', port: server.port })

@@ -230,9 +230,23 @@ export function sseFrame(event: LabEvent): Uint8Array {
   return frame
 }
 
+/**
+ * The last batch of frames made, and the events it holds: pages that keep up wake together (their
+ * STREAM_BATCH_MS timers fall due in one run) and take the same events, so the first page's
+ * concatenation serves them all instead of one copy a page.
+ */
+let lastFrames: { first: LabEvent; last: LabEvent; length: number; frames: Uint8Array } | undefined
+
 /** Several events as frames of one each (`event: lab`), in one write. */
 function sseFrames(events: readonly LabEvent[]): Uint8Array {
-  return events.length === 1 ? sseFrame(events[0] as LabEvent) : Buffer.concat(events.map(sseFrame))
+  if (events.length === 1) return sseFrame(events[0] as LabEvent)
+  const first = events[0] as LabEvent
+  const last = events.at(-1) as LabEvent
+  // The same event objects at both ends and as many between: the log hands every page the same ones, in order.
+  if (lastFrames?.first === first && lastFrames.last === last && lastFrames.length === events.length) return lastFrames.frames
+  const frames = Buffer.concat(events.map(sseFrame))
+  lastFrames = { first, last, length: events.length, frames }
+  return frames
 }
 
 /**
