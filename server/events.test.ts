@@ -19,6 +19,23 @@ describe('EventLog', () => {
     expect(log.since(1).events.map((e) => e.id)).toEqual([2])
   })
 
+  it('stamps each event with its own time as the clock moves, the same millisecond or not', () => {
+    let now = Date.UTC(2026, 0, 1)
+    const log = new EventLog(10, { now: () => now })
+    for (const step of [0, 0, 1, 999, 0, 86_400_000]) {
+      now += step
+      log.record({ type: 'request' })
+    }
+    expect(log.since().events.map((e) => e.at)).toEqual([
+      '2026-01-01T00:00:00.000Z',
+      '2026-01-01T00:00:00.000Z',
+      '2026-01-01T00:00:00.001Z',
+      '2026-01-01T00:00:01.000Z',
+      '2026-01-01T00:00:01.000Z',
+      '2026-01-02T00:00:01.000Z',
+    ])
+  })
+
   it('keeps only the newest events and says how many a reader missed', () => {
     const log = new EventLog(3, clock)
     for (let i = 0; i < 7; i += 1) log.record({ type: 'request', detail: String(i) })

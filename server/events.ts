@@ -17,7 +17,18 @@ interface Kept {
 }
 
 function published({ id, atMs, event }: Kept): LabEvent {
-  return { id, at: new Date(atMs).toISOString(), ...event }
+  return { id, at: isoTime(atMs), ...event }
+}
+
+/** The last time formatted, kept: under load many entries share a millisecond, and every open page publishes each. */
+let lastAtMs = Number.NaN
+let lastAt = ''
+function isoTime(atMs: number): string {
+  if (atMs !== lastAtMs) {
+    lastAt = new Date(atMs).toISOString()
+    lastAtMs = atMs
+  }
+  return lastAt
 }
 
 interface Subscriber {
