@@ -9,7 +9,7 @@ import type { StoreChange } from './store.js'
 export interface PersistedKeys {
   /** The HS256 secret, when none was given (a random one would die with the process). */
   hs256Secret?: string
-  /** The key refresh-token children are derived with. */
+  /** The key refresh tokens are signed with (and, for tokens of older data dirs, children derived with). */
   refreshKey: string
   /** The generated private key of an asymmetric --alg, when no --key was given. */
   privateJwk?: Record<string, unknown>
@@ -236,6 +236,7 @@ const MAX_DATE_MS = 8.64e15
 /** The lab's times run from 1970 and never past what a Date can show (the clock stops at the year 9999). */
 const isTime = (value: unknown): value is number => typeof value === 'number' && value >= 0 && value <= MAX_DATE_MS
 const isCount = (value: unknown, min: number): value is number => Number.isSafeInteger(value) && (value as number) >= min
+const isUint48 = (value: unknown, min: number): value is number => isCount(value, min) && value <= 2 ** 48 - 1
 const isPair = (value: unknown): value is [unknown, unknown] => Array.isArray(value) && value.length === 2
 const REVOKE_REASONS: unknown[] = ['reuse', 'logout', 'lab']
 
@@ -319,7 +320,9 @@ function checkEntry(entry: unknown, where: string): void {
       typeof r['familyId'] === 'string' &&
       [r['issuedAt'], r['expiresAt']].every((time) => typeof time === 'number') &&
       (r['rotatedAt'] === null || typeof r['rotatedAt'] === 'number') &&
-      (r['child'] === undefined || (isPair(r['child']) && isCount(r['child'][0], 1) && isTime(r['child'][1])))
+      // A child is rebuilt from these: what the token format carries (server/refresh-token-format.ts).
+      (r['child'] === undefined ||
+        (isPair(r['child']) && isUint48(r['child'][0], 1) && isUint48(r['child'][1], 0) && /^fam_[\w-]{12}$/.test(r['familyId'] as string)))
     if (!shaped) throw corrupt(where, 'a token record of the wrong shape')
     const problem = rangeProblem(
       r,
@@ -337,6 +340,7 @@ function checkEntry(entry: unknown, where: string): void {
     const shaped =
       isObject(trail) &&
       (trail['forgottenRotatedAt'] === undefined || isTime(trail['forgottenRotatedAt'])) &&
+      (trail['forgottenGeneration'] === undefined || isCount(trail['forgottenGeneration'], 1)) &&
       (trail['expired'] === undefined || (isPair(trail['expired']) && isCount(trail['expired'][0], 1) && isTime(trail['expired'][1])))
     if (!shaped) throw corrupt(where, 'a token trail of the wrong shape')
   }

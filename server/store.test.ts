@@ -286,6 +286,24 @@ describe('RefreshStore: forgetting settled rotated tokens (docs/design.md, "Refr
     expect(store.accepts(login.token, T0 + 300)).toBe(false)
   })
 
+  it('with the lab clock set back, answers a swept token that was never rotated as unknown, not as a reuse', () => {
+    const { store, login } = setup({ refreshTtlMs: 3_600_000, sessionTtlMs: 86_400_000 })
+    const tokens = chain(store, login.token, 20)
+    store.sweep(T0 + 3 * 3_600_000) // the newest token expired an hour before: its record goes
+    expect(store.rotate(tokens[20] as string, T0 + 1_000)).toEqual({ kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' })
+    expect(store.isActive(login.family.id)).toBe(true)
+  })
+
+  it('a later early expiry does not move an earlier one of the same tokens, whatever the clock does', () => {
+    const { store, login } = setup({ refreshTtlMs: 3_600_000 })
+    const tokens = chain(store, login.token, 20)
+    store.expireRefreshTokens(T0 + 1_000)
+    store.expireRefreshTokens(T0 + 5_000)
+    expect(store.rotate(tokens[19] as string, T0 + 2_000)).toMatchObject({ code: 'REFRESH_TOKEN_EXPIRED' })
+    expect(store.rotate(login.token, T0 + 2_000)).toMatchObject({ code: 'REFRESH_TOKEN_EXPIRED', generation: 1 })
+    expect(store.isActive(login.family.id)).toBe(true)
+  })
+
   it('refuses a token whose MAC does not hold, or that another store signed, as unknown', () => {
     const { store, login } = setup({ refreshTtlMs: 3_600_000 })
     chain(store, login.token, 20)

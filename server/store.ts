@@ -64,6 +64,12 @@ interface TokenRecord {
 export interface TokenTrail {
   /** When the newest forgotten token was rotated: every forgotten token was rotated at or before this. */
   forgottenRotatedAt?: number
+  /**
+   * The highest generation forgotten after its rotation. A record-less token above it was never
+   * forgotten, only swept after its expiry: with the lab clock set back before that expiry, it is
+   * unknown (as its swept record made it before), not a reuse.
+   */
+  forgottenGeneration?: number
   /** The lab's last early expiry of this family's refresh tokens: every generation up to the first expired at the second. */
   expired?: [throughGeneration: number, at: number]
 }
@@ -330,6 +336,11 @@ export class RefreshStore implements SessionStore {
       const family = this.#families.get(id)
       if (!family) continue
       const trail = this.#trailOf(id)
+      // An earlier expiry of the same generations stands: with the clock set back between two
+      // expiries, the first still holds. One cap a family is kept, so a cap over newer generations
+      // replaces an older one (exact unless the clock is later set back before the older cap).
+      const [through, at] = trail.expired ?? [0, Number.POSITIVE_INFINITY]
+      if (through >= family.generation && at <= now) continue
       trail.expired = [family.generation, now]
       trails.push([id, trail])
     }
@@ -478,7 +489,11 @@ export class RefreshStore implements SessionStore {
   }
 
   #describedChildOf(record: TokenRecord, [generation, expiresAt]: [number, number]): string {
-    return encodeRefreshToken(this.#key, { familyId: record.familyId, generation, expiresAt }) as string
+    const child = encodeRefreshToken(this.#key, { familyId: record.familyId, generation, expiresAt })
+    // The child was issued in this format, so it encodes; data-dir.ts refuses a record that would not.
+    if (child === undefined)
+      throw new Error(`token record of ${record.familyId}: its child [${generation}, ${expiresAt}] cannot be rebuilt`)
+    return child
   }
 
   #legacyChildOf(token: string): string {
@@ -504,6 +519,7 @@ export class RefreshStore implements SessionStore {
       const trail = this.#trailOf(familyId)
       const rotatedAt = record.rotatedAt as number
       trail.forgottenRotatedAt = trail.forgottenRotatedAt === undefined ? rotatedAt : Math.max(trail.forgottenRotatedAt, rotatedAt)
+      trail.forgottenGeneration = Math.max(trail.forgottenGeneration ?? 0, record.generation)
       ;(forgetTokens ??= []).push(hash)
     }
     if (!forgetTokens) return undefined
@@ -534,8 +550,10 @@ export class RefreshStore implements SessionStore {
       return { kind: 'rejected', code: 'REFRESH_TOKEN_EXPIRED', family, generation }
     }
     // Unexpired and without a record: forgotten after its rotation, so rotated at or before this.
-    const rotatedAt = this.#trails.get(family.id)?.forgottenRotatedAt
-    if (rotatedAt === undefined) return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
+    const trail = this.#trails.get(family.id)
+    const rotatedAt = trail?.forgottenRotatedAt
+    if (rotatedAt === undefined || generation > (trail?.forgottenGeneration ?? 0))
+      return { kind: 'rejected', code: 'INVALID_REFRESH_TOKEN' }
     this.revokeFamily(family.id, 'reuse', now)
     return { kind: 'reuse', code: 'REFRESH_TOKEN_REUSED', family, generation, sinceRotationMs: now - rotatedAt, ageAtLeast: true }
   }

@@ -60,6 +60,22 @@ const outOfRange: [string, string, string][] = [
     '{"clockOffsetMs":9e15}\n',
     'journal.ndjson line 1 is corrupt (clockOffsetMs 9000000000000000 puts the lab clock beyond what a Date can hold)',
   ],
+  // A rotated record's child is rebuilt from these: what a self-describing token cannot carry is refused.
+  [
+    'journal.ndjson',
+    `${token({ familyId: 'fam_AbCdEfGhIjKl', rotatedAt: NOW, child: [2, 3e14] })}\n`,
+    'journal.ndjson line 1 is corrupt (a token record of the wrong shape)',
+  ],
+  [
+    'journal.ndjson',
+    `${token({ rotatedAt: NOW, child: [2, NOW] })}\n`,
+    'journal.ndjson line 1 is corrupt (a token record of the wrong shape)',
+  ],
+  [
+    'journal.ndjson',
+    '{"store":{"trails":[["fam_1",{"forgottenGeneration":0}]]}}\n',
+    'journal.ndjson line 1 is corrupt (a token trail of the wrong shape)',
+  ],
   ['journal.ndjson', '{"serialFloor":-5}\n', 'journal.ndjson line 1 is corrupt (serialFloor -5 is not a whole number from 0)'],
   ['journal.ndjson', '{"expiredFamily":["fam_1",-1]}\n', 'journal.ndjson line 1 is corrupt (expiredFamily is not [id, serial])'],
 ]
