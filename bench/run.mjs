@@ -319,8 +319,10 @@ const targets = [
     rotated,
     '≤ 150 MB, flat (≤ 10 MB of growth)',
     (points) => points.at(-1).rssMb <= 150 && isFlat(points) && points.every((point) => point.failed === 0),
-    (points) =>
-      `${points.at(-1).rssMb} MB, +${points.at(-1).rssMb - points[1].rssMb} MB${points.some((p) => p.failed > 0) ? ', some answers not 200' : ''}`,
+    (points) => {
+      const growth = points.at(-1).rssMb - points[1].rssMb
+      return `${points.at(-1).rssMb} MB, ${growth < 0 ? '−' : '+'}${Math.abs(growth)} MB${points.some((p) => p.failed > 0) ? ', some answers not 200' : ''}`
+    },
   ],
   [
     'authed GET with 64 event streams open (the most `--max-event-streams` lets in; 500 pages: the rest get 503) vs none, req/s',
