@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Server hot path, before and after a change: interleaved rounds of autocannon (50 connections)
 // against a bare Hono server and one `refresh-lab serve` per built tree, server CPU per request read
-// from /proc (Linux), which is far steadier than req/s on a shared machine.
+// from /proc (Linux), which is far steadier than req/s on a shared machine. `npm run bench` runs the
+// same rounds for this tree alone, for its targets' medians and ranges.
 //   node bench/hot-path.mjs [--rounds 3] [--seconds 3] [--kinds get,refresh] [name=dir ...]
 // Each dir is a checkout with dist/ built (`npm run build`); the default is this one. Prints, per
 // figure, the median and range of the ratio to bare Hono over the rounds, and the median CPU µs.
@@ -11,17 +12,8 @@ import autocannon from 'autocannon'
 import { cpuUs, startListening as start } from './process.mjs'
 import { rotationLoop } from './rotation.mjs'
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    rounds: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '3' },
-    kinds: { type: 'string', default: 'get,refresh' },
-  },
-})
 const root = fileURLToPath(new URL('..', import.meta.url))
 const connections = 50
-const trees = positionals.length > 0 ? positionals.map((p) => p.split('=')) : [['this', root]]
 const secret = 'bench-secret-bench-secret-bench-secret'
 
 async function post(url, path, body) {
@@ -29,9 +21,7 @@ async function post(url, path, body) {
   return res.json()
 }
 const load = (options) =>
-  new Promise((resolve, reject) =>
-    autocannon({ connections, duration: Number(values.seconds), ...options }, (error, result) => (error ? reject(error) : resolve(result))),
-  )
+  new Promise((resolve, reject) => autocannon({ connections, ...options }, (error, result) => (error ? reject(error) : resolve(result))))
 async function measure(server, options) {
   const before = cpuUs(server.child.pid)
   const result = await load(options)
@@ -50,29 +40,60 @@ async function loadFor(kind, url) {
   }
 }
 
-const bare = await start([`${root}bench/servers/bare-hono.mjs`])
-const labs = []
-for (const [name, dir] of trees)
-  labs.push({ name, ...(await start([`${dir}/bin/refresh-lab`, 'serve', '--port', '0', '--secret', secret])) })
-const figures = new Map()
-const add = (key, value) => figures.set(key, [...(figures.get(key) ?? []), value])
-await load({ url: `${bare.url}/json`, duration: 1 }) // warm-up
-for (let round = 0; round < Number(values.rounds); round += 1) {
-  const baseline = await measure(bare, { url: `${bare.url}/json` })
-  add('bare Hono', { ...baseline, ratio: 1 })
-  for (const kind of values.kinds.split(',')) {
-    for (const lab of labs) {
-      const m = await measure(lab, await loadFor(kind, lab.url))
-      add(`${kind} ${lab.name}`, { ...m, ratio: m.rps / baseline.rps })
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/**
+ * Rounds of bare Hono, then each kind on each tree, `seconds` each; resolves with every figure's
+ * measurements, keyed `bare Hono` and `<kind> <tree>`, each with req/s, CPU µs and its ratio to
+ * the bare server of its own round.
+ */
+export async function interleavedRounds({ trees = [['this', root]], rounds = 3, seconds = 3, kinds = ['get', 'refresh'] } = {}) {
+  const bare = await start([`${root}bench/servers/bare-hono.mjs`])
+  const labs = []
+  try {
+    for (const [name, dir] of trees)
+      labs.push({ name, ...(await start([`${dir}/bin/refresh-lab`, 'serve', '--port', '0', '--secret', secret])) })
+    const figures = new Map()
+    const add = (key, value) => figures.set(key, [...(figures.get(key) ?? []), value])
+    // Warm-up: the first seconds of a process run cold code, which would count against round one.
+    await load({ url: `${bare.url}/json`, duration: 1 })
+    for (const lab of labs) await load({ ...(await loadFor('get', lab.url)), duration: 1 })
+    for (let round = 0; round < rounds; round += 1) {
+      const baseline = await measure(bare, { url: `${bare.url}/json`, duration: seconds })
+      add('bare Hono', { ...baseline, ratio: 1 })
+      for (const kind of kinds) {
+        for (const lab of labs) {
+          const m = await measure(lab, { ...(await loadFor(kind, lab.url)), duration: seconds })
+          add(`${kind} ${lab.name}`, { ...m, ratio: m.rps / baseline.rps })
+        }
+      }
     }
+    return figures
+  } finally {
+    for (const server of [bare, ...labs]) server.child.kill('SIGTERM')
   }
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-console.log('| figure | req/s | CPU µs/request | vs bare Hono (median, range) |\n| --- | --- | --- | --- |')
-for (const [key, list] of figures) {
-  const ratios = list.map((f) => f.ratio)
-  console.log(
-    `| ${key} | ${Math.round(median(list.map((f) => f.rps)))} | ${median(list.map((f) => f.us)).toFixed(1)} | ${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) |`,
-  )
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      rounds: { type: 'string', default: '3' },
+      seconds: { type: 'string', default: '3' },
+      kinds: { type: 'string', default: 'get,refresh' },
+    },
+  })
+  const figures = await interleavedRounds({
+    ...(positionals.length > 0 ? { trees: positionals.map((p) => p.split('=')) } : {}),
+    rounds: Number(values.rounds),
+    seconds: Number(values.seconds),
+    kinds: values.kinds.split(','),
+  })
+  console.log('| figure | req/s | CPU µs/request | vs bare Hono (median, range) |\n| --- | --- | --- | --- |')
+  for (const [key, list] of figures) {
+    const ratios = list.map((f) => f.ratio)
+    console.log(
+      `| ${key} | ${Math.round(median(list.map((f) => f.rps)))} | ${median(list.map((f) => f.us)).toFixed(1)} | ${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) |`,
+    )
+  }
 }
-for (const server of [bare, ...labs]) server.child.kill('SIGTERM')

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // refresh-lab benchmarks: every server in its own process, loaded by autocannon from this one, on
-// loopback only, each figure beside a bare Hono server measured in the same run.
+// loopback only, each figure beside a bare Hono server measured in the same run; the targets' ratios
+// to it are medians of interleaved rounds (bench/hot-path.mjs).
 //   npm run bench              full run (about 8 minutes, 3 of them the 1.5 M rotation loop)
 //   npm run bench -- --quick   a few seconds per figure, as CI runs it so this never rots
 // Prints a table and writes bench/latest.json (--output to change).
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { cpuUs } from './process.mjs'
 import { rotationLoop } from './rotation.mjs'
+import { interleavedRounds, median } from './hot-path.mjs'
 import { isFlat, rotationMemory } from './rotation-memory.mjs'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, output: { type: 'string' } } })
@@ -99,7 +101,8 @@ async function post(url, path, body) {
   results.server.bareHono = summary(await loadWithCpu([bare], { url: `${bare.url}/json` }))
   await bare.stop()
 }
-for (const alg of ['HS256', 'ES256']) {
+// The quick mode (CI, within a minute) skips the rows no target reads: ES256 here, the 1000-way burst below.
+for (const alg of quick ? ['HS256'] : ['HS256', 'ES256']) {
   const lab = await serve('--alg', alg, ...(alg === 'HS256' ? ['--secret', 'bench-secret-bench-secret-bench-secret'] : []))
   const { data } = await post(lab.url, '/api/auth/login', { email: 'demo@example.com', password: 'password' })
   results.server[`authedGet${alg}`] = summary(
@@ -222,6 +225,28 @@ for (const alg of ['HS256', 'ES256']) {
   await peer.stop()
 }
 
+// ---- the targets' ratios: interleaved rounds, each beside the bare server of its own round ----
+// Not in the quick mode, which stays within CI's minute: there the 2 s rows above give the ratios.
+if (!quick) {
+  const figures = await interleavedRounds({ rounds: 5, seconds: 3, kinds: ['get', 'refresh'] })
+  const spread = (list) => {
+    const ratios = list.map((f) => f.ratio)
+    const round2 = (x) => Math.round(x * 100) / 100
+    return {
+      rounds: list.length,
+      ratio: round2(median(ratios)),
+      min: round2(Math.min(...ratios)),
+      max: round2(Math.max(...ratios)),
+      cpuUsPerRequest: Math.round(median(list.map((f) => f.us))),
+    }
+  }
+  results.rounds = {
+    bareHono: spread(figures.get('bare Hono')),
+    authedGetHS256: spread(figures.get('get this')),
+    refreshRotation: spread(figures.get('refresh this')),
+  }
+}
+
 // ---- the CLI -------------------------------------------------------------------------------
 function wallMs(args, runs) {
   const times = []
@@ -242,7 +267,7 @@ const runs = quick ? 3 : 10
 results.cli.nodeE0 = wallMs(['-e', '0'], runs)
 results.cli.help = wallMs([bin, '--help'], runs)
 results.cli.burst10 = wallMs([bin, 'burst', '--parallel', '10'], runs)
-for (const n of quick ? [10, 100, 1000] : [10, 100, 1000, 10000]) {
+for (const n of quick ? [10, 100] : [10, 100, 1000, 10000]) {
   const measured = wallMs([bin, 'burst', '--parallel', String(n), '--json'], quick ? 1 : 3)
   results.burst.push({ parallel: n, ...measured })
 }
@@ -271,7 +296,7 @@ for (const n of quick ? [10, 100, 1000] : [10, 100, 1000, 10000]) {
 }
 
 // ---- memory under a long rotation loop ---------------------------------------------------------
-results.rotationMemory = await rotationMemory(quick ? { rotations: 30_000, steps: 3 } : { rotations: 1_500_000, steps: 6 })
+results.rotationMemory = await rotationMemory(quick ? { rotations: 10_000, steps: 2 } : { rotations: 1_500_000, steps: 6 })
 
 // ---- report --------------------------------------------------------------------------------
 const s = results.server
@@ -281,7 +306,7 @@ const rows = [
   ['bare Hono, GET small JSON', s.bareHono, 'baseline'],
   ['authed GET /api/users, HS256', s.authedGetHS256, '≥ 0.8×'],
   ['authed GET /api/users, HS256, 64 event streams open', s.authedGetHS256With64Streams, '≥ ½ of the row above'],
-  ['authed GET /api/users, ES256', s.authedGetES256, '—'],
+  ...(s.authedGetES256 ? [['authed GET /api/users, ES256', s.authedGetES256, '—']] : []),
   ['POST /api/auth/refresh, rotation loop', s.refreshRotation, '≥ 0.5×'],
   ...(s.refreshRotationRedis2 ? [['POST /api/auth/refresh, rotation loop, --store redis, 2 instances', s.refreshRotationRedis2, '—']] : []),
   ['POST /api/auth/login', s.login, '—'],
@@ -291,9 +316,31 @@ const rows = [
 const cliRatio = (r) => ratio(r.medianMs, results.cli.nodeE0.medianMs)
 const burst10000 = results.burst.find((b) => b.parallel === 10000)
 const rotated = results.rotationMemory
+// Medians of rounds, each a ratio to the bare server of its own round; CPU per request beside.
+const showRounds = (r) =>
+  `${r.ratio}× (${r.rounds} rounds: ${r.min}–${r.max}); ${r.cpuUsPerRequest} µs of CPU against bare Hono's ${results.rounds.bareHono.cpuUsPerRequest}`
 const targets = [
-  ['authed GET vs bare Hono, req/s', ratio(s.authedGetHS256.rps, s.bareHono.rps), '≥ 0.8×', (x) => x >= 0.8, (x) => `${x}×`],
-  ['refresh loop vs bare Hono, req/s', ratio(s.refreshRotation.rps, s.bareHono.rps), '≥ 0.5×', (x) => x >= 0.5, (x) => `${x}×`],
+  ...(results.rounds
+    ? [
+        [
+          'authed GET vs bare Hono, req/s, median of interleaved rounds',
+          results.rounds.authedGetHS256,
+          '≥ 0.8×',
+          (r) => r.ratio >= 0.8,
+          showRounds,
+        ],
+        [
+          'refresh loop vs bare Hono, req/s, median of interleaved rounds',
+          results.rounds.refreshRotation,
+          '≥ 0.5×',
+          (r) => r.ratio >= 0.5,
+          showRounds,
+        ],
+      ]
+    : [
+        ['authed GET vs bare Hono, req/s', ratio(s.authedGetHS256.rps, s.bareHono.rps), '≥ 0.8×', (x) => x >= 0.8, (x) => `${x}×`],
+        ['refresh loop vs bare Hono, req/s', ratio(s.refreshRotation.rps, s.bareHono.rps), '≥ 0.5×', (x) => x >= 0.5, (x) => `${x}×`],
+      ]),
   [
     'refresh vs oauth2-mock-server, req/s',
     ratio(s.refreshRotation.rps, s.oauth2MockServerToken.rps),
@@ -318,7 +365,8 @@ const targets = [
     `server RSS after ${rotated.at(-1).rotations.toLocaleString('en')} rotations${quick ? ' (quick; the target is after 1.5 M)' : ''}, and its growth since the first step`,
     rotated,
     '≤ 150 MB, flat (≤ 10 MB of growth)',
-    (points) => points.at(-1).rssMb <= 150 && isFlat(points) && points.every((point) => point.failed === 0),
+    // Not judged in the quick mode: 10 000 rotations end while the heap is still growing to its working size.
+    (points) => (quick ? undefined : points.at(-1).rssMb <= 150 && isFlat(points) && points.every((point) => point.failed === 0)),
     (points) => {
       const growth = points.at(-1).rssMb - points[1].rssMb
       return `${points.at(-1).rssMb} MB, ${growth < 0 ? '−' : '+'}${Math.abs(growth)} MB${points.some((p) => p.failed > 0) ? ', some answers not 200' : ''}`
@@ -357,11 +405,14 @@ const lines = [
   '',
   `${results.sessions.sessions} live sessions: server RSS ${results.sessions.rssMb} MB, ${results.sessions.aboveIdleMb} MB above idle (${results.sessions.idleRssMb} MB)${quick ? '' : ' (target ≤ 100 MB for 100k)'}`,
   '',
-  `Issue 14's targets${quick ? ' (quick mode: short runs, no 10 000-way burst, 30 000 rotations)' : ''}:`,
+  `Issue 14's targets${quick ? ' (quick mode: short runs, no ES256 row, no 1000- or 10 000-way burst, 10 000 rotations)' : ''}:`,
   '',
   '| figure | this run | target | met |',
   '| --- | --- | --- | --- |',
-  ...targets.map(([name, value, target, met, show]) => `| ${name} | ${show(value)} | ${target} | ${met(value) ? 'met' : 'not met'} |`),
+  ...targets.map(([name, value, target, met, show]) => {
+    const verdict = met(value)
+    return `| ${name} | ${show(value)} | ${target} | ${verdict === undefined ? '— (quick mode)' : verdict ? 'met' : 'not met'} |`
+  }),
 ]
 console.log(lines.join('\n'))
 writeFileSync(values.output ?? `${root}bench/latest.json`, `${JSON.stringify(results, null, 2)}\n`)
