@@ -2,7 +2,7 @@
 // refresh-lab benchmarks: every server in its own process, loaded by autocannon from this one, on
 // loopback only, each figure beside a bare Hono server measured in the same run; the targets' ratios
 // to it are medians of interleaved rounds (bench/hot-path.mjs).
-//   npm run bench              full run (about 8 minutes, 3 of them the 1.5 M rotation loop)
+//   npm run bench              full run (about 12 minutes, 3 of them the 1.5 M rotation loop)
 //   npm run bench -- --quick   a few seconds per figure, as CI runs it so this never rots
 // Prints a table and writes bench/latest.json (--output to change).
 import { spawn, spawnSync } from 'node:child_process'
